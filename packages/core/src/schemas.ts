@@ -1,0 +1,200 @@
+/**
+ * Wire schemas shared by the server (validation, OpenAPI), the SDK and the CLI. Request schemas are lenient
+ * where real Submarine clients are (they echo `resourceMap`, `cpu`, `memory`, `gpu`, `experimentId` back, and
+ * omit optional fields); semantic checks that JSON Schema cannot say well live in spec.ts.
+ */
+import Type from 'typebox';
+
+const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Opt = <T extends Type.TSchema>(schema: T) => Type.Optional(Nullable(schema));
+
+export const EnvVars = Type.Record(Type.String(), Type.String(), {
+  description: 'Environment variables, name → value.',
+});
+export type EnvVars = Type.Static<typeof EnvVars>;
+
+export const KernelSpec = Type.Object({
+  name: Opt(Type.String()),
+  channels: Opt(Type.Array(Type.String())),
+  condaDependencies: Opt(Type.Array(Type.String())),
+  pipDependencies: Opt(Type.Array(Type.String())),
+});
+export type KernelSpec = Type.Static<typeof KernelSpec>;
+
+export const EnvironmentSpec = Type.Object(
+  {
+    name: Opt(Type.String({ maxLength: 128 })),
+    dockerImage: Opt(Type.String()),
+    kernelSpec: Opt(KernelSpec),
+    description: Opt(Type.String()),
+    image: Opt(Type.String()),
+  },
+  { description: 'Anonymous (`image`/`dockerImage`) or predefined (`name` of a stored environment).' },
+);
+export type EnvironmentSpec = Type.Static<typeof EnvironmentSpec>;
+
+export const ExperimentMeta = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 128, description: 'Experiment name; lowercased on create.' }),
+  namespace: Opt(Type.String({ description: 'Ignored, as in Submarine: the echo shows the server namespace.' })),
+  framework: Type.String({ minLength: 1, description: 'TensorFlow, PyTorch, XGBoost or Custom (any case).' }),
+  cmd: Opt(Type.String({ description: 'Command run by every role without its own cmd.' })),
+  envVars: Opt(EnvVars),
+  tags: Opt(Type.Array(Type.String({ maxLength: 128 }))),
+  description: Opt(Type.String()),
+  experimentId: Opt(Type.String({ description: 'Ignored: set by the server.' })),
+});
+export type ExperimentMeta = Type.Static<typeof ExperimentMeta>;
+
+export const ExperimentTaskSpec = Type.Object({
+  replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, default: 1 })),
+  resources: Opt(Type.String({ maxLength: 1024, description: 'e.g. `cpu=1,memory=2048M,gpu=1`.' })),
+  name: Opt(Type.String()),
+  image: Opt(Type.String()),
+  cmd: Opt(Type.String({ description: "Overrides meta.cmd for this role's replicas." })),
+  envVars: Opt(EnvVars),
+  // Echoed by clients that PATCH what they got; accepted and recomputed.
+  resourceMap: Type.Optional(Type.Unknown()),
+  cpu: Type.Optional(Type.Unknown()),
+  memory: Type.Optional(Type.Unknown()),
+  gpu: Type.Optional(Type.Unknown()),
+});
+export type ExperimentTaskSpec = Type.Static<typeof ExperimentTaskSpec>;
+
+export const GitCodeSpec = Type.Object({
+  url: Type.String({ minLength: 1 }),
+  branch: Opt(Type.String()),
+  username: Opt(Type.String()),
+  password: Opt(Type.String()),
+  trustCerts: Opt(Type.Boolean()),
+});
+
+export const CodeSpec = Type.Object(
+  {
+    syncMode: Type.String({ description: '`git` (clone `url` or `git.url`) or `upload` (url = sha256 of an uploaded archive).' }),
+    url: Opt(Type.String({ minLength: 1 })),
+    git: Opt(GitCodeSpec),
+  },
+  { description: 'Both Submarine shapes: 0.7 `{syncMode, url}` and 0.8 `{syncMode, git: {url, branch, …}}`.' },
+);
+export type CodeSpec = Type.Static<typeof CodeSpec>;
+
+export const ExperimentSpec = Type.Object({
+  meta: ExperimentMeta,
+  environment: Opt(EnvironmentSpec),
+  spec: Type.Record(Type.String(), ExperimentTaskSpec, { description: 'Task roles (Ps, Worker, Chief, Master, …).' }),
+  code: Opt(CodeSpec),
+  experimentHandlerSpec: Opt(Type.Record(Type.String(), Type.String())),
+  autoStart: Type.Optional(Type.Boolean({ description: 'Start as soon as prepared (default true).' })),
+  priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher runs first (default 0).' })),
+  maxRestarts: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Retries of a failed trial (default 0).' })),
+});
+export type ExperimentSpec = Type.Static<typeof ExperimentSpec>;
+
+/** The spec as the server echoes it: every optional field present (null when absent), `resourceMap` computed. */
+export interface NormalizedTaskSpec {
+  replicas: number;
+  resources: string | null;
+  name: string | null;
+  image: string | null;
+  cmd: string | null;
+  envVars: Record<string, string> | null;
+  resourceMap: Record<string, string>;
+}
+
+export interface NormalizedExperimentSpec {
+  meta: {
+    experimentId: string | null;
+    name: string;
+    namespace: string;
+    framework: string;
+    cmd: string | null;
+    envVars: Record<string, string>;
+    tags: string[];
+    description?: string;
+  };
+  environment: {
+    name: string | null;
+    dockerImage: string | null;
+    kernelSpec: KernelSpec | null;
+    description: string | null;
+    image: string | null;
+  };
+  spec: Record<string, NormalizedTaskSpec>;
+  code: CodeSpec | null;
+  experimentHandlerSpec?: Record<string, string>;
+  autoStart?: boolean;
+  priority?: number;
+  maxRestarts?: number;
+}
+
+const Time = Nullable(Type.String({ description: 'ISO-8601 with offset; null until reached.' }));
+
+export const Experiment = Type.Object({
+  experimentId: Type.String({ examples: ['experiment-1647574374688-0002'] }),
+  uid: Type.String({ format: 'uuid' }),
+  status: Type.Union([
+    Type.Literal('Accepted'),
+    Type.Literal('Created'),
+    Type.Literal('Running'),
+    Type.Literal('Succeeded'),
+    Type.Literal('Failed'),
+    Type.Literal('Deleted'),
+  ]),
+  acceptedTime: Time,
+  createdTime: Time,
+  runningTime: Time,
+  finishedTime: Time,
+  spec: Type.Unknown({ description: 'The normalized ExperimentSpec.' }),
+});
+export type Experiment = Omit<Type.Static<typeof Experiment>, 'spec'> & { spec: NormalizedExperimentSpec };
+
+export const PodLog = Type.Object({ podName: Type.String(), podLog: Type.Array(Type.String()) });
+export const ExperimentLog = Type.Object({ experimentId: Type.String(), logContent: Type.Array(PodLog) });
+export type ExperimentLog = Type.Static<typeof ExperimentLog>;
+
+export const Environment = Type.Object({
+  environmentId: Type.String({ examples: ['environment_1647574374688_0001'] }),
+  environmentSpec: Type.Unknown(),
+});
+export interface Environment {
+  environmentId: string;
+  environmentSpec: NormalizedEnvironmentSpec;
+}
+export type NormalizedEnvironmentSpec = NormalizedExperimentSpec['environment'];
+
+export const CreateEnvironmentRequest = Type.Intersect([
+  EnvironmentSpec,
+  Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) }),
+]);
+
+/** Submarine's envelope; `success` is null (not false) on errors, as the real server sends it. */
+export const Envelope = <T extends Type.TSchema>(result: T) =>
+  Type.Object({
+    status: Type.String({ examples: ['OK'] }),
+    code: Type.Integer({ examples: [200] }),
+    success: Nullable(Type.Boolean()),
+    message: Nullable(Type.String()),
+    result: Nullable(result),
+    attributes: Type.Record(Type.String(), Type.Unknown()),
+  });
+
+export const ErrorEnvelope = Envelope(Type.Null());
+
+export interface EnvelopeOf<T> {
+  status: string;
+  code: number;
+  success: boolean | null;
+  message: string | null;
+  result: T;
+  attributes: Record<string, unknown>;
+}
+
+export const ExperimentIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export const NameParams = Type.Object({ name: Type.String({ maxLength: 128 }) });
+
+export const ListExperimentsQuery = Type.Object({
+  status: Type.Optional(Type.String({ description: 'Submarine status, any case: Accepted, Created, Running, Succeeded, Failed, Deleted.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size; absent = every experiment (Submarine behaviour).' })),
+  after: Type.Optional(Type.String({ maxLength: 64, description: 'Cursor: the `nextCursor` attribute of the previous page.' })),
+});
+export type ListExperimentsQuery = Type.Static<typeof ListExperimentsQuery>;

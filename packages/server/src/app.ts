@@ -1,0 +1,97 @@
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { IdGenerator } from '@periscope/core';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { sql } from 'kysely';
+import { openDatabase, type Db } from './db/database.js';
+import { environmentRoutes } from './environments/routes.js';
+import { EnvironmentService } from './environments/service.js';
+import { EnvironmentStore } from './environments/store.js';
+import { experimentRoutes } from './experiments/routes.js';
+import { ExperimentService } from './experiments/service.js';
+import { ExperimentStore } from './experiments/store.js';
+import { healthRoutes } from './health/routes.js';
+import { installContentTypes } from './http/content-types.js';
+import { installErrorHandling } from './http/errors.js';
+import { installOpenApi } from './http/openapi.js';
+import { VERSION } from './version.js';
+
+export interface AppOptions {
+  /** A SQLite file path or a `postgres://` URL. */
+  database: string;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export interface App {
+  http: FastifyInstance;
+  db: Db;
+  experiments: ExperimentService;
+  environments: EnvironmentService;
+  close(): Promise<void>;
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const db = await openDatabase(options.database);
+  try {
+    return await assemble(db, options);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+async function assemble(db: Db, options: AppOptions): Promise<App> {
+  const experimentStore = new ExperimentStore(db.kysely);
+  const environmentStore = new EnvironmentStore(db.kysely);
+  const environments = new EnvironmentService(
+    environmentStore,
+    new IdGenerator('environment', '_', startMillisAfter((await environmentStore.list()).at(-1)?.environmentId)),
+  );
+  const experiments = new ExperimentService(
+    experimentStore,
+    environments,
+    new IdGenerator('experiment', '-', startMillisAfter(await experimentStore.lastId())),
+  );
+
+  const http = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Per-request lines would dominate the log and the API's cost; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Clients built from a host with a trailing slash request `//api/v1/...`.
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  http.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Response schemas document the API; serialization stays plain JSON so no field is ever dropped.
+  http.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installContentTypes(http);
+  installErrorHandling(http);
+  await installOpenApi(http, VERSION);
+
+  const startedAt = Date.now();
+  await http.register(healthRoutes({ version: VERSION, database: db.dialect, startedAt, ping: async () => void (await sql`select 1`.execute(db.kysely)) }));
+  await http.register(experimentRoutes(experiments));
+  await http.register(environmentRoutes(environments));
+  await http.ready();
+
+  return {
+    http,
+    db,
+    experiments,
+    environments,
+    async close() {
+      await http.close();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * Ids embed the server start millis; starting after the newest stored id keeps them unique even when two
+ * starts fall in the same millisecond or the clock went backwards.
+ */
+function startMillisAfter(lastId: string | undefined): number {
+  const last = Number(lastId?.split(/[-_]/)[1] ?? 0);
+  return Math.max(Date.now(), last + 1);
+}

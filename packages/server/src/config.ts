@@ -1,0 +1,55 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isPostgresUrl } from './db/database.js';
+
+/** What the user may pass on the command line; every field optional. */
+export interface ServerFlags {
+  dataDir?: string;
+  db?: string;
+  host?: string;
+  port?: string;
+  logLevel?: string;
+}
+
+/** The same with defaults filled in: flags win over environment variables, which win over defaults. */
+export interface ServerConfig {
+  /** Where the SQLite file, logs and work dirs live. Default `~/.periscope`. */
+  dataDir: string;
+  /** A SQLite file path or a `postgres://` URL. Default `<dataDir>/periscope.db`. */
+  database: string;
+  /** Default 127.0.0.1: loopback only until authentication exists. */
+  host: string;
+  /** Default 32080, Submarine's port in its docs. */
+  port: number;
+  logLevel: string;
+}
+
+export const DEFAULT_PORT = 32080;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export class ConfigError extends Error {}
+
+export function resolveConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const dataDir = resolve(flags.dataDir ?? env.PERISCOPE_DATA_DIR ?? join(homedir(), '.periscope'));
+  const db = flags.db ?? env.PERISCOPE_DB;
+  const portText = flags.port ?? env.PERISCOPE_PORT ?? String(DEFAULT_PORT);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(`port: "${portText}" is not a port number (0-65535)`);
+  const logLevel = flags.logLevel ?? env.PERISCOPE_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return {
+    dataDir,
+    database: db ? (isPostgresUrl(db) ? db : resolve(db)) : join(dataDir, 'periscope.db'),
+    host: flags.host ?? env.PERISCOPE_HOST ?? '127.0.0.1',
+    port,
+    logLevel,
+  };
+}
+
+/** The database target as it may be printed: a PostgreSQL URL loses its password. */
+export function describeDatabase(database: string): string {
+  if (!isPostgresUrl(database)) return `sqlite ${database}`;
+  const url = new URL(database);
+  if (url.password) url.password = '***';
+  return `postgres ${url.toString()}`;
+}

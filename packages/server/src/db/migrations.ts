@@ -1,0 +1,47 @@
+import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Append-only, numbered. One set for both dialects; only the auto-increment key differs.
+ * Never edit a migration that has shipped: add the next one.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  const autoKey = (col: ColumnDefinitionBuilder) =>
+    dialect === 'sqlite' ? col.primaryKey().autoIncrement() : col.primaryKey().generatedByDefaultAsIdentity();
+  return {
+    '0001_experiments_and_environments': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('experiments')
+          .addColumn('seq', dialect === 'sqlite' ? 'integer' : 'bigint', autoKey)
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('uid', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('spec', 'text', (c) => c.notNull())
+          .addColumn('accepted_at', 'bigint')
+          .addColumn('created_at', 'bigint')
+          .addColumn('running_at', 'bigint')
+          .addColumn('finished_at', 'bigint')
+          .addColumn('message', 'text')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // The status filter of the list routes pages by seq within one status.
+        await db.schema.createIndex('experiments_status_seq').on('experiments').columns(['status', 'seq']).execute();
+        await db.schema
+          .createTable('environments')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('environment_id', 'text', (c) => c.notNull().unique())
+          .addColumn('spec', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('environments').execute();
+        await db.schema.dropTable('experiments').execute();
+      },
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { formatTime, toSubmarineStatus, type Experiment, type ExperimentLog } from '@periscope/core';
+import type { ExperimentRecord } from './store.js';
+
+/** The Submarine wire form of an experiment. */
+export function presentExperiment(record: ExperimentRecord): Experiment {
+  return {
+    experimentId: record.id,
+    uid: record.uid,
+    status: toSubmarineStatus(record.status),
+    acceptedTime: formatTime(record.acceptedAt),
+    createdTime: formatTime(record.createdAt),
+    runningTime: formatTime(record.runningAt),
+    finishedTime: formatTime(record.finishedAt),
+    spec: record.spec,
+  };
+}
+
+/** Submarine's DELETE answer: status Deleted and all four times null. */
+export function presentDeleted(record: ExperimentRecord): Experiment {
+  return {
+    ...presentExperiment(record),
+    status: 'Deleted',
+    acceptedTime: null,
+    createdTime: null,
+    runningTime: null,
+    finishedTime: null,
+  };
+}
+
+/**
+ * Pod (executor) names of trial 1, as the Kubeflow operator names Submarine's pods:
+ * `<experimentId>-<role lowercased>-<index>`, sorted by name as Kubernetes lists them.
+ */
+export function podNames(record: ExperimentRecord): string[] {
+  const names: string[] = [];
+  for (const [role, task] of Object.entries(record.spec.spec)) {
+    for (let i = 0; i < task.replicas; i++) names.push(`${record.id}-${role.toLowerCase()}-${i}`);
+  }
+  return names.sort();
+}
+
+export function presentLog(record: ExperimentRecord, linesOf: (pod: string) => string[]): ExperimentLog {
+  return {
+    experimentId: record.id,
+    logContent: podNames(record).map((podName) => ({ podName, podLog: linesOf(podName) })),
+  };
+}

@@ -1,0 +1,105 @@
+import {
+  Envelope,
+  ErrorEnvelope,
+  Experiment,
+  ExperimentIdParams,
+  ExperimentLog,
+  ExperimentSpec,
+  ListExperimentsQuery,
+} from '@periscope/core';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { ok } from '../http/envelope.js';
+import type { ExperimentService } from './service.js';
+
+const tags = ['experiment'];
+const errors = { 400: ErrorEnvelope, 404: ErrorEnvelope };
+
+/** Submarine's Experiment REST API, routes exactly as seed 002 documents them. */
+export function experimentRoutes(service: ExperimentService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    // Fixed path words; Fastify's router prefers them over `{id}` as JAX-RS does.
+    app.get('/api/v1/experiment/ping', { schema: { tags, summary: 'Connectivity check', response: { 200: Envelope(Type.String()) } } }, async () =>
+      ok('Pong'),
+    );
+    for (const tool of ['tensorboard', 'mlflow'] as const) {
+      app.get(
+        `/api/v1/experiment/${tool}`,
+        { schema: { tags, summary: `Whether a shared ${tool} is available (not yet)`, response: { 200: Envelope(Type.Object({ available: Type.Boolean(), url: Type.String() })) } } },
+        async () => ok({ available: false, url: `/${tool}/` }),
+      );
+    }
+
+    app.post(
+      '/api/v1/experiment',
+      { schema: { tags, summary: 'Create an experiment', body: ExperimentSpec, response: { 200: Envelope(Experiment), ...errors } } },
+      async (request) => ok(await service.create(request.body)),
+    );
+
+    app.get(
+      '/api/v1/experiment',
+      {
+        schema: {
+          tags,
+          summary: 'List experiments (optionally by status; paged by key when `limit` is given)',
+          querystring: ListExperimentsQuery,
+          response: { 200: Envelope(Type.Array(Experiment)), 400: ErrorEnvelope },
+        },
+      },
+      async (request) => {
+        const { status, limit, after } = request.query;
+        const page = await service.list({
+          ...(status !== undefined && { status }),
+          ...(limit !== undefined && { limit }),
+          ...(after !== undefined && { after }),
+        });
+        return ok(page.experiments, page.nextCursor ? { nextCursor: page.nextCursor } : {});
+      },
+    );
+
+    app.get(
+      '/api/v1/experiment/logs',
+      {
+        schema: {
+          tags,
+          summary: 'Pod names of every (matching) experiment, with empty logs',
+          querystring: Type.Object({ status: Type.Optional(Type.String()) }),
+          response: { 200: Envelope(Type.Array(ExperimentLog)), 400: ErrorEnvelope },
+        },
+      },
+      async (request) => ok(await service.listLogs(request.query.status)),
+    );
+
+    app.get(
+      '/api/v1/experiment/logs/:id',
+      { schema: { tags, summary: "Every pod's log lines", params: ExperimentIdParams, response: { 200: Envelope(ExperimentLog), ...errors } } },
+      async (request) => ok(await service.getLog(request.params.id)),
+    );
+
+    app.get(
+      '/api/v1/experiment/:id',
+      { schema: { tags, summary: 'Get an experiment', params: ExperimentIdParams, response: { 200: Envelope(Experiment), ...errors } } },
+      async (request) => ok(await service.get(request.params.id)),
+    );
+
+    app.patch(
+      '/api/v1/experiment/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Replace the spec of an experiment',
+          params: ExperimentIdParams,
+          body: ExperimentSpec,
+          response: { 200: Envelope(Experiment), ...errors },
+        },
+      },
+      async (request) => ok(await service.patch(request.params.id, request.body)),
+    );
+
+    app.delete(
+      '/api/v1/experiment/:id',
+      { schema: { tags, summary: 'Delete an experiment', params: ExperimentIdParams, response: { 200: Envelope(Experiment), ...errors } } },
+      async (request) => ok(await service.delete(request.params.id)),
+    );
+  };
+}

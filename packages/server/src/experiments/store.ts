@@ -1,0 +1,120 @@
+import type { ExperimentStatus, NormalizedExperimentSpec } from '@periscope/core';
+import type { Kysely, Selectable } from 'kysely';
+import { millis } from '../db/database.js';
+import type { Database, ExperimentsTable } from '../db/schema.js';
+
+export interface ExperimentRecord {
+  seq: number;
+  id: string;
+  uid: string;
+  name: string;
+  status: ExperimentStatus;
+  spec: NormalizedExperimentSpec;
+  acceptedAt: number | null;
+  createdAt: number | null;
+  runningAt: number | null;
+  finishedAt: number | null;
+  message: string | null;
+}
+
+export interface NewExperiment {
+  id: string;
+  uid: string;
+  spec: NormalizedExperimentSpec;
+  status: ExperimentStatus;
+  acceptedAt: number;
+}
+
+export interface ExperimentPage {
+  items: ExperimentRecord[];
+  /** Set when the page is full: pass it as `after` to read on. */
+  nextCursor: string | null;
+}
+
+export interface ListOptions {
+  statuses?: ExperimentStatus[];
+  limit?: number;
+  /** Exclusive cursor from a previous page. */
+  after?: number;
+}
+
+/** Storage of experiments behind domain verbs; the only module that writes their SQL. */
+export class ExperimentStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(experiment: NewExperiment): Promise<ExperimentRecord> {
+    const row = await this.db
+      .insertInto('experiments')
+      .values({
+        id: experiment.id,
+        uid: experiment.uid,
+        name: experiment.spec.meta.name,
+        status: experiment.status,
+        spec: JSON.stringify(experiment.spec),
+        accepted_at: experiment.acceptedAt,
+        created_at: null,
+        running_at: null,
+        finished_at: null,
+        message: null,
+        updated_at: experiment.acceptedAt,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toRecord(row);
+  }
+
+  async get(id: string): Promise<ExperimentRecord | undefined> {
+    const row = await this.db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  async list(options: ListOptions = {}): Promise<ExperimentPage> {
+    let query = this.db.selectFrom('experiments').selectAll().orderBy('seq', 'asc');
+    if (options.statuses) {
+      if (options.statuses.length === 0) return { items: [], nextCursor: null };
+      query = query.where('status', 'in', options.statuses);
+    }
+    if (options.after !== undefined) query = query.where('seq', '>', options.after);
+    if (options.limit !== undefined) query = query.limit(options.limit);
+    const items = (await query.execute()).map(toRecord);
+    const full = options.limit !== undefined && items.length === options.limit;
+    return { items, nextCursor: full ? String(items[items.length - 1]!.seq) : null };
+  }
+
+  async replaceSpec(id: string, spec: NormalizedExperimentSpec): Promise<ExperimentRecord | undefined> {
+    const row = await this.db
+      .updateTable('experiments')
+      .set({ spec: JSON.stringify(spec), name: spec.meta.name, updated_at: Date.now() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  async delete(id: string): Promise<ExperimentRecord | undefined> {
+    const row = await this.db.deleteFrom('experiments').where('id', '=', id).returningAll().executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  /** The newest id, so a new id generator can start after it even if the clock went backwards. */
+  async lastId(): Promise<string | undefined> {
+    const row = await this.db.selectFrom('experiments').select('id').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    return row?.id;
+  }
+}
+
+function toRecord(row: Selectable<ExperimentsTable>): ExperimentRecord {
+  return {
+    seq: Number(row.seq),
+    id: row.id,
+    uid: row.uid,
+    name: row.name,
+    status: row.status as ExperimentStatus,
+    spec: JSON.parse(row.spec) as NormalizedExperimentSpec,
+    acceptedAt: millis(row.accepted_at),
+    createdAt: millis(row.created_at),
+    runningAt: millis(row.running_at),
+    finishedAt: millis(row.finished_at),
+    message: row.message,
+  };
+}

@@ -1,0 +1,53 @@
+import { PeriscopeError } from '@periscope/core';
+import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify';
+import { failure } from './envelope.js';
+
+/**
+ * The one place where errors become HTTP answers. Domain errors carry their code; Fastify's own client errors
+ * (bad JSON, body too large, wrong media type, schema validation) keep their 4xx status; anything else is
+ * logged with its stack and answered with a generic 500 that reveals nothing.
+ */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | PeriscopeError | Error, request, reply) => {
+    if (error instanceof PeriscopeError) {
+      return reply.code(error.httpStatus).send(failure(error.httpStatus, error.message));
+    }
+    const fastifyError = error as FastifyError;
+    if (fastifyError.validation) {
+      return reply.code(400).send(failure(400, validationMessage(fastifyError.validation, fastifyError.validationContext)));
+    }
+    const status = fastifyError.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.code(status).send(failure(status, clientErrorMessage(fastifyError)));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send(failure(500, 'Internal server error.'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(failure(404, `No route ${request.method} ${request.url.split('?')[0]}.`));
+  });
+}
+
+function validationMessage(errors: FastifySchemaValidationError[], context: string | undefined): string {
+  const where = context === 'body' ? '' : `${context ?? 'request'} `;
+  const parts = errors.slice(0, 3).map((e) => {
+    const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const missing = (e.params as { requiredProperties?: string[]; missingProperty?: string } | undefined);
+    const property = missing?.missingProperty ?? missing?.requiredProperties?.[0];
+    if (e.keyword === 'required' && property) return `${where}${path ? `${path}.` : ''}${property}: is required`;
+    return `${where}${path || (context === 'body' ? 'body' : '')}: ${e.message ?? 'is invalid'}`.trim();
+  });
+  return parts.join('; ');
+}
+
+function clientErrorMessage(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Request body is too large.';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Unsupported Content-Type: send application/json (or application/yaml).';
+    default:
+      return error.message;
+  }
+}

@@ -1,0 +1,17 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+/** OpenAPI from the route schemas (the same TypeBox schemas that validate), served at /api/docs. */
+export async function installOpenApi(app: FastifyInstance, version: string): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Periscope API',
+        version,
+        description: 'Submarine-compatible experiment API and the Periscope extensions. Every response is wrapped in the envelope `{status, code, success, message, result, attributes}`.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+}

@@ -1,0 +1,3 @@
+export { createApp, type App, type AppOptions } from './app.js';
+export { resolveConfig, type ServerConfig, type ServerFlags } from './config.js';
+export { serverCommand } from './server-command.js';

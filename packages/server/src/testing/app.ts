@@ -1,0 +1,34 @@
+import { after } from 'node:test';
+import { createApp, type App, type AppOptions } from '../app.js';
+
+/** An app on the given database, closed after the test. */
+export async function testApp(database: string, options: Partial<AppOptions> = {}): Promise<App> {
+  const app = await createApp({ database, ...options });
+  after(() => app.close());
+  return app;
+}
+
+export interface Answer<T = any> {
+  status: number;
+  body: { status: string; code: number; success: boolean | null; message: string | null; result: T; attributes: Record<string, unknown> };
+}
+
+/** One request through Fastify's inject (the real router, parsers, validation and error mapping). */
+export async function call<T = any>(
+  app: App,
+  method: string,
+  url: string,
+  payload?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer<T>> {
+  const response = await app.http.inject({
+    method: method as 'GET',
+    url,
+    ...(payload !== undefined && {
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      headers: { 'content-type': 'application/json', ...headers },
+    }),
+    ...(payload === undefined && { headers }),
+  });
+  return { status: response.statusCode, body: response.json() };
+}

@@ -1,0 +1,78 @@
+/**
+ * Connection factory for tests: every store-touching suite runs once per database. SQLite always; PostgreSQL
+ * on the server named by PERISCOPE_TEST_PG (default postgres://postgres@127.0.0.1:5432/postgres) in a throw-away
+ * database per run. With PERISCOPE_TEST_PG_REQUIRED=1 (as .ci/run sets it) an unreachable PostgreSQL fails
+ * the run instead of skipping.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import pg from 'pg';
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres';
+  /** Why this database is skipped, when it is. */
+  skip: string | false;
+  /** A fresh, empty database target (file path or URL) for one test. */
+  fresh(): Promise<string>;
+}
+
+const PG_ADMIN_URL = process.env.PERISCOPE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PG_REQUIRED = process.env.PERISCOPE_TEST_PG_REQUIRED === '1';
+
+export function tempDir(prefix = 'periscope-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const sqlite: TestDatabase = {
+  name: 'sqlite',
+  skip: false,
+  async fresh() {
+    return join(tempDir(), 'periscope.db');
+  },
+};
+
+async function probePostgres(): Promise<string | false> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return false;
+  } catch (error) {
+    const reason = `PostgreSQL at ${PG_ADMIN_URL} is not reachable: ${(error as Error).message}`;
+    if (PG_REQUIRED) throw new Error(`${reason} (PERISCOPE_TEST_PG_REQUIRED=1)`);
+    return reason;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+let counter = 0;
+const postgresSkip = await probePostgres();
+
+const postgres: TestDatabase = {
+  name: 'postgres',
+  skip: postgresSkip,
+  async fresh() {
+    const name = `periscope_test_${process.pid}_${Date.now()}_${++counter}`;
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    // The name is generated here from digits and a fixed prefix, never from input.
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    after(async () => {
+      const dropper = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await dropper.connect();
+      await dropper.query(`drop database if exists ${name} with (force)`);
+      await dropper.end();
+    });
+    const url = new URL(PG_ADMIN_URL);
+    url.pathname = `/${name}`;
+    return url.toString();
+  },
+};
+
+export const DATABASES: readonly TestDatabase[] = [sqlite, postgres];
