@@ -18,6 +18,8 @@ import { VERSION } from './version.js';
 export interface AppOptions {
   /** A SQLite file path or a `postgres://` URL. */
   database: string;
+  /** Where logs, work dirs and uploaded code live (the server's data dir). */
+  dataDir: string;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];

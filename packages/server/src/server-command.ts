@@ -33,7 +33,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   }
   let app;
   try {
-    app = await createApp({ database: config.database, logger: { level: config.logLevel } });
+    app = await createApp({ database: config.database, dataDir: config.dataDir, logger: { level: config.logLevel } });
   } catch (error) {
     fail(`cannot open the database (${describeDatabase(config.database)}): ${(error as Error).message}`, 1);
   }

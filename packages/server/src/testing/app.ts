@@ -1,9 +1,10 @@
 import { after } from 'node:test';
 import { createApp, type App, type AppOptions } from '../app.js';
+import { tempDir } from './databases.js';
 
-/** An app on the given database, closed after the test. */
+/** An app on the given database with a fresh data dir, closed after the test. */
 export async function testApp(database: string, options: Partial<AppOptions> = {}): Promise<App> {
-  const app = await createApp({ database, ...options });
+  const app = await createApp({ database, dataDir: tempDir(), ...options });
   after(() => app.close());
   return app;
 }
