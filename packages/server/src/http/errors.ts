@@ -31,14 +31,21 @@ export function installErrorHandling(app: FastifyInstance): void {
 
 function validationMessage(errors: FastifySchemaValidationError[], context: string | undefined): string {
   const where = context === 'body' ? '' : `${context ?? 'request'} `;
-  const parts = errors.slice(0, 3).map((e) => {
+  // Nullable fields are unions: drop the "must be null" and "must match anyOf" echoes of the real fault,
+  // and report the deepest faults, which name the field most precisely.
+  const specific = errors.filter((e) => e.keyword !== 'anyOf' && !(e.keyword === 'type' && (e.params as { type?: unknown }).type === 'null'));
+  const pool = specific.length > 0 ? specific : errors;
+  const depth = (e: FastifySchemaValidationError) => e.instancePath.split('/').length;
+  const deepest = Math.max(...pool.map(depth));
+  const parts = pool.filter((e) => depth(e) === deepest).map((e) => {
     const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
-    const missing = (e.params as { requiredProperties?: string[]; missingProperty?: string } | undefined);
-    const property = missing?.missingProperty ?? missing?.requiredProperties?.[0];
+    const params = e.params as { requiredProperties?: string[]; missingProperty?: string } | undefined;
+    const property = params?.missingProperty ?? params?.requiredProperties?.[0];
     if (e.keyword === 'required' && property) return `${where}${path ? `${path}.` : ''}${property}: is required`;
-    return `${where}${path || (context === 'body' ? 'body' : '')}: ${e.message ?? 'is invalid'}`.trim();
+    if (!path && context === 'body') return 'Request body must be a JSON object.';
+    return `${where}${path}: ${e.message ?? 'is invalid'}`;
   });
-  return parts.join('; ');
+  return [...new Set(parts)].slice(0, 3).join('; ');
 }
 
 function clientErrorMessage(error: FastifyError): string {

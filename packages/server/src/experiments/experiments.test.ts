@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { call, testApp } from '../testing/app.js';
+import { DATABASES, tempDir } from '../testing/databases.js';
+
+const spec = (name: string, extra: object = {}) => ({
+  meta: { name, namespace: 'ignored', framework: 'PyTorch', cmd: 'python train.py' },
+  environment: { image: 'pytorch:2' },
+  spec: { Master: { replicas: 1, resources: 'cpu=1,memory=1G' }, Worker: { replicas: 2, resources: 'cpu=1,memory=1G,gpu=1' } },
+  ...extra,
+});
+
+for (const database of DATABASES) {
+  describe(`experiment service on ${database.name}`, { skip: database.skip }, () => {
+    it('lowercases the name on create but not on patch, and keeps status and times on patch', async () => {
+      const app = await testApp(await database.fresh());
+      const created = (await call(app, 'POST', '/api/v1/experiment', spec('MNIST'))).body.result;
+      assert.equal(created.spec.meta.name, 'mnist');
+      assert.equal(created.spec.meta.namespace, 'default');
+      const patched = await call(app, 'PATCH', `/api/v1/experiment/${created.experimentId}`, { ...spec('MNIST-2'), meta: { ...spec('MNIST-2').meta, experimentId: 'experiment-1-1' } });
+      assert.equal(patched.status, 200);
+      assert.equal(patched.body.result.spec.meta.name, 'MNIST-2');
+      assert.equal(patched.body.result.spec.meta.experimentId, created.experimentId);
+      assert.equal(patched.body.result.acceptedTime, created.acceptedTime);
+      assert.equal(patched.body.result.uid, created.uid);
+    });
+
+    it('tolerates what a client echoes back (resourceMap, cpu, memory, gpu, experimentId)', async () => {
+      const app = await testApp(await database.fresh());
+      const created = (await call(app, 'POST', '/api/v1/experiment', spec('echo'))).body.result;
+      const echoed = await call(app, 'PATCH', `/api/v1/experiment/${created.experimentId}`, {
+        ...created.spec,
+        spec: { ...created.spec.spec, Master: { ...created.spec.spec.Master, cpu: '1', memory: '1G', gpu: null } },
+      });
+      assert.equal(echoed.status, 200, echoed.body.message);
+      assert.deepEqual(echoed.body.result.spec, created.spec);
+    });
+
+    it('accepts a YAML body, as Submarine does', async () => {
+      const app = await testApp(await database.fresh());
+      const yaml = 'meta:\n  name: from-yaml\n  framework: TensorFlow\n  cmd: python a.py\nspec:\n  Worker:\n    replicas: 2\n    resources: cpu=1,memory=1G\n';
+      const answer = await call(app, 'POST', '/api/v1/experiment', yaml, { 'content-type': 'application/yaml' });
+      assert.equal(answer.status, 200, answer.body.message);
+      assert.equal(answer.body.result.spec.spec.Worker.replicas, 2);
+    });
+
+    it('treats an empty application/json body on GET and DELETE as no body (the Python client sends that)', async () => {
+      const app = await testApp(await database.fresh());
+      const id = (await call(app, 'POST', '/api/v1/experiment', spec('empty-body'))).body.result.experimentId;
+      const headers = { 'content-type': 'application/json', 'user-agent': 'OpenAPI-Generator/0.9.0-SNAPSHOT/python' };
+      for (const url of ['/api/v1/experiment', `/api/v1/experiment/${id}`, '/api/v1/experiment/logs', `/api/v1/experiment/logs/${id}`]) {
+        const response = await app.http.inject({ method: 'GET', url, headers, payload: '' });
+        assert.equal(response.statusCode, 200, `${url}: ${response.body}`);
+      }
+      const deleted = await app.http.inject({ method: 'DELETE', url: `/api/v1/experiment/${id}`, headers, payload: '' });
+      assert.equal(deleted.statusCode, 200, deleted.body);
+      assert.equal(deleted.json().result.status, 'Deleted');
+    });
+
+    it('tolerates duplicate slashes from a host with a trailing slash', async () => {
+      const app = await testApp(await database.fresh());
+      assert.equal((await call(app, 'GET', '//api/v1/experiment/ping')).body.result, 'Pong');
+    });
+
+    it('filters lists by status in any case and pages by key', async () => {
+      const app = await testApp(await database.fresh());
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) ids.push((await call(app, 'POST', '/api/v1/experiment', spec(`e${i}`))).body.result.experimentId);
+      assert.deepEqual((await call(app, 'GET', '/api/v1/experiment?status=accepted')).body.result.map((e: any) => e.experimentId), ids);
+      assert.deepEqual((await call(app, 'GET', '/api/v1/experiment?status=RUNNING')).body.result, []);
+      assert.equal((await call(app, 'GET', '/api/v1/experiment/logs?status=Accepted')).body.result.length, 7);
+
+      const seen: string[] = [];
+      let url = '/api/v1/experiment?limit=3';
+      for (;;) {
+        const page = (await call(app, 'GET', url)).body;
+        seen.push(...page.result.map((e: any) => e.experimentId));
+        const next = page.attributes.nextCursor as string | undefined;
+        if (!next) break;
+        url = `/api/v1/experiment?limit=3&after=${next}`;
+      }
+      assert.deepEqual(seen, ids);
+    });
+
+    it('names pods per role replica, sorted, in the logs views', async () => {
+      const app = await testApp(await database.fresh());
+      const id = (await call(app, 'POST', '/api/v1/experiment', spec('pods'))).body.result.experimentId;
+      const log = (await call(app, 'GET', `/api/v1/experiment/logs/${id}`)).body.result;
+      assert.deepEqual(log.logContent.map((p: any) => p.podName), [`${id}-master-0`, `${id}-worker-0`, `${id}-worker-1`]);
+    });
+
+    it('keeps experiments, environments and ids across a restart', async () => {
+      const target = await database.fresh();
+      const dataDir = tempDir();
+      const first = await testApp(target, { dataDir });
+      const env = (await call(first, 'POST', '/api/v1/environment', { name: 'kept', dockerImage: 'img' })).body.result;
+      const before = (await call(first, 'POST', '/api/v1/experiment', spec('kept'))).body.result;
+      await first.close();
+
+      const second = await testApp(target, { dataDir });
+      assert.deepEqual((await call(second, 'GET', `/api/v1/experiment/${before.experimentId}`)).body.result, before);
+      assert.deepEqual((await call(second, 'GET', '/api/v1/environment/kept')).body.result, env);
+      const after = (await call(second, 'POST', '/api/v1/experiment', spec('new'))).body.result;
+      assert.notEqual(after.experimentId, before.experimentId);
+      const startOf = (id: string) => Number(id.split('-')[1]);
+      assert.ok(startOf(after.experimentId) > startOf(before.experimentId), `${after.experimentId} after ${before.experimentId}`);
+      const envAfter = (await call(second, 'POST', '/api/v1/environment', { name: 'new-env', dockerImage: 'img' })).body.result;
+      assert.notEqual(envAfter.environmentId, env.environmentId);
+    });
+  });
+}

@@ -1,0 +1,97 @@
+/** The server as a user starts it: a real process, a real port, flags and environment variables. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './testing/databases.js';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const LISTENING = /listening on http:\/\/([\d.]+):(\d+) \((.*)\)/;
+
+interface Started {
+  child: ChildProcess;
+  base: string;
+  banner: string;
+}
+
+/** Starts the server and resolves once it prints where it listens (no sleeping). */
+async function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, PERISCOPE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  child.stderr!.on('data', (d) => (output += d));
+  return await new Promise<Started>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d;
+      const m = LISTENING.exec(output);
+      if (m) resolve({ child, base: `http://${m[1]}:${m[2]}`, banner: m[3]! });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+  });
+}
+
+async function stop(started: Started): Promise<number | null> {
+  started.child.kill('SIGTERM');
+  const [code] = await once(started.child, 'exit');
+  return code as number | null;
+}
+
+describe('periscope server process', () => {
+  it('serves the Submarine API on the SQLite file in --data-dir, keeps data across a restart, stops on SIGTERM', async () => {
+    const dataDir = tempDir();
+    const first = await start(['--data-dir', dataDir, '--port', '0']);
+    assert.match(first.banner, /^sqlite /);
+    assert.ok(existsSync(join(dataDir, 'periscope.db')));
+    const created = await (
+      await fetch(`${first.base}/api/v1/experiment`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ meta: { name: 'proc', framework: 'TensorFlow', cmd: 'true' }, spec: { Worker: { replicas: 1 } } }),
+      })
+    ).json();
+    assert.equal(created.status, 'OK');
+    assert.equal(await stop(first), 0);
+
+    const second = await start(['--data-dir', dataDir, '--port', '0']);
+    const got = await (await fetch(`${second.base}/api/v1/experiment/${created.result.experimentId}`)).json();
+    assert.deepEqual(got.result, created.result);
+    const health = await (await fetch(`${second.base}/api/v1/health`)).json();
+    assert.equal(health.result.status, 'healthy');
+    const docs = await fetch(`${second.base}/api/docs/json`);
+    assert.equal(docs.status, 200);
+    const openapi = (await docs.json()) as { paths: Record<string, unknown> };
+    assert.ok(openapi.paths['/api/v1/experiment/{id}'], Object.keys(openapi.paths).join(' '));
+    await stop(second);
+  });
+
+  it('takes settings from environment variables, and flags win over them', async () => {
+    const envDir = tempDir();
+    const flagDir = tempDir();
+    const started = await start(['--data-dir', flagDir], { PERISCOPE_DATA_DIR: envDir, PERISCOPE_PORT: '0', PERISCOPE_HOST: '127.0.0.1' });
+    assert.ok(existsSync(join(flagDir, 'periscope.db')));
+    assert.ok(!existsSync(join(envDir, 'periscope.db')));
+    await stop(started);
+  });
+
+  for (const [args, message] of [
+    [['--port', 'abc'], /expected a port number/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--log-level', 'loud', '--port', '0'], /log level: "loud"/],
+    [['--db', 'postgres://nobody@127.0.0.1:1/none', '--port', '0'], /cannot open the database \(postgres /],
+  ] as const) {
+    it(`refuses ${args.join(' ')} with one clear line and no stack trace`, () => {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, '--data-dir', tempDir(), ...args], { encoding: 'utf8' });
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    });
+  }
+});
