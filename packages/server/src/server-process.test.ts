@@ -50,7 +50,7 @@ describe('periscope server process', () => {
     const first = await start(['--data-dir', dataDir, '--port', '0']);
     assert.match(first.banner, /^sqlite /);
     assert.ok(existsSync(join(dataDir, 'periscope.db')));
-    const created = await (
+    const created: any = await (
       await fetch(`${first.base}/api/v1/experiment`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -61,9 +61,9 @@ describe('periscope server process', () => {
     assert.equal(await stop(first), 0);
 
     const second = await start(['--data-dir', dataDir, '--port', '0']);
-    const got = await (await fetch(`${second.base}/api/v1/experiment/${created.result.experimentId}`)).json();
+    const got: any = await (await fetch(`${second.base}/api/v1/experiment/${created.result.experimentId}`)).json();
     assert.deepEqual(got.result, created.result);
-    const health = await (await fetch(`${second.base}/api/v1/health`)).json();
+    const health: any = await (await fetch(`${second.base}/api/v1/health`)).json();
     assert.equal(health.result.status, 'healthy');
     const docs = await fetch(`${second.base}/api/docs/json`);
     assert.equal(docs.status, 200);

@@ -11,7 +11,8 @@ export async function testApp(database: string, options: Partial<AppOptions> = {
 
 export interface Answer<T = any> {
   status: number;
-  body: { status: string; code: number; success: boolean | null; message: string | null; result: T; attributes: Record<string, unknown> };
+  /** The envelope; loosely typed so tests can reach into results and messages. */
+  body: { status: string; code: number; success: boolean | null; message: string; result: T; attributes: Record<string, any> };
 }
 
 /** One request through Fastify's inject (the real router, parsers, validation and error mapping). */
