@@ -43,5 +43,50 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('experiments').execute();
       },
     },
+    '0002_trials_and_executors': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('trials')
+          .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigint', autoKey)
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('number', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('priority', 'integer', (c) => c.notNull())
+          .addColumn('restarts', 'integer', (c) => c.notNull())
+          .addColumn('hparams', 'text', (c) => c.notNull())
+          .addColumn('message', 'text')
+          .addColumn('queued_at', 'bigint', (c) => c.notNull())
+          .addColumn('started_at', 'bigint')
+          .addColumn('finished_at', 'bigint')
+          .addUniqueConstraint('trials_experiment_number', ['experiment_id', 'number'])
+          .execute();
+        // Recovery and the scheduler read the unfinished trials.
+        await db.schema.createIndex('trials_state').on('trials').column('state').execute();
+        await db.schema
+          .createTable('executors')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('trial_id', 'bigint', (c) => c.notNull())
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('replica', 'integer', (c) => c.notNull())
+          .addColumn('rank', 'integer', (c) => c.notNull())
+          .addColumn('node', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer')
+          .addColumn('exit_code', 'integer')
+          .addColumn('signal', 'text')
+          .addColumn('cause', 'text')
+          .addColumn('gpus', 'text')
+          .addColumn('started_at', 'bigint')
+          .addColumn('finished_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('executors_trial').on('executors').column('trial_id').execute();
+        await db.schema.createIndex('executors_experiment').on('executors').column('experiment_id').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('executors').execute();
+        await db.schema.dropTable('trials').execute();
+      },
+    },
   };
 }

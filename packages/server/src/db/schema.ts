@@ -29,7 +29,48 @@ export interface EnvironmentsTable {
   updated_at: Millis;
 }
 
+export interface TrialsTable {
+  id: Generated<number>;
+  experiment_id: string;
+  /** 1..n within the experiment. */
+  number: number;
+  /** TrialState (trials/store.ts). */
+  state: string;
+  priority: number;
+  restarts: number;
+  /** Hyperparameter assignment as JSON text ("{}" for a plain experiment). */
+  hparams: string;
+  message: string | null;
+  queued_at: Millis;
+  started_at: Millis | null;
+  finished_at: Millis | null;
+}
+
+export interface ExecutorsTable {
+  /** Submarine's pod name: `<experimentId>-<role lowercased>-<replica>` (trial 1). */
+  name: string;
+  trial_id: number | string;
+  experiment_id: string;
+  role: string;
+  replica: number;
+  rank: number;
+  node: string | null;
+  /** ExecutorState (trials/store.ts). */
+  state: string;
+  pid: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  /** Why it ended, in words, when not a plain exit. */
+  cause: string | null;
+  /** Assigned GPU indices, comma-separated. */
+  gpus: string | null;
+  started_at: Millis | null;
+  finished_at: Millis | null;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   environments: EnvironmentsTable;
+  trials: TrialsTable;
+  executors: ExecutorsTable;
 }

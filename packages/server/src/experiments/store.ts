@@ -25,6 +25,14 @@ export interface NewExperiment {
   acceptedAt: number;
 }
 
+export interface StatusChange {
+  status: ExperimentStatus;
+  createdAt?: number;
+  runningAt?: number;
+  finishedAt?: number;
+  message?: string | null;
+}
+
 export interface ExperimentPage {
   items: ExperimentRecord[];
   /** Set when the page is full: pass it as `after` to read on. */
@@ -79,6 +87,24 @@ export class ExperimentStore {
     const items = (await query.execute()).map(toRecord);
     const full = options.limit !== undefined && items.length === options.limit;
     return { items, nextCursor: full ? String(items[items.length - 1]!.seq) : null };
+  }
+
+  /** Moves an experiment to a new status; times given are set, others kept. */
+  async transition(id: string, change: StatusChange): Promise<ExperimentRecord | undefined> {
+    const row = await this.db
+      .updateTable('experiments')
+      .set({
+        status: change.status,
+        updated_at: Date.now(),
+        ...(change.createdAt !== undefined && { created_at: change.createdAt }),
+        ...(change.runningAt !== undefined && { running_at: change.runningAt }),
+        ...(change.finishedAt !== undefined && { finished_at: change.finishedAt }),
+        ...(change.message !== undefined && { message: change.message }),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toRecord(row);
   }
 
   async replaceSpec(id: string, spec: NormalizedExperimentSpec): Promise<ExperimentRecord | undefined> {

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from '../../testing/databases.js';
+import type { ExecutorExit } from '../launcher.js';
+import { groupAlive, LocalLauncher } from './local-launcher.js';
+
+const node = { name: 'test', architecture: 'x64', cpus: 2, memoryMb: 1024, gpus: [] };
+
+function launcher(): LocalLauncher {
+  return new LocalLauncher(node);
+}
+
+function exitOf(l: LocalLauncher, name: string): Promise<ExecutorExit> {
+  return new Promise((resolve) => {
+    const listener = (exit: ExecutorExit) => {
+      if (exit.name !== name) return;
+      l.off('exited', listener);
+      resolve(exit);
+    };
+    l.on('exited', listener);
+  });
+}
+
+describe('LocalLauncher', () => {
+  it('runs the command with sh -c in its work dir, writes stdout and stderr to files, records the exit code', async () => {
+    const l = launcher();
+    const dir = tempDir();
+    const logDir = join(dir, 'logs');
+    const ended = exitOf(l, 'e1');
+    await l.submit([{ name: 'e1', cmd: 'echo out-$GREETING; echo err >&2; pwd; exit 3', cwd: dir, env: { GREETING: 'hi' }, logDir }]);
+    assert.deepEqual(await ended, { name: 'e1', exitCode: 3, signal: null, cause: 'exited' });
+    assert.equal(await readFile(join(logDir, 'stdout'), 'utf8'), `out-hi\n${dir}\n`);
+    assert.equal(await readFile(join(logDir, 'stderr'), 'utf8'), 'err\n');
+    assert.equal(await readFile(join(logDir, 'exit'), 'utf8'), '3\n');
+  });
+
+  it('cancels the whole process group (children included) with SIGTERM, then SIGKILL after the grace period', async () => {
+    const l = launcher();
+    const dir = tempDir();
+    const polite = exitOf(l, 'polite');
+    const stubborn = exitOf(l, 'stubborn');
+    const [a, b] = await l.submit([
+      { name: 'polite', cmd: 'sleep 300 & sleep 300 & wait', cwd: dir, env: {}, logDir: join(dir, 'a') },
+      { name: 'stubborn', cmd: "trap '' TERM; sleep 300 & sleep 300", cwd: dir, env: {}, logDir: join(dir, 'b') },
+    ]);
+    assert.ok(groupAlive(a!.pid) && groupAlive(b!.pid));
+    await l.cancel(['polite', 'stubborn'], 300);
+    assert.ok(!groupAlive(a!.pid), 'no process of the first group is left');
+    assert.ok(!groupAlive(b!.pid), 'no process of the second group is left');
+    assert.equal((await polite).cause, 'canceled');
+    assert.equal((await stubborn).cause, 'canceled');
+  });
+
+  it('reports a command killed by a signal as signaled', async () => {
+    const l = launcher();
+    const dir = tempDir();
+    const ended = exitOf(l, 'k');
+    await l.submit([{ name: 'k', cmd: 'kill -KILL $$', cwd: dir, env: {}, logDir: join(dir, 'k') }]);
+    assert.deepEqual(await ended, { name: 'k', exitCode: 137, signal: 'SIGKILL', cause: 'signaled' });
+  });
+
+  it('re-attaches to a survivor of a previous launcher and settles the ones that ended or vanished', async () => {
+    const first = launcher();
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    spawnSync('mkfifo', [gate]);
+    const done = exitOf(first, 'done');
+    const [survivor, finished] = await first.submit([
+      // Blocks until the test opens the gate, so it is surely alive across the "crash".
+      { name: 'survivor', cmd: 'read line < "$GATE"; exit 7', cwd: dir, env: { GATE: gate }, logDir: join(dir, 's') },
+      { name: 'done', cmd: 'exit 0', cwd: dir, env: {}, logDir: join(dir, 'd') },
+    ]);
+    await done;
+    await first.close(); // the "crash": nobody is listening any more
+
+    const second = launcher();
+    const settled: ExecutorExit[] = [];
+    second.on('exited', (e) => settled.push(e));
+    const survivorEnd = exitOf(second, 'survivor');
+    await second.recover([
+      { name: 'survivor', pid: survivor!.pid, logDir: join(dir, 's') },
+      { name: 'done', pid: finished!.pid, logDir: join(dir, 'd') },
+      { name: 'vanished', pid: 999999, logDir: join(dir, 'v') },
+    ]);
+    assert.ok(groupAlive(survivor!.pid));
+    await writeFile(gate, 'go\n');
+    assert.deepEqual(await survivorEnd, { name: 'survivor', exitCode: 7, signal: null, cause: 'exited' });
+    assert.deepEqual(settled.find((e) => e.name === 'done'), { name: 'done', exitCode: 0, signal: null, cause: 'exited' });
+    assert.deepEqual(settled.find((e) => e.name === 'vanished'), { name: 'vanished', exitCode: null, signal: null, cause: 'lost' });
+    await second.close();
+  });
+
+  it('refuses nothing silently: a missing work dir fails the submit', async () => {
+    const l = launcher();
+    await assert.rejects(l.submit([{ name: 'x', cmd: 'true', cwd: join(tempDir(), 'missing'), env: {}, logDir: join(tempDir(), 'x') }]));
+  });
+});

@@ -1,0 +1,21 @@
+/**
+ * What runs around each executor's command: the OS writes stdout and stderr straight to files (no per-line
+ * work in the shell), and the exit code is recorded in a file, written atomically, even when the server is
+ * down. The command and every path arrive as positional parameters, never spliced into the script.
+ *
+ * The wrapper traps TERM/INT/HUP with a no-op (not ignore: ignored signals would be inherited by the command)
+ * so that a cancel, sent to the whole process group, stops the command while the wrapper survives to record
+ * how it ended. dash keeps a finished child as a zombie until `wait`, so the loop collects the real status.
+ */
+export const WRAPPER_SCRIPT = [
+  'trap : TERM INT HUP',
+  'sh -c "$1" >>"$2" 2>>"$3" </dev/null &',
+  'child=$!',
+  'wait "$child"; code=$?',
+  'while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done',
+  'printf "%s\\n" "$code" >"$4.tmp" && mv "$4.tmp" "$4"',
+  'exit "$code"',
+].join('\n');
+
+/** argv[0] of the wrapper; recovery checks it in /proc/<pid>/cmdline before trusting a recorded pid. */
+export const WRAPPER_ARGV0 = 'periscope-executor';

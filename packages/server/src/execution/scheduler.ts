@@ -1,0 +1,110 @@
+/**
+ * Gang scheduling on one node: a priority-then-FIFO queue of trials, each placed only when all its executors
+ * fit in the free CPUs, memory and GPUs at once. The head of the queue is never overtaken (no backfill), so a
+ * large trial cannot starve behind a stream of small ones. Pure bookkeeping: no processes, no I/O.
+ */
+import type { Resources } from '@periscope/core';
+import type { NodeCapacity } from './capacity.js';
+
+export interface GangRequest {
+  /** The trial id. */
+  trialId: number;
+  priority: number;
+  /** One entry per executor. */
+  executors: Resources[];
+}
+
+export interface Placement {
+  trialId: number;
+  node: string;
+  /** GPU indices per executor, in request order. */
+  gpus: number[][];
+}
+
+export class NeverFitsError extends Error {}
+
+export class GangScheduler {
+  private readonly queue: (GangRequest & { seq: number })[] = [];
+  private readonly placed = new Map<number, { request: GangRequest; gpus: number[] }>();
+  private seq = 0;
+  private usedCpu = 0;
+  private usedMemoryMb = 0;
+  private readonly freeGpus: Set<number>;
+
+  constructor(private readonly node: NodeCapacity) {
+    this.freeGpus = new Set(node.gpus.map((g) => g.index));
+  }
+
+  /** Queues a trial; throws NeverFitsError, naming the shortfall, when the node could never hold it. */
+  enqueue(request: GangRequest): void {
+    const total = sum(request.executors);
+    const short: string[] = [];
+    if (total.cpu > this.node.cpus) short.push(`cpu=${total.cpu} (node has ${this.node.cpus})`);
+    if (total.memoryMb > this.node.memoryMb) short.push(`memory=${total.memoryMb}M (node has ${this.node.memoryMb}M)`);
+    if (total.gpu > this.node.gpus.length) short.push(`gpu=${total.gpu} (node has ${this.node.gpus.length})`);
+    if (short.length > 0) {
+      throw new NeverFitsError(`The trial needs more than node ${this.node.name} has in total: ${short.join(', ')}. It can never be scheduled.`);
+    }
+    if (this.placed.has(request.trialId) || this.queue.some((q) => q.trialId === request.trialId)) return;
+    this.queue.push({ ...request, seq: this.seq++ });
+    this.queue.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+  }
+
+  /** Places as many trials from the head of the queue as fit now, in order. */
+  schedule(): Placement[] {
+    const placements: Placement[] = [];
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const total = sum(head.executors);
+      const fits =
+        this.usedCpu + total.cpu <= this.node.cpus + 1e-9 &&
+        this.usedMemoryMb + total.memoryMb <= this.node.memoryMb &&
+        total.gpu <= this.freeGpus.size;
+      if (!fits) break;
+      this.queue.shift();
+      const free = [...this.freeGpus].sort((a, b) => a - b);
+      const gpus = head.executors.map((e) => free.splice(0, e.gpu));
+      for (const g of gpus.flat()) this.freeGpus.delete(g);
+      this.usedCpu += total.cpu;
+      this.usedMemoryMb += total.memoryMb;
+      this.placed.set(head.trialId, { request: head, gpus: gpus.flat() });
+      placements.push({ trialId: head.trialId, node: this.node.name, gpus });
+    }
+    return placements;
+  }
+
+  /** Marks a trial's resources as taken without queueing (recovery of running trials). */
+  adopt(request: GangRequest, gpus: number[][]): void {
+    const total = sum(request.executors);
+    this.usedCpu += total.cpu;
+    this.usedMemoryMb += total.memoryMb;
+    for (const g of gpus.flat()) this.freeGpus.delete(g);
+    this.placed.set(request.trialId, { request, gpus: gpus.flat() });
+  }
+
+  /** Frees a placed trial's resources, or drops it from the queue. */
+  release(trialId: number): void {
+    const index = this.queue.findIndex((q) => q.trialId === trialId);
+    if (index >= 0) this.queue.splice(index, 1);
+    const placed = this.placed.get(trialId);
+    if (!placed) return;
+    this.placed.delete(trialId);
+    const total = sum(placed.request.executors);
+    this.usedCpu -= total.cpu;
+    this.usedMemoryMb -= total.memoryMb;
+    for (const g of placed.gpus) this.freeGpus.add(g);
+  }
+
+  isQueued(trialId: number): boolean {
+    return this.queue.some((q) => q.trialId === trialId);
+  }
+
+  usage(): { cpu: number; memoryMb: number; gpus: number[]; queued: number; placed: number } {
+    const all = this.node.gpus.map((g) => g.index);
+    return { cpu: this.usedCpu, memoryMb: this.usedMemoryMb, gpus: all.filter((g) => !this.freeGpus.has(g)), queued: this.queue.length, placed: this.placed.size };
+  }
+}
+
+function sum(executors: Resources[]): Resources {
+  return executors.reduce((t, e) => ({ cpu: t.cpu + e.cpu, memoryMb: t.memoryMb + e.memoryMb, gpu: t.gpu + e.gpu }), { cpu: 0, memoryMb: 0, gpu: 0 });
+}

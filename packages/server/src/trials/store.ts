@@ -1,0 +1,166 @@
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import { millis } from '../db/database.js';
+import type { Database, ExecutorsTable, TrialsTable } from '../db/schema.js';
+
+export const TRIAL_STATES = ['Queued', 'Preparing', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
+export type TrialState = (typeof TRIAL_STATES)[number];
+export const UNFINISHED_TRIAL_STATES: readonly TrialState[] = ['Queued', 'Preparing', 'Running'];
+
+export const EXECUTOR_STATES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceled', 'Lost'] as const;
+export type ExecutorState = (typeof EXECUTOR_STATES)[number];
+
+export interface TrialRecord {
+  id: number;
+  experimentId: string;
+  number: number;
+  state: TrialState;
+  priority: number;
+  restarts: number;
+  hparams: Record<string, unknown>;
+  message: string | null;
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface ExecutorRecord {
+  name: string;
+  trialId: number;
+  experimentId: string;
+  role: string;
+  replica: number;
+  rank: number;
+  node: string | null;
+  state: ExecutorState;
+  pid: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  cause: string | null;
+  gpus: number[];
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export type TrialUpdate = Partial<Pick<TrialRecord, 'state' | 'restarts' | 'message' | 'startedAt' | 'finishedAt'>>;
+export type ExecutorUpdate = Partial<Pick<ExecutorRecord, 'state' | 'pid' | 'exitCode' | 'signal' | 'cause' | 'gpus' | 'node' | 'startedAt' | 'finishedAt'>>;
+export type NewExecutor = Pick<ExecutorRecord, 'name' | 'role' | 'replica' | 'rank'>;
+
+/** Storage of trials and their executors. */
+export class TrialStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(experimentId: string, number: number, priority: number, hparams: Record<string, unknown>, executors: NewExecutor[]): Promise<TrialRecord> {
+    return await this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .insertInto('trials')
+        .values({ experiment_id: experimentId, number, state: 'Queued', priority, restarts: 0, hparams: JSON.stringify(hparams), message: null, queued_at: Date.now(), started_at: null, finished_at: null })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const trial = toTrial(row);
+      if (executors.length > 0) {
+        await tx
+          .insertInto('executors')
+          .values(executors.map((e) => ({ ...e, trial_id: trial.id, experiment_id: experimentId, node: null, state: 'Pending', pid: null, exit_code: null, signal: null, cause: null, gpus: null, started_at: null, finished_at: null })))
+          .execute();
+      }
+      return trial;
+    });
+  }
+
+  async get(id: number): Promise<TrialRecord | undefined> {
+    const row = await this.db.selectFrom('trials').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toTrial(row);
+  }
+
+  async ofExperiment(experimentId: string): Promise<TrialRecord[]> {
+    return (await this.db.selectFrom('trials').selectAll().where('experiment_id', '=', experimentId).orderBy('number').execute()).map(toTrial);
+  }
+
+  async unfinished(): Promise<TrialRecord[]> {
+    return (await this.db.selectFrom('trials').selectAll().where('state', 'in', UNFINISHED_TRIAL_STATES).orderBy('id').execute()).map(toTrial);
+  }
+
+  async update(id: number, update: TrialUpdate): Promise<void> {
+    const set: Updateable<TrialsTable> = {};
+    if (update.state !== undefined) set.state = update.state;
+    if (update.restarts !== undefined) set.restarts = update.restarts;
+    if (update.message !== undefined) set.message = update.message;
+    if (update.startedAt !== undefined) set.started_at = update.startedAt;
+    if (update.finishedAt !== undefined) set.finished_at = update.finishedAt;
+    await this.db.updateTable('trials').set(set).where('id', '=', id).execute();
+  }
+
+  async executors(trialId: number): Promise<ExecutorRecord[]> {
+    return (await this.db.selectFrom('executors').selectAll().where('trial_id', '=', trialId).orderBy('rank').execute()).map(toExecutor);
+  }
+
+  async executorsOfExperiment(experimentId: string): Promise<ExecutorRecord[]> {
+    return (await this.db.selectFrom('executors').selectAll().where('experiment_id', '=', experimentId).orderBy('name').execute()).map(toExecutor);
+  }
+
+  async updateExecutor(name: string, update: ExecutorUpdate): Promise<void> {
+    const set: Updateable<ExecutorsTable> = {};
+    if (update.state !== undefined) set.state = update.state;
+    if (update.pid !== undefined) set.pid = update.pid;
+    if (update.exitCode !== undefined) set.exit_code = update.exitCode;
+    if (update.signal !== undefined) set.signal = update.signal;
+    if (update.cause !== undefined) set.cause = update.cause;
+    if (update.gpus !== undefined) set.gpus = update.gpus.join(',');
+    if (update.node !== undefined) set.node = update.node;
+    if (update.startedAt !== undefined) set.started_at = update.startedAt;
+    if (update.finishedAt !== undefined) set.finished_at = update.finishedAt;
+    await this.db.updateTable('executors').set(set).where('name', '=', name).execute();
+  }
+
+  /** Resets every executor of a trial for a new attempt. */
+  async resetExecutors(trialId: number): Promise<void> {
+    await this.db
+      .updateTable('executors')
+      .set({ state: 'Pending', pid: null, exit_code: null, signal: null, cause: null, gpus: null, started_at: null, finished_at: null })
+      .where('trial_id', '=', trialId)
+      .execute();
+  }
+
+  async deleteExperiment(experimentId: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('executors').where('experiment_id', '=', experimentId).execute();
+      await tx.deleteFrom('trials').where('experiment_id', '=', experimentId).execute();
+    });
+  }
+}
+
+function toTrial(row: Selectable<TrialsTable>): TrialRecord {
+  return {
+    id: Number(row.id),
+    experimentId: row.experiment_id,
+    number: row.number,
+    state: row.state as TrialState,
+    priority: row.priority,
+    restarts: row.restarts,
+    hparams: JSON.parse(row.hparams) as Record<string, unknown>,
+    message: row.message,
+    queuedAt: Number(row.queued_at),
+    startedAt: millis(row.started_at),
+    finishedAt: millis(row.finished_at),
+  };
+}
+
+function toExecutor(row: Selectable<ExecutorsTable>): ExecutorRecord {
+  return {
+    name: row.name,
+    trialId: Number(row.trial_id),
+    experimentId: row.experiment_id,
+    role: row.role,
+    replica: row.replica,
+    rank: row.rank,
+    node: row.node,
+    state: row.state as ExecutorState,
+    pid: row.pid,
+    exitCode: row.exit_code,
+    signal: row.signal,
+    cause: row.cause,
+    gpus: row.gpus ? row.gpus.split(',').map(Number) : [],
+    startedAt: millis(row.started_at),
+    finishedAt: millis(row.finished_at),
+  };
+}
