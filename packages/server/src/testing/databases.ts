@@ -76,3 +76,14 @@ const postgres: TestDatabase = {
 };
 
 export const DATABASES: readonly TestDatabase[] = [sqlite, postgres];
+
+/** Polls until `check` returns a truthy value or the deadline passes (then fails, saying what was awaited). */
+export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { tempDir } from '../../testing/databases.js';
+import { eventually, tempDir } from '../../testing/databases.js';
 import type { ExecutorExit } from '../launcher.js';
 import { groupAlive, LocalLauncher } from './local-launcher.js';
 
@@ -44,10 +44,14 @@ describe('LocalLauncher', () => {
     const stubborn = exitOf(l, 'stubborn');
     const [a, b] = await l.submit([
       { name: 'polite', cmd: 'sleep 300 & sleep 300 & wait', cwd: dir, env: {}, logDir: join(dir, 'a') },
-      { name: 'stubborn', cmd: "trap '' TERM; sleep 300 & sleep 300", cwd: dir, env: {}, logDir: join(dir, 'b') },
+      { name: 'stubborn', cmd: "trap '' TERM; echo ready; sleep 300 & sleep 300", cwd: dir, env: {}, logDir: join(dir, 'b') },
     ]);
+    // Only once it ignores TERM does the stubborn one need the SIGKILL.
+    await eventually('the stubborn executor to ignore TERM', () => readFile(join(dir, 'b', 'stdout'), 'utf8').then((t) => t.includes('ready'), () => false));
     assert.ok(groupAlive(a!.pid) && groupAlive(b!.pid));
+    const started = Date.now();
     await l.cancel(['polite', 'stubborn'], 300);
+    assert.ok(Date.now() - started >= 300, 'the stubborn group outlived SIGTERM until the grace period ended');
     assert.ok(!groupAlive(a!.pid), 'no process of the first group is left');
     assert.ok(!groupAlive(b!.pid), 'no process of the second group is left');
     assert.equal((await polite).cause, 'canceled');
