@@ -2,6 +2,9 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import { IdGenerator } from '@periscope/core';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { sql } from 'kysely';
+import { CodeStore } from './code/code-store.js';
+import { CodeSync } from './code/code-sync.js';
+import { codeRoutes } from './code/routes.js';
 import { openDatabase, type Db } from './db/database.js';
 import { environmentRoutes } from './environments/routes.js';
 import { EnvironmentService } from './environments/service.js';
@@ -30,6 +33,8 @@ export interface App {
   db: Db;
   experiments: ExperimentService;
   environments: EnvironmentService;
+  /** Brings an experiment's code (git or uploaded archive) into a work dir. */
+  code: CodeSync;
   close(): Promise<void>;
 }
 
@@ -75,6 +80,9 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   await http.register(healthRoutes({ version: VERSION, database: db.dialect, startedAt, ping: async () => void (await sql`select 1`.execute(db.kysely)) }));
   await http.register(experimentRoutes(experiments));
   await http.register(environmentRoutes(environments));
+  const codeStore = new CodeStore(options.dataDir);
+  const code = new CodeSync(options.dataDir, { store: codeStore });
+  await http.register(codeRoutes(codeStore));
   await http.ready();
 
   return {
@@ -82,6 +90,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     db,
     experiments,
     environments,
+    code,
     async close() {
       await http.close();
       await db.close();

@@ -1,0 +1,62 @@
+import { NotFoundError, ValidationError, type CodeSpec } from '@periscope/core';
+import { readdir } from 'node:fs/promises';
+import { CodeStore, type CodeStoreOptions } from './code-store.js';
+import { CodeSyncError } from './errors.js';
+import { extractArchive } from './extract.js';
+import { gitClone } from './git-sync.js';
+
+export interface CodeSyncOptions extends CodeStoreOptions {
+  /** The archive store to read uploads from (default: one over `<dataDir>/code` with these options). */
+  store?: CodeStore;
+  /** Longest a git clone may take, in milliseconds (default 5 minutes). */
+  gitTimeoutMs?: number;
+}
+
+/**
+ * Brings an experiment's code into a trial's work dir before its executors start: a shallow git clone for
+ * `syncMode: git`, the extracted uploaded archive for `syncMode: upload`. Failures throw PeriscopeErrors
+ * whose messages are written for the user, since they become the experiment's failure reason.
+ */
+export class CodeSync {
+  readonly store: CodeStore;
+  private readonly gitTimeoutMs: number | undefined;
+
+  constructor(dataDir: string, options: CodeSyncOptions = {}) {
+    this.store = options.store ?? new CodeStore(dataDir, options);
+    this.gitTimeoutMs = options.gitTimeoutMs;
+  }
+
+  /** Fills `workDir`, which must be absent or empty. */
+  async materialize(code: CodeSpec, workDir: string): Promise<void> {
+    const mode = code.syncMode.toLowerCase();
+    const url = code.url ?? code.git?.url;
+    if (url == null || url === '') throw new ValidationError('code.url: required (or code.git.url)', 'code.url');
+    switch (mode) {
+      case 'git':
+        return gitClone(
+          {
+            url,
+            branch: code.git?.branch,
+            username: code.git?.username,
+            password: code.git?.password,
+            trustCerts: code.git?.trustCerts,
+            timeoutMs: this.gitTimeoutMs,
+          },
+          workDir,
+        );
+      case 'upload':
+        return this.extractUpload(url, workDir);
+      default:
+        throw new ValidationError(`code.syncMode: "${code.syncMode}" is not supported (use git or upload)`, 'code.syncMode');
+    }
+  }
+
+  private async extractUpload(sha256: string, workDir: string): Promise<void> {
+    if (!(await this.store.has(sha256))) {
+      throw new NotFoundError(`Code archive ${sha256} was not uploaded (PUT /api/v1/code/${sha256}).`);
+    }
+    const present = await readdir(workDir).catch(() => []);
+    if (present.length > 0) throw new CodeSyncError(`Cannot extract code archive ${sha256}: the work dir ${workDir} is not empty.`);
+    await extractArchive(this.store.path(sha256), workDir, this.store.archiveLimits);
+  }
+}

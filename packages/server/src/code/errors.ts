@@ -1,0 +1,22 @@
+import { PeriscopeError, ValidationError } from '@periscope/core';
+
+/**
+ * Code could not be brought into a work dir (a failed or timed-out git clone, an archive that will not
+ * extract). A 400: the cause is the code spec the user gave. The message is shown as the experiment's failure
+ * reason, so it says what was attempted and what git or tar answered, with credentials redacted.
+ */
+export class CodeSyncError extends PeriscopeError {
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+  }
+}
+
+/** An archive that is not a readable tar.gz, or one with an entry that would land outside its directory. */
+export class ArchiveError extends ValidationError {
+  /** The offending entry's path as written in the archive, when one entry is at fault. */
+  readonly entry: string | undefined;
+  constructor(message: string, entry?: string) {
+    super(message);
+    this.entry = entry;
+  }
+}
