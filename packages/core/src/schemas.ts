@@ -198,3 +198,48 @@ export const ListExperimentsQuery = Type.Object({
   after: Type.Optional(Type.String({ maxLength: 64, description: 'Cursor: the `nextCursor` attribute of the previous page.' })),
 });
 export type ListExperimentsQuery = Type.Static<typeof ListExperimentsQuery>;
+
+const NullableString = Nullable(Type.String());
+
+export const Executor = Type.Object({
+  name: Type.String({ description: 'Pod name: `<experimentId>-<role>-<replica>` (trial 1).' }),
+  role: Type.String(),
+  replica: Type.Integer(),
+  rank: Type.Integer(),
+  node: NullableString,
+  state: Type.String({ description: 'Pending, Running, Succeeded, Failed, Canceled or Lost.' }),
+  pid: Nullable(Type.Integer()),
+  exitCode: Nullable(Type.Integer()),
+  signal: NullableString,
+  cause: Nullable(Type.String({ description: 'How it ended, in words, when not a plain exit.' })),
+  gpus: Type.Array(Type.Integer()),
+  startedTime: NullableString,
+  finishedTime: NullableString,
+});
+export type Executor = Type.Static<typeof Executor>;
+
+export const Trial = Type.Object({
+  id: Type.Integer(),
+  experimentId: Type.String(),
+  number: Type.Integer(),
+  state: Type.String({ description: 'Queued, Preparing, Running, Succeeded, Failed or Canceled.' }),
+  restarts: Type.Integer(),
+  hparams: Type.Record(Type.String(), Type.Unknown()),
+  message: NullableString,
+  queuedTime: NullableString,
+  startedTime: NullableString,
+  finishedTime: NullableString,
+  executors: Type.Array(Executor),
+});
+export type Trial = Type.Static<typeof Trial>;
+
+export const LogLine = Type.Object({
+  executor: Type.String(),
+  rank: Type.Integer(),
+  stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]),
+  time: Type.String({ description: 'When the server saw the chunk holding the line (ISO-8601).' }),
+  level: NullableString,
+  text: Type.String(),
+  offset: Type.Integer({ description: 'Byte offset in its stream: a position to resume from.' }),
+});
+export type LogLine = Type.Static<typeof LogLine>;

@@ -6,6 +6,8 @@ import { CodeStore } from './code/code-store.js';
 import { CodeSync } from './code/code-sync.js';
 import { codeRoutes } from './code/routes.js';
 import { openDatabase, type Db } from './db/database.js';
+import type { CapacityOverrides } from './execution/capacity.js';
+import { Execution } from './execution/execution.js';
 import { environmentRoutes } from './environments/routes.js';
 import { EnvironmentService } from './environments/service.js';
 import { EnvironmentStore } from './environments/store.js';
@@ -16,6 +18,9 @@ import { healthRoutes } from './health/routes.js';
 import { installContentTypes } from './http/content-types.js';
 import { installErrorHandling } from './http/errors.js';
 import { installOpenApi } from './http/openapi.js';
+import { trialRoutes } from './trials/routes.js';
+import { TrialService } from './trials/service.js';
+import { TrialStore } from './trials/store.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -25,6 +30,10 @@ export interface AppOptions {
   dataDir: string;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Overrides of the detected CPUs, memory and GPUs of this node. */
+  capacity?: CapacityOverrides;
+  /** SIGTERM → SIGKILL grace period when stopping executors, in ms (default 10 s). */
+  graceMs?: number;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -35,6 +44,8 @@ export interface App {
   environments: EnvironmentService;
   /** Brings an experiment's code (git or uploaded archive) into a work dir. */
   code: CodeSync;
+  execution: Execution;
+  trials: TrialService;
   close(): Promise<void>;
 }
 
@@ -55,11 +66,9 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     environmentStore,
     new IdGenerator('environment', '_', startMillisAfter((await environmentStore.list()).at(-1)?.environmentId)),
   );
-  const experiments = new ExperimentService(
-    experimentStore,
-    environments,
-    new IdGenerator('experiment', '-', startMillisAfter(await experimentStore.lastId())),
-  );
+  const codeStore = new CodeStore(options.dataDir);
+  const code = new CodeSync(options.dataDir, { store: codeStore });
+  const trialStore = new TrialStore(db.kysely);
 
   const http = Fastify({
     logger: options.logger ?? false,
@@ -76,14 +85,33 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   installErrorHandling(http);
   await installOpenApi(http, VERSION);
 
+  const execution = await Execution.create({
+    dataDir: options.dataDir,
+    experiments: experimentStore,
+    trials: trialStore,
+    environments: environmentStore,
+    code,
+    ...(options.capacity && { capacity: options.capacity }),
+    ...(options.graceMs !== undefined && { graceMs: options.graceMs }),
+    log: http.log,
+  });
+  const experiments = new ExperimentService(
+    experimentStore,
+    environments,
+    new IdGenerator('experiment', '-', startMillisAfter(await experimentStore.lastId())),
+    execution,
+  );
+  const trials = new TrialService(trialStore, execution.logs);
+
   const startedAt = Date.now();
   await http.register(healthRoutes({ version: VERSION, database: db.dialect, startedAt, ping: async () => void (await sql`select 1`.execute(db.kysely)) }));
-  await http.register(experimentRoutes(experiments));
+  await http.register(experimentRoutes(experiments, trials));
+  await http.register(trialRoutes(trials));
   await http.register(environmentRoutes(environments));
-  const codeStore = new CodeStore(options.dataDir);
-  const code = new CodeSync(options.dataDir, { store: codeStore });
   await http.register(codeRoutes(codeStore));
   await http.ready();
+  // Survivors of a previous run are re-attached before anything new is scheduled beside them.
+  await execution.recover();
 
   return {
     http,
@@ -91,8 +119,11 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     experiments,
     environments,
     code,
+    execution,
+    trials,
     async close() {
       await http.close();
+      await execution.close();
       await db.close();
     },
   };

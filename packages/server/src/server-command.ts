@@ -46,6 +46,9 @@ async function runServer(flags: ServerFlags): Promise<void> {
   }
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // Executors on this machine reach the API over loopback even when the server binds every interface.
+  const local = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  app.execution.setApiUrl(`http://${local.includes(':') ? `[${local}]` : local}:${port}`);
   process.stdout.write(`Periscope ${VERSION} listening on http://${config.host}:${port} (${describeDatabase(config.database)})\n`);
 
   let stopping = false;

@@ -54,7 +54,7 @@ describe('periscope server process', () => {
       await fetch(`${first.base}/api/v1/experiment`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ meta: { name: 'proc', framework: 'TensorFlow', cmd: 'true' }, spec: { Worker: { replicas: 1 } } }),
+        body: JSON.stringify({ autoStart: false, meta: { name: 'proc', framework: 'TensorFlow', cmd: 'true' }, spec: { Worker: { replicas: 1 } } }),
       })
     ).json();
     assert.equal(created.status, 'OK');

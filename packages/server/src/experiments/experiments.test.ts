@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { call, testApp } from '../testing/app.js';
 import { DATABASES, tempDir } from '../testing/databases.js';
 
+// These tests are about the API and the store, so nothing is started (autoStart: false).
 const spec = (name: string, extra: object = {}) => ({
+  autoStart: false,
   meta: { name, namespace: 'ignored', framework: 'PyTorch', cmd: 'python train.py' },
   environment: { image: 'pytorch:2' },
   spec: { Master: { replicas: 1, resources: 'cpu=1,memory=1G' }, Worker: { replicas: 2, resources: 'cpu=1,memory=1G,gpu=1' } },
@@ -38,7 +40,7 @@ for (const database of DATABASES) {
 
     it('accepts a YAML body, as Submarine does', async () => {
       const app = await testApp(await database.fresh());
-      const yaml = 'meta:\n  name: from-yaml\n  framework: TensorFlow\n  cmd: python a.py\nspec:\n  Worker:\n    replicas: 2\n    resources: cpu=1,memory=1G\n';
+      const yaml = 'autoStart: false\nmeta:\n  name: from-yaml\n  framework: TensorFlow\n  cmd: python a.py\nspec:\n  Worker:\n    replicas: 2\n    resources: cpu=1,memory=1G\n';
       const answer = await call(app, 'POST', '/api/v1/experiment', yaml, { 'content-type': 'application/yaml' });
       assert.equal(answer.status, 200, answer.body.message);
       assert.equal(answer.body.result.spec.spec.Worker.replicas, 2);

@@ -1,4 +1,5 @@
 import { formatTime, toSubmarineStatus, type Experiment, type ExperimentLog } from '@periscope/core';
+import { executorName } from '../execution/plan.js';
 import type { ExperimentRecord } from './store.js';
 
 /** The Submarine wire form of an experiment. */
@@ -34,7 +35,7 @@ export function presentDeleted(record: ExperimentRecord): Experiment {
 export function podNames(record: ExperimentRecord): string[] {
   const names: string[] = [];
   for (const [role, task] of Object.entries(record.spec.spec)) {
-    for (let i = 0; i < task.replicas; i++) names.push(`${record.id}-${role.toLowerCase()}-${i}`);
+    for (let i = 0; i < task.replicas; i++) names.push(executorName(record.id, 1, role, i));
   }
   return names.sort();
 }

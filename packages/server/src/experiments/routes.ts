@@ -6,17 +6,19 @@ import {
   ExperimentLog,
   ExperimentSpec,
   ListExperimentsQuery,
+  Trial,
 } from '@periscope/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
+import type { TrialService } from '../trials/service.js';
 import type { ExperimentService } from './service.js';
 
 const tags = ['experiment'];
 const errors = { 400: ErrorEnvelope, 404: ErrorEnvelope };
 
 /** Submarine's Experiment REST API, routes exactly as seed 002 documents them. */
-export function experimentRoutes(service: ExperimentService): FastifyPluginAsyncTypebox {
+export function experimentRoutes(service: ExperimentService, trials: TrialService): FastifyPluginAsyncTypebox {
   return async (app) => {
     // Fixed path words; Fastify's router prefers them over `{id}` as JAX-RS does.
     app.get('/api/v1/experiment/ping', { schema: { tags, summary: 'Connectivity check', response: { 200: Envelope(Type.String()) } } }, async () =>
@@ -94,6 +96,18 @@ export function experimentRoutes(service: ExperimentService): FastifyPluginAsync
         },
       },
       async (request) => ok(await service.patch(request.params.id, request.body)),
+    );
+
+    app.post(
+      '/api/v1/experiment/:id/cancel',
+      { schema: { tags, summary: 'Stop every executor (SIGTERM, then SIGKILL after the grace period); answers when they are gone', params: ExperimentIdParams, response: { 200: Envelope(Experiment), 409: ErrorEnvelope, ...errors } } },
+      async (request) => ok(await service.cancel(request.params.id)),
+    );
+
+    app.get(
+      '/api/v1/experiment/:id/trials',
+      { schema: { tags, summary: 'Trials of an experiment with their executors', params: ExperimentIdParams, response: { 200: Envelope(Type.Array(Trial)), ...errors } } },
+      async (request) => ok(await trials.ofExperiment(await service.record(request.params.id))),
     );
 
     app.delete(

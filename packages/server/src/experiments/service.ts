@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ConflictError,
   IdGenerator,
+  isTerminal,
   NotFoundError,
   ValidationError,
   canonicalOfSubmarine,
@@ -19,6 +21,15 @@ import type { ExperimentRecord, ExperimentStore } from './store.js';
 
 export const EXPERIMENT_NOT_FOUND = 'Not found experiment.';
 
+/** What the service needs from execution (the orchestrator and the logs), kept narrow for the facade. */
+export interface ExecutionPort {
+  start(experiment: ExperimentRecord): Promise<void>;
+  cancel(experimentId: string): Promise<void>;
+  purge(experimentId: string): Promise<void>;
+  /** Each pod's log lines, by pod name; pods that never ran have none. */
+  podLogs(experiment: ExperimentRecord): Promise<Map<string, string[]>>;
+}
+
 export interface ExperimentListPage {
   experiments: Experiment[];
   nextCursor: string | null;
@@ -36,6 +47,7 @@ export class ExperimentService {
     private readonly store: ExperimentStore,
     private readonly environments: EnvironmentService,
     private readonly ids: IdGenerator,
+    private readonly execution: ExecutionPort,
   ) {}
 
   async create(input: ExperimentSpec): Promise<Experiment> {
@@ -43,6 +55,7 @@ export class ExperimentService {
     const spec = normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id });
     await this.resolveEnvironment(spec);
     const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now() });
+    if (spec.autoStart !== false) await this.execution.start(record);
     return presentExperiment(record);
   }
 
@@ -69,15 +82,35 @@ export class ExperimentService {
     return presentExperiment(updated);
   }
 
+  /** Submarine's DELETE: a running experiment is stopped first (no process is left), then it is gone. */
   async delete(id: string): Promise<Experiment> {
-    checkId(id);
+    const found = await this.require(id);
+    if (!isTerminal(found.status)) await this.execution.cancel(id);
     const deleted = await this.store.delete(id);
     if (!deleted) throw new NotFoundError(EXPERIMENT_NOT_FOUND);
+    await this.execution.purge(id);
     return presentDeleted(deleted);
   }
 
+  /** Stops every executor of the experiment; answers once they are gone. Canceling twice is harmless. */
+  async cancel(id: string): Promise<Experiment> {
+    const found = await this.require(id);
+    if (found.status === 'Succeeded' || found.status === 'Failed') {
+      throw new ConflictError(`Experiment ${id} has already finished (${found.status}); there is nothing to cancel.`);
+    }
+    if (found.status !== 'Canceled') await this.execution.cancel(id);
+    return presentExperiment(await this.require(id));
+  }
+
   async getLog(id: string): Promise<ExperimentLog> {
-    return presentLog(await this.require(id), () => []);
+    const record = await this.require(id);
+    const logs = await this.execution.podLogs(record);
+    return presentLog(record, (pod) => logs.get(pod) ?? []);
+  }
+
+  /** The stored record, for other services of this server (404 when absent). */
+  async record(id: string): Promise<ExperimentRecord> {
+    return this.require(id);
   }
 
   /** Submarine's list of logs names every pod of every (matching) experiment, with empty `podLog`. */

@@ -34,3 +34,20 @@ export async function call<T = any>(
   });
   return { status: response.statusCode, body: response.json() };
 }
+
+/** Polls an experiment until its Submarine status is one of `statuses`; returns it. */
+export async function waitForStatus(app: App, id: string, statuses: string[], timeoutMs = 60_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await call(app, 'GET', `/api/v1/experiment/${id}`);
+    if (statuses.includes(answer.body.result?.status)) return answer.body.result;
+    if (Date.now() > deadline) throw new Error(`experiment ${id} still ${answer.body.result?.status} (${answer.body.message}) after ${timeoutMs} ms; wanted ${statuses.join('|')}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export async function create(app: App, spec: unknown): Promise<string> {
+  const answer = await call(app, 'POST', '/api/v1/experiment', spec);
+  if (answer.status !== 200) throw new Error(`create failed: ${answer.status} ${answer.body.message}`);
+  return answer.body.result.experimentId;
+}

@@ -1,0 +1,102 @@
+/**
+ * Assembles local execution (capacity, scheduler, launcher, log tailer, orchestrator) and offers the
+ * experiment service the narrow port it needs.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { EnvironmentStore } from '../environments/store.js';
+import type { ExecutionPort } from '../experiments/service.js';
+import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
+import { DataLayout } from '../logs/layout.js';
+import { LogService } from '../logs/service.js';
+import { LogTailer } from '../logs/tailer.js';
+import type { TrialStore } from '../trials/store.js';
+import { detectCapacity, type CapacityOverrides, type NodeCapacity } from './capacity.js';
+import { LocalLauncher } from './local/local-launcher.js';
+import { Orchestrator, type CodeMaterializer } from './orchestrator.js';
+import { GangScheduler } from './scheduler.js';
+
+export interface ExecutionOptions {
+  dataDir: string;
+  experiments: ExperimentStore;
+  trials: TrialStore;
+  environments: EnvironmentStore;
+  code: CodeMaterializer;
+  capacity?: CapacityOverrides;
+  /** SIGTERM → SIGKILL grace period when stopping executors, in ms (default 10 s). */
+  graceMs?: number;
+  log: FastifyBaseLogger;
+}
+
+export class Execution implements ExecutionPort {
+  private apiUrl = '';
+
+  private constructor(
+    readonly node: NodeCapacity,
+    readonly scheduler: GangScheduler,
+    readonly launcher: LocalLauncher,
+    readonly tailer: LogTailer,
+    readonly logs: LogService,
+    readonly orchestrator: Orchestrator,
+    private readonly trials: TrialStore,
+  ) {}
+
+  static async create(options: ExecutionOptions): Promise<Execution> {
+    const node = await detectCapacity(options.capacity);
+    const layout = new DataLayout(options.dataDir);
+    const scheduler = new GangScheduler(node);
+    const launcher = new LocalLauncher(node);
+    const tailer = new LogTailer();
+    const logs = new LogService(layout, tailer);
+    let execution: Execution | undefined;
+    const orchestrator = new Orchestrator({
+      layout,
+      launcher,
+      scheduler,
+      tailer,
+      experiments: options.experiments,
+      trials: options.trials,
+      storedImage: async (name) => (await options.environments.get(name))?.spec.dockerImage ?? null,
+      code: options.code,
+      graceMs: options.graceMs ?? 10_000,
+      apiUrl: () => execution?.apiUrl ?? '',
+      log: options.log,
+    });
+    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, options.trials);
+    return execution;
+  }
+
+  /** Where executors reach the API (PERISCOPE_API), once the server listens. */
+  setApiUrl(url: string): void {
+    this.apiUrl = url;
+  }
+
+  start(experiment: ExperimentRecord): Promise<void> {
+    return this.orchestrator.start(experiment);
+  }
+
+  cancel(experimentId: string): Promise<void> {
+    return this.orchestrator.cancel(experimentId);
+  }
+
+  purge(experimentId: string): Promise<void> {
+    return this.orchestrator.purge(experimentId);
+  }
+
+  async podLogs(experiment: ExperimentRecord): Promise<Map<string, string[]>> {
+    const executors = await this.trials.executorsOfExperiment(experiment.id);
+    const entries = await Promise.all(
+      executors.map(async (e) => [e.name, await this.logs.podLog({ experimentId: experiment.id, executor: e.name, rank: e.rank })] as const),
+    );
+    return new Map(entries);
+  }
+
+  recover(): Promise<void> {
+    return this.orchestrator.recover();
+  }
+
+  /** Stops watching; executors keep running and are re-attached by the next start. */
+  async close(): Promise<void> {
+    await this.launcher.close();
+    this.tailer.close();
+  }
+}

@@ -1,0 +1,23 @@
+import type { ExecutorExit } from './launcher.js';
+import type { ExecutorState } from '../trials/store.js';
+
+/** The executor state an end leads to. */
+export function stateOfExit(exit: ExecutorExit): ExecutorState {
+  if (exit.cause === 'canceled') return 'Canceled';
+  if (exit.cause === 'lost') return 'Lost';
+  return exit.exitCode === 0 ? 'Succeeded' : 'Failed';
+}
+
+/** How an executor ended, in words, and whose fault it was (user code or the platform). */
+export function describeExit(name: string, exit: ExecutorExit): string {
+  switch (exit.cause) {
+    case 'exited':
+      return `${name} exited with code ${exit.exitCode}`;
+    case 'signaled':
+      return `${name} was killed by ${exit.signal ?? 'a signal'}${exit.signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`;
+    case 'canceled':
+      return `${name} was canceled`;
+    case 'lost':
+      return `${name} was lost: its process disappeared without recording an exit code (platform fault)`;
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * Drives experiments through execution: queue → place → sync code → launch → watch → settle, with cancel,
+ * restarts and recovery after a crash. The only place that moves experiment and trial statuses once they
+ * leave Accepted. Every change to one trial is serialized, so events that race (an exit during a cancel,
+ * two executors failing at once) are applied one at a time.
+ */
+import { mkdir, rm, appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CodeSpec, NormalizedExperimentSpec } from '@periscope/core';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
+import type { DataLayout } from '../logs/layout.js';
+import type { LogTailer } from '../logs/tailer.js';
+import type { ExecutorRecord, TrialRecord, TrialStore } from '../trials/store.js';
+import { describeExit, stateOfExit } from './exit-words.js';
+import type { ExecutorExit, Launcher, LaunchSpec } from './launcher.js';
+import { distributedEnv, planExecutors, type ExecutorPlan } from './plan.js';
+import { freePorts } from './ports.js';
+import { GangScheduler, NeverFitsError, type Placement } from './scheduler.js';
+
+export interface CodeMaterializer {
+  materialize(code: CodeSpec, workDir: string): Promise<void>;
+}
+
+export interface OrchestratorOptions {
+  layout: DataLayout;
+  launcher: Launcher;
+  scheduler: GangScheduler;
+  tailer: LogTailer;
+  experiments: ExperimentStore;
+  trials: TrialStore;
+  /** The dockerImage of a stored environment, for PERISCOPE_IMAGE (processes run locally, images are informative). */
+  storedImage(name: string): Promise<string | null>;
+  code: CodeMaterializer | undefined;
+  /** SIGTERM → SIGKILL grace period when stopping executors (default 10 s). */
+  graceMs: number;
+  /** The URL executors reach the API on (known once the server listens). */
+  apiUrl(): string;
+  log: FastifyBaseLogger;
+}
+
+type Mode = 'running' | 'failing' | 'canceling';
+
+interface ActiveTrial {
+  trial: TrialRecord;
+  experimentId: string;
+  executors: Map<string, ExecutorRecord>;
+  ended: Set<string>;
+  mode: Mode;
+  failure: string | null;
+  /** Ps replicas we stop once every other executor has succeeded (they never exit by themselves in TF). */
+  stoppingPs: Set<string>;
+}
+
+const HOST = '127.0.0.1';
+
+export class Orchestrator {
+  private readonly active = new Map<number, ActiveTrial>();
+  private readonly byExecutor = new Map<string, number>();
+  private readonly chains = new Map<number, Promise<void>>();
+  private readonly settled = new Map<number, () => void>();
+
+  constructor(private readonly o: OrchestratorOptions) {
+    o.launcher.on('exited', (exit) => {
+      const trialId = this.byExecutor.get(exit.name);
+      if (trialId !== undefined) void this.serial(trialId, () => this.onExit(trialId, exit));
+    });
+  }
+
+  /** Queues the first trial of a new experiment. */
+  async start(experiment: ExperimentRecord): Promise<void> {
+    const plans = await this.plan(experiment.id, 1, experiment.spec);
+    const trial = await this.o.trials.create(
+      experiment.id,
+      1,
+      experiment.spec.priority ?? 0,
+      {},
+      plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })),
+    );
+    await this.enqueue(trial, plans);
+  }
+
+  private async plan(experimentId: string, trialNumber: number, spec: NormalizedExperimentSpec): Promise<ExecutorPlan[]> {
+    const stored = spec.environment.name ? await this.o.storedImage(spec.environment.name) : null;
+    return planExecutors(experimentId, trialNumber, spec, stored);
+  }
+
+  private async enqueue(trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
+    try {
+      this.o.scheduler.enqueue({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) });
+    } catch (error) {
+      if (!(error instanceof NeverFitsError)) throw error;
+      await this.o.trials.update(trial.id, { state: 'Failed', message: error.message, finishedAt: Date.now() });
+      await this.o.experiments.transition(trial.experimentId, { status: 'Failed', finishedAt: Date.now(), message: error.message });
+      return;
+    }
+    this.pump();
+  }
+
+  /** Launches whatever the scheduler can place now. */
+  private pump(): void {
+    for (const placement of this.o.scheduler.schedule()) {
+      void this.serial(placement.trialId, () => this.launch(placement)).catch((error) => this.o.log.error({ err: error }, 'launch failed'));
+    }
+  }
+
+  private async launch(placement: Placement): Promise<void> {
+    const trial = await this.o.trials.get(placement.trialId);
+    const experiment = trial && (await this.o.experiments.get(trial.experimentId));
+    if (!trial || !experiment || trial.state !== 'Queued') {
+      this.o.scheduler.release(placement.trialId);
+      return this.pump();
+    }
+    const { layout } = this.o;
+    const now = Date.now();
+    await this.o.trials.update(trial.id, { state: 'Preparing', startedAt: trial.startedAt ?? now });
+    await this.o.experiments.transition(experiment.id, { status: 'Preparing' });
+
+    const plans = await this.plan(experiment.id, trial.number, experiment.spec);
+    const workDir = layout.workDir(experiment.id, trial.number);
+    const executors = await this.o.trials.executors(trial.id);
+    const active: ActiveTrial = { trial, experimentId: experiment.id, executors: new Map(executors.map((e) => [e.name, e])), ended: new Set(), mode: 'running', failure: null, stoppingPs: new Set() };
+    try {
+      await rm(workDir, { recursive: true, force: true });
+      await mkdir(workDir, { recursive: true });
+      await mkdir(layout.checkpointDir(experiment.id, trial.number), { recursive: true });
+      if (experiment.spec.code) {
+        if (!this.o.code) throw new Error('code sync is not available on this server');
+        await this.o.code.materialize(experiment.spec.code, workDir);
+      }
+    } catch (error) {
+      const message = `Code sync failed: ${(error as Error).message}`;
+      for (const p of plans) {
+        const dir = layout.executorLogs(experiment.id, p.name);
+        await mkdir(dir, { recursive: true });
+        await appendFile(join(dir, 'stderr'), `periscope: ${message}\n`);
+      }
+      return this.finish(active, 'Failed', message);
+    }
+    if (experiment.createdAt === null) await this.o.experiments.transition(experiment.id, { status: 'Preparing', createdAt: Date.now() });
+
+    const ports = await freePorts(plans.length, HOST);
+    const distributed = distributedEnv(plans, { framework: experiment.spec.meta.framework, host: HOST, ports, gpus: placement.gpus });
+    const specs: LaunchSpec[] = plans.map((p, i) => ({
+      name: p.name,
+      cmd: p.cmd,
+      cwd: workDir,
+      logDir: layout.executorLogs(experiment.id, p.name),
+      env: {
+        PERISCOPE_API: this.o.apiUrl(),
+        PERISCOPE_EXPERIMENT_ID: experiment.id,
+        PERISCOPE_TRIAL_ID: String(trial.id),
+        PERISCOPE_EXECUTOR: p.name,
+        PERISCOPE_ROLE: p.role,
+        PERISCOPE_REPLICA: String(p.replica),
+        PERISCOPE_HPARAMS: JSON.stringify(trial.hparams),
+        PERISCOPE_CHECKPOINT_DIR: layout.checkpointDir(experiment.id, trial.number),
+        ...distributed[i],
+        // The user's variables come last: they may override ours on purpose.
+        ...p.envVars,
+      },
+    }));
+    for (const p of plans) this.byExecutor.set(p.name, trial.id);
+    this.active.set(trial.id, active);
+    let attached;
+    try {
+      attached = await this.o.launcher.submit(specs);
+    } catch (error) {
+      return this.finish(active, 'Failed', `Could not start the executors: ${(error as Error).message}`);
+    }
+    const startedAt = Date.now();
+    for (const a of attached) {
+      const gpus = placement.gpus[plans.findIndex((p) => p.name === a.name)] ?? [];
+      await this.o.trials.updateExecutor(a.name, { state: 'Running', pid: a.pid, node: placement.node, gpus, startedAt });
+      await this.o.tailer.watch(a.name, layout.executorLogs(experiment.id, a.name));
+    }
+    await this.o.trials.update(trial.id, { state: 'Running' });
+    const current = await this.o.experiments.get(experiment.id);
+    if (current && current.status !== 'Running') await this.o.experiments.transition(experiment.id, { status: 'Running', ...(current.runningAt === null && { runningAt: startedAt }) });
+  }
+
+  private async onExit(trialId: number, exit: ExecutorExit): Promise<void> {
+    const active = this.active.get(trialId);
+    if (!active || active.ended.has(exit.name)) return;
+    active.ended.add(exit.name);
+    const stoppedPs = active.stoppingPs.has(exit.name);
+    const state = stoppedPs ? 'Succeeded' : stateOfExit(exit);
+    await this.o.trials.updateExecutor(exit.name, { state, exitCode: exit.exitCode, signal: exit.signal, cause: stoppedPs ? null : exit.cause === 'exited' ? null : describeExit(exit.name, exit), finishedAt: Date.now() });
+    await this.o.tailer.finish(exit.name);
+
+    if (active.mode === 'running' && state !== 'Succeeded') {
+      active.mode = 'failing';
+      active.failure = describeExit(exit.name, exit);
+      void this.stopRemaining(active);
+    }
+    const remaining = [...active.executors.keys()].filter((n) => !active.ended.has(n));
+    if (remaining.length === 0) {
+      if (active.mode === 'canceling') return this.finish(active, 'Canceled', 'Canceled by request.');
+      if (active.mode === 'failing') return this.finish(active, 'Failed', `Failed: ${active.failure}.`);
+      return this.finish(active, 'Succeeded', null);
+    }
+    // TensorFlow parameter servers never exit by themselves: when all else has succeeded, stop them.
+    if (active.mode === 'running' && remaining.every((n) => active.executors.get(n)!.role === 'Ps')) {
+      for (const n of remaining) active.stoppingPs.add(n);
+      void this.o.launcher.cancel(remaining, this.o.graceMs);
+    }
+  }
+
+  private async stopRemaining(active: ActiveTrial): Promise<void> {
+    const remaining = [...active.executors.keys()].filter((n) => !active.ended.has(n));
+    await this.o.launcher.cancel(remaining, this.o.graceMs);
+  }
+
+  private async finish(active: ActiveTrial, outcome: 'Succeeded' | 'Failed' | 'Canceled', message: string | null): Promise<void> {
+    const { trial } = active;
+    this.active.delete(trial.id);
+    for (const name of active.executors.keys()) this.byExecutor.delete(name);
+    this.o.scheduler.release(trial.id);
+    const experiment = await this.o.experiments.get(active.experimentId);
+    const maxRestarts = experiment?.spec.maxRestarts ?? 0;
+    if (outcome === 'Failed' && experiment && trial.restarts < maxRestarts) {
+      this.o.log.info({ experimentId: experiment.id, trial: trial.number, restarts: trial.restarts + 1 }, 'restarting failed trial');
+      await this.o.trials.resetExecutors(trial.id);
+      await this.o.trials.update(trial.id, { state: 'Queued', restarts: trial.restarts + 1, message });
+      const plans = await this.plan(experiment.id, trial.number, experiment.spec);
+      await this.enqueue({ ...trial, state: 'Queued', restarts: trial.restarts + 1 }, plans);
+    } else {
+      const finishedAt = Date.now();
+      await this.o.trials.update(trial.id, { state: outcome, message, finishedAt });
+      if (experiment) await this.o.experiments.transition(experiment.id, { status: outcome, finishedAt, message });
+    }
+    this.settled.get(trial.id)?.();
+    this.settled.delete(trial.id);
+    this.pump();
+  }
+
+  /**
+   * Stops every unfinished trial of an experiment and resolves when all its processes are gone and its status
+   * is Canceled. Queued trials simply leave the queue.
+   */
+  async cancel(experimentId: string): Promise<void> {
+    const trials = (await this.o.trials.ofExperiment(experimentId)).filter((t) => ['Queued', 'Preparing', 'Running'].includes(t.state));
+    await Promise.all(
+      trials.map(async (t) => {
+        const done = new Promise<void>((resolve) => this.settled.set(t.id, resolve));
+        const launched = await this.serial(t.id, async () => {
+          const active = this.active.get(t.id);
+          if (!active) {
+            this.o.scheduler.release(t.id);
+            await this.o.trials.update(t.id, { state: 'Canceled', message: 'Canceled by request.', finishedAt: Date.now() });
+            this.settled.delete(t.id);
+            return false;
+          }
+          active.mode = 'canceling';
+          return true;
+        });
+        if (!launched) return;
+        const active = this.active.get(t.id);
+        if (active) await this.o.launcher.cancel([...active.executors.keys()].filter((n) => !active.ended.has(n)), this.o.graceMs);
+        await done;
+      }),
+    );
+    const experiment = await this.o.experiments.get(experimentId);
+    if (experiment && !['Succeeded', 'Failed', 'Canceled'].includes(experiment.status)) {
+      await this.o.experiments.transition(experimentId, { status: 'Canceled', finishedAt: Date.now(), message: 'Canceled by request.' });
+    }
+    this.pump();
+  }
+
+  /** Forgets an experiment's trials and files (after a cancel). */
+  async purge(experimentId: string): Promise<void> {
+    await this.o.trials.deleteExperiment(experimentId);
+    await rm(this.o.layout.experimentLogs(experimentId), { recursive: true, force: true });
+    await rm(this.o.layout.experimentWork(experimentId), { recursive: true, force: true });
+    await rm(join(this.o.layout.dataDir, 'checkpoints', experimentId), { recursive: true, force: true });
+  }
+
+  /**
+   * After a restart: re-attach to executors that survived, settle those that ended while the server was down
+   * (from their exit files), and put queued or half-prepared trials back in the queue.
+   */
+  async recover(): Promise<void> {
+    const trials = await this.o.trials.unfinished();
+    const toRecover: { name: string; pid: number | null; logDir: string }[] = [];
+    for (const trial of trials) {
+      const experiment = await this.o.experiments.get(trial.experimentId);
+      if (!experiment) continue;
+      const executors = await this.o.trials.executors(trial.id);
+      const plans = await this.plan(experiment.id, trial.number, experiment.spec);
+      if (trial.state === 'Running') {
+        const active: ActiveTrial = { trial, experimentId: experiment.id, executors: new Map(executors.map((e) => [e.name, e])), ended: new Set(), mode: 'running', failure: null, stoppingPs: new Set() };
+        this.active.set(trial.id, active);
+        this.o.scheduler.adopt({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) }, executors.map((e) => e.gpus));
+        for (const e of executors) {
+          this.byExecutor.set(e.name, trial.id);
+          const logDir = this.o.layout.executorLogs(experiment.id, e.name);
+          if (e.state === 'Running' || e.state === 'Pending') {
+            await this.o.tailer.watch(e.name, logDir);
+            toRecover.push({ name: e.name, pid: e.pid, logDir });
+          } else {
+            active.ended.add(e.name);
+            if (e.state !== 'Succeeded' && active.mode === 'running') {
+              active.mode = 'failing';
+              active.failure = e.cause ?? `${e.name} exited with code ${e.exitCode}`;
+            }
+          }
+        }
+      } else {
+        // Queued, or caught half-way through preparing: anything it had started is stopped, then it queues again.
+        const started = executors.filter((e) => e.pid !== null);
+        await this.o.launcher.recover(started.map((e) => ({ name: e.name, pid: e.pid, logDir: this.o.layout.executorLogs(experiment.id, e.name) })));
+        await this.o.launcher.cancel(started.map((e) => e.name), 0);
+        await this.o.trials.resetExecutors(trial.id);
+        await this.o.trials.update(trial.id, { state: 'Queued' });
+        await this.enqueue({ ...trial, state: 'Queued' }, plans);
+      }
+    }
+    await this.o.launcher.recover(toRecover);
+    // A failure recorded before the crash still stops the rest of its trial.
+    for (const active of this.active.values()) if (active.mode === 'failing') void this.stopRemaining(active);
+  }
+
+  private serial<T>(trialId: number, work: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(trialId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chains.set(trialId, tail);
+    void tail.then(() => {
+      if (this.chains.get(trialId) === tail) this.chains.delete(trialId);
+    });
+    return next;
+  }
+}
