@@ -23,6 +23,7 @@ export async function readAllLines(path: string): Promise<RawLine[]> {
 }
 
 export async function headLines(path: string, n: number): Promise<RawLine[]> {
+  if (n <= 0) return [];
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return [];
   try {
@@ -46,6 +47,7 @@ export async function headLines(path: string, n: number): Promise<RawLine[]> {
 }
 
 export async function tailLines(path: string, n: number): Promise<RawLine[]> {
+  if (n <= 0) return [];
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return [];
   try {
