@@ -1,0 +1,66 @@
+/**
+ * What a call can fail with. Every error has a stable `code` string, so callers can branch without
+ * `instanceof` (which breaks across duplicated bundles):
+ * - `PeriscopeApiError`: the server answered with an error; `code` is the envelope's status name
+ *   (`NOT_FOUND`, `BAD_REQUEST`, `CONFLICT`, …), `httpStatus` the HTTP status, `message` the server's own words.
+ * - `PeriscopeConnectionError`: no answer at all (refused, DNS, reset, per-attempt timeout); `code` `UNREACHABLE`.
+ * - `PeriscopeTimeoutError`: `waitForFinish` gave up waiting; `code` `TIMEOUT`.
+ * An aborted call rejects with the signal's reason (an `AbortError` DOMException by default), as fetch does.
+ */
+import { reasonOf } from '@periscope/core';
+
+export abstract class PeriscopeClientError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class PeriscopeApiError extends PeriscopeClientError {
+  /** The envelope's status name, e.g. `NOT_FOUND`; derived from `httpStatus` when the body is no envelope. */
+  readonly code: string;
+  readonly httpStatus: number;
+  /** `GET /api/v1/experiment/…`: the request that failed (no query string, no headers). */
+  readonly request: string;
+
+  constructor(init: { httpStatus: number; code?: string | null; message?: string | null; request: string }) {
+    const code = init.code && /^[A-Z][A-Z_]*$/.test(init.code) ? init.code : reasonOf(init.httpStatus);
+    super(init.message?.trim() || `${init.request} answered HTTP ${init.httpStatus} (${code})`);
+    this.code = code;
+    this.httpStatus = init.httpStatus;
+    this.request = init.request;
+  }
+}
+
+export class PeriscopeConnectionError extends PeriscopeClientError {
+  readonly code = 'UNREACHABLE';
+  /** The server URL that could not be reached. */
+  readonly master: string;
+
+  constructor(master: string, reason: string, cause?: unknown) {
+    super(`cannot reach the Periscope server at ${master}: ${reason}`, { cause });
+    this.master = master;
+  }
+}
+
+export class PeriscopeTimeoutError extends PeriscopeClientError {
+  readonly code = 'TIMEOUT';
+  /** The last status seen before giving up, when one was. */
+  readonly lastStatus: string | undefined;
+
+  constructor(message: string, lastStatus?: string) {
+    super(message);
+    this.lastStatus = lastStatus;
+  }
+}
+
+/** True for any error this SDK raises on purpose (as opposed to a bug or an abort). */
+export function isPeriscopeError(error: unknown): error is PeriscopeClientError {
+  return error instanceof PeriscopeClientError;
+}
+
+/** True when the server said the experiment (or environment) does not exist. */
+export function isNotFound(error: unknown): error is PeriscopeApiError {
+  return error instanceof PeriscopeApiError && error.code === 'NOT_FOUND';
+}

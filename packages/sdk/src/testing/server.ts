@@ -1,0 +1,61 @@
+/**
+ * A real Periscope server for tests: the Fastify app on a fresh SQLite file and data dir, listening on a random
+ * port of 127.0.0.1, closed (and its files removed) after the test or file that started it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { createApp, type App, type AppOptions } from '@periscope/server';
+
+export interface TestServer {
+  app: App;
+  /** `http://127.0.0.1:<port>` */
+  master: string;
+}
+
+export async function startServer(options: Partial<AppOptions> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'periscope-sdk-test-'));
+  // A short SIGTERM → SIGKILL grace keeps cancel and delete of stubborn test jobs quick.
+  const app = await createApp({ database: join(dir, 'periscope.db'), dataDir: dir, graceMs: 1000, ...options });
+  after(async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await app.http.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.http.server.address() as AddressInfo;
+  return { app, master: `http://127.0.0.1:${port}` };
+}
+
+/** A URL where nothing listens: a port the OS just handed out and took back. */
+export async function unusedMaster(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * A Submarine spec with the given roles (`{ Master: 1, Worker: 2 }`) that is stored but not started
+ * (`autoStart: false`), so its status stays Accepted while a test looks at it.
+ */
+export function parkedSpec(name: string, roles: Record<string, number> = { Worker: 1 }, framework = 'PyTorch') {
+  return {
+    meta: { name, namespace: 'default', framework, cmd: 'python train.py', envVars: { EPOCHS: '1' } },
+    environment: { image: 'python:3.12' },
+    spec: Object.fromEntries(
+      Object.entries(roles).map(([role, replicas]) => [role, { replicas, resources: 'cpu=1,memory=512M' }]),
+    ),
+    autoStart: false,
+  };
+}
+
+/** A spec that runs now: each role runs its shell command (one replica each, unless `replicas` says more). */
+export function jobSpec(name: string, cmds: Record<string, string>, framework = 'Custom', replicas = 1) {
+  return {
+    meta: { name, framework, cmd: 'true' },
+    spec: Object.fromEntries(Object.entries(cmds).map(([role, cmd]) => [role, { replicas, cmd, resources: 'cpu=0.1,memory=64M' }])),
+  };
+}
