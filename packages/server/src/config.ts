@@ -1,6 +1,8 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseMemoryMb } from '@periscope/core';
 import { isPostgresUrl } from './db/database.js';
+import type { CapacityOverrides } from './execution/capacity.js';
 
 /** What the user may pass on the command line; every field optional. */
 export interface ServerFlags {
@@ -9,6 +11,9 @@ export interface ServerFlags {
   host?: string;
   port?: string;
   logLevel?: string;
+  cpus?: string;
+  memory?: string;
+  gpus?: string;
 }
 
 /** The same with defaults filled in: flags win over environment variables, which win over defaults. */
@@ -22,6 +27,8 @@ export interface ServerConfig {
   /** Default 32080, Submarine's port in its docs. */
   port: number;
   logLevel: string;
+  /** Overrides of the detected capacity of this node. */
+  capacity: CapacityOverrides;
 }
 
 export const DEFAULT_PORT = 32080;
@@ -37,7 +44,27 @@ export function resolveConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = proce
   if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(`port: "${portText}" is not a port number (0-65535)`);
   const logLevel = flags.logLevel ?? env.PERISCOPE_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const capacity: CapacityOverrides = {};
+  const cpus = flags.cpus ?? env.PERISCOPE_CPUS;
+  if (cpus !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(cpus) || Number(cpus) <= 0) throw new ConfigError(`cpus: "${cpus}" is not a positive number`);
+    capacity.cpus = Number(cpus);
+  }
+  const memory = flags.memory ?? env.PERISCOPE_MEMORY;
+  if (memory !== undefined) {
+    try {
+      capacity.memoryMb = parseMemoryMb(memory, 'memory');
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  const gpus = flags.gpus ?? env.PERISCOPE_GPUS;
+  if (gpus !== undefined) {
+    if (gpus !== 'none' && !/^\d+(,\d+)*$/.test(gpus)) throw new ConfigError(`gpus: "${gpus}" is not a list of GPU indices like 0,1 (or none)`);
+    capacity.gpus = gpus === 'none' ? [] : [...new Set(gpus.split(',').map(Number))];
+  }
   return {
+    capacity,
     dataDir,
     database: db ? (isPostgresUrl(db) ? db : resolve(db)) : join(dataDir, 'periscope.db'),
     host: flags.host ?? env.PERISCOPE_HOST ?? '127.0.0.1',

@@ -12,6 +12,9 @@ export function serverCommand(): Command {
     .option('--host <host>', 'address to bind [env PERISCOPE_HOST] (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for any free one [env PERISCOPE_PORT] (default: 32080)', checkPort)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent [env PERISCOPE_LOG_LEVEL] (default: info)')
+    .option('--cpus <n>', 'CPUs the scheduler may hand out [env PERISCOPE_CPUS] (default: detected)')
+    .option('--memory <size>', 'memory the scheduler may hand out, e.g. 16G [env PERISCOPE_MEMORY] (default: detected)')
+    .option('--gpus <list>', 'GPU indices to use, e.g. 0,1, or none [env PERISCOPE_GPUS] (default: detected by nvidia-smi)')
     .addHelpText('after', '\nFlags win over environment variables. Example:\n  periscope server --port 8080 --db postgres://127.0.0.1:5432/periscope')
     .action(async (flags: ServerFlags) => {
       await runServer(flags);
@@ -33,7 +36,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   }
   let app;
   try {
-    app = await createApp({ database: config.database, dataDir: config.dataDir, logger: { level: config.logLevel } });
+    app = await createApp({ database: config.database, dataDir: config.dataDir, capacity: config.capacity, logger: { level: config.logLevel } });
   } catch (error) {
     fail(`cannot open the database (${describeDatabase(config.database)}): ${(error as Error).message}`, 1);
   }
@@ -50,6 +53,9 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const local = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   app.execution.setApiUrl(`http://${local.includes(':') ? `[${local}]` : local}:${port}`);
   process.stdout.write(`Periscope ${VERSION} listening on http://${config.host}:${port} (${describeDatabase(config.database)})\n`);
+  const node = app.execution.node;
+  const gpus = node.gpus.length === 0 ? 'no GPUs' : `GPUs ${node.gpus.map((g) => g.index).join(',')}`;
+  process.stdout.write(`Local node ${node.name}: ${node.cpus} CPUs, ${node.memoryMb} MiB memory, ${gpus}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

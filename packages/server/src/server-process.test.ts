@@ -1,48 +1,11 @@
 /** The server as a user starts it: a real process, a real port, flags and environment variables. */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
 import { tempDir } from './testing/databases.js';
-
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-const LISTENING = /listening on http:\/\/([\d.]+):(\d+) \((.*)\)/;
-
-interface Started {
-  child: ChildProcess;
-  base: string;
-  banner: string;
-}
-
-/** Starts the server and resolves once it prints where it listens (no sleeping). */
-async function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, PERISCOPE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let output = '';
-  child.stderr!.on('data', (d) => (output += d));
-  return await new Promise<Started>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      output += d;
-      const m = LISTENING.exec(output);
-      if (m) resolve({ child, base: `http://${m[1]}:${m[2]}`, banner: m[3]! });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
-}
-
-async function stop(started: Started): Promise<number | null> {
-  started.child.kill('SIGTERM');
-  const [code] = await once(started.child, 'exit');
-  return code as number | null;
-}
+import { MAIN, start, stop } from './testing/server-process.js';
 
 describe('periscope server process', () => {
   it('serves the Submarine API on the SQLite file in --data-dir, keeps data across a restart, stops on SIGTERM', async () => {

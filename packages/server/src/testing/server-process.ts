@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+export const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const LISTENING = /listening on http:\/\/([\d.]+):(\d+) \((.*)\)/;
+
+export interface Started {
+  child: ChildProcess;
+  base: string;
+  banner: string;
+}
+
+/** Starts `periscope server` as a real process and resolves once it prints where it listens (no sleeping). */
+export async function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, PERISCOPE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  child.stderr!.on('data', (d) => (output += d));
+  return await new Promise<Started>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d;
+      const m = LISTENING.exec(output);
+      if (m) resolve({ child, base: `http://${m[1]}:${m[2]}`, banner: m[3]! });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+  });
+}
+
+export async function stop(started: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  started.child.kill(signal);
+  const [code] = await once(started.child, 'exit');
+  return code as number | null;
+}
+
+/** One API call against a started server; answers the envelope. */
+export async function api(base: string, method: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return response.json();
+}
