@@ -8,6 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { normalizeExperimentSpec } from '@periscope/core';
+import { ExperimentStore } from '../experiments/store.js';
+import { call, testApp, waitForStatus } from '../testing/app.js';
 import { eventually, tempDir } from '../testing/databases.js';
 import { api, start, stop } from '../testing/server-process.js';
 import { groupAlive } from './local/local-launcher.js';
@@ -94,5 +97,20 @@ describe('crash recovery', () => {
     await eventually('the queued experiment to run after the restart', async () => (await api(second.base, 'GET', `/api/v1/experiment/${queued}`)).result.status === 'Succeeded');
     assert.deepEqual((await api(second.base, 'GET', `/api/v1/experiment/logs/${queued}`)).result.logContent[0].podLog, ['queued ran']);
     await stop(second);
+  });
+});
+
+describe('recovery of half-done work', () => {
+  it('starts an experiment whose create was cut off after its row was written', async () => {
+    const target = join(tempDir(), 'db.sqlite');
+    const dataDir = tempDir();
+    const first = await testApp(target, { dataDir });
+    // What a crash between the two writes of a create leaves: the experiment, no trial.
+    const spec = normalizeExperimentSpec({ meta: { name: 'cut-off', framework: 'Custom', cmd: 'echo recovered' }, spec: { Worker: {} } }, { lowercaseName: true, experimentId: 'experiment-1700000000000-0001' });
+    await new ExperimentStore(first.db.kysely).insert({ id: 'experiment-1700000000000-0001', uid: 'u', spec, status: 'Accepted', acceptedAt: Date.now() });
+    await first.close();
+    const second = await testApp(target, { dataDir });
+    assert.equal((await waitForStatus(second, 'experiment-1700000000000-0001', ['Succeeded', 'Failed'])).status, 'Succeeded');
+    assert.deepEqual((await call(second, 'GET', '/api/v1/experiment/logs/experiment-1700000000000-0001')).body.result.logContent[0].podLog, ['recovered']);
   });
 });

@@ -280,6 +280,10 @@ export class Orchestrator {
    * (from their exit files), and put queued or half-prepared trials back in the queue.
    */
   async recover(): Promise<void> {
+    // Accepted but never given a trial: the server died between the two writes of a create.
+    for (const experiment of (await this.o.experiments.list({ statuses: ['Accepted'] })).items) {
+      if (experiment.spec.autoStart !== false && (await this.o.trials.ofExperiment(experiment.id)).length === 0) await this.start(experiment);
+    }
     const trials = await this.o.trials.unfinished();
     const toRecover: { name: string; pid: number | null; logDir: string }[] = [];
     for (const trial of trials) {
@@ -307,9 +311,10 @@ export class Orchestrator {
         }
       } else {
         // Queued, or caught half-way through preparing: anything it had started is stopped, then it queues again.
-        const started = executors.filter((e) => e.pid !== null);
-        await this.o.launcher.recover(started.map((e) => ({ name: e.name, pid: e.pid, logDir: this.o.layout.executorLogs(experiment.id, e.name) })));
-        await this.o.launcher.cancel(started.map((e) => e.name), 0);
+        if (trial.state === 'Preparing') {
+          await this.o.launcher.recover(executors.map((e) => ({ name: e.name, pid: e.pid, logDir: this.o.layout.executorLogs(experiment.id, e.name) })));
+          await this.o.launcher.cancel(executors.map((e) => e.name), 0);
+        }
         await this.o.trials.resetExecutors(trial.id);
         await this.o.trials.update(trial.id, { state: 'Queued' });
         await this.enqueue({ ...trial, state: 'Queued' }, plans);

@@ -92,8 +92,10 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
 
   async recover(executors: { name: string; pid: number | null; logDir: string }[]): Promise<void> {
     for (const e of executors) {
-      const tracked: Tracked = { name: e.name, pid: e.pid ?? -1, logDir: e.logDir, child: null, canceled: false, reported: false };
-      if (e.pid !== null && (await isOurWrapper(e.pid, e.logDir))) {
+      // A crash between spawning and recording the pid leaves it unknown: find the wrapper by its log dir.
+      const pid = e.pid ?? findWrapper(e.logDir);
+      const tracked: Tracked = { name: e.name, pid: pid ?? -1, logDir: e.logDir, child: null, canceled: false, reported: false };
+      if (pid !== null && (await isOurWrapper(pid, e.logDir))) {
         this.tracked.set(e.name, tracked);
       } else {
         await this.settleRecovered(tracked);
@@ -196,6 +198,22 @@ function classifyExit(t: Tracked, status: number | null, signal: string | null):
   const bySignal = signal ?? (status !== null && status > 128 ? signalName(status - 128) : null);
   const cause = t.canceled ? 'canceled' : bySignal ? 'signaled' : status === null ? 'lost' : 'exited';
   return { name: t.name, exitCode: status, signal: bySignal, cause };
+}
+
+/** The pid of the wrapper writing to this log dir, from /proc (Linux), or null. */
+function findWrapper(logDir: string): number | null {
+  if (process.platform !== 'linux') return null;
+  const exitPath = join(logDir, LOG_FILES.exit);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmdline.includes(WRAPPER_ARGV0) && cmdline.includes(exitPath)) return Number(entry);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return null;
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
