@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { tempDir } from './testing/databases.js';
 import { MAIN, start, stop } from './testing/server-process.js';
 
@@ -33,6 +34,16 @@ describe('periscope server process', () => {
     const openapi = (await docs.json()) as { paths: Record<string, unknown> };
     assert.ok(openapi.paths['/api/v1/experiment/{id}'], Object.keys(openapi.paths).join(' '));
     await stop(second);
+  });
+
+  it('starts with `npm start` (the bundled server) as the README says', async () => {
+    const dataDir = tempDir();
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const started = await start(['--data-dir', dataDir, '--port', '0'], {}, ['npm', 'start', '--prefix', root, '--']);
+    const ping: any = await (await fetch(`${started.base}/api/v1/experiment/ping`)).json();
+    assert.equal(ping.result, 'Pong');
+    assert.ok(existsSync(join(dataDir, 'periscope.db')));
+    await stop(started, 'SIGTERM', true);
   });
 
   it('takes settings from environment variables, and flags win over them', async () => {

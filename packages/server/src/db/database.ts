@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import { migrations, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -21,7 +20,7 @@ export function isPostgresUrl(url: string): boolean {
  */
 export async function openDatabase(target: string): Promise<Db> {
   const dialect: Dialect = isPostgresUrl(target) ? 'postgres' : 'sqlite';
-  const kysely = dialect === 'postgres' ? openPostgres(target) : openSqlite(target);
+  const kysely = dialect === 'postgres' ? await openPostgres(target) : openSqlite(target);
   const db: Db = { kysely, dialect, close: () => kysely.destroy() };
   try {
     await migrate(db);
@@ -44,7 +43,9 @@ function openSqlite(file: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 }
 
-function openPostgres(url: string): Kysely<Database> {
+async function openPostgres(url: string): Promise<Kysely<Database>> {
+  // Loaded only when asked for: the embedded default should not carry the PostgreSQL driver in memory.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle client losing its connection must not crash the server; the pool replaces it.
   pool.on('error', () => {});

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import YAML from 'yaml';
 import { ValidationError } from '@periscope/core';
 
 /**
@@ -17,13 +16,15 @@ export function installContentTypes(app: FastifyInstance): void {
       done(new ValidationError(`Malformed JSON body: ${(error as Error).message}`), undefined);
     }
   });
-  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, async (_request: unknown, body: string | Buffer) => {
+    const text = body.toString();
+    if (text.trim() === '') return undefined;
+    // Loaded on first use: most clients send JSON, and the idle server should stay small.
+    const { default: YAML } = await import('yaml');
     try {
-      done(null, YAML.parse(text, { maxAliasCount: 100 }));
+      return YAML.parse(text, { maxAliasCount: 100 });
     } catch (error) {
-      done(new ValidationError(`Malformed YAML body: ${(error as Error).message.split('\n')[0]}`), undefined);
+      throw new ValidationError(`Malformed YAML body: ${(error as Error).message.split('\n')[0]}`);
     }
   });
 }

@@ -13,13 +13,19 @@ export interface Started {
 }
 
 /** Starts `periscope server` as a real process and resolves once it prints where it listens (no sleeping). */
-export async function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+export async function start(args: string[], env: Record<string, string> = {}, command: string[] = [process.execPath, '--import', 'tsx', MAIN]): Promise<Started> {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], {
     env: { ...process.env, PERISCOPE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a wrapper such as npm can be stopped together with the server it started.
+    detached: true,
   });
   after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   });
   let output = '';
   child.stderr!.on('data', (d) => (output += d));
@@ -33,8 +39,10 @@ export async function start(args: string[], env: Record<string, string> = {}): P
   });
 }
 
-export async function stop(started: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  started.child.kill(signal);
+/** Signals the server (or with `group`, every process of its group, e.g. npm and the server under it). */
+export async function stop(started: Started, signal: NodeJS.Signals = 'SIGTERM', group = false): Promise<number | null> {
+  if (group) process.kill(-started.child.pid!, signal);
+  else started.child.kill(signal);
   const [code] = await once(started.child, 'exit');
   return code as number | null;
 }

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Bundles the server's own TypeScript (and @periscope/core) into one ES module for `npm start`: a plain
+// `node` process starts faster and idles in less memory than one transpiling on the fly. Third-party
+// packages stay external and load from node_modules.
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const pkg = JSON.parse(readFileSync(new URL('../packages/server/package.json', import.meta.url), 'utf8'));
+const external = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@periscope/'));
+
+await build({
+  entryPoints: [new URL('../packages/server/src/main.ts', import.meta.url).pathname],
+  outfile: new URL('../packages/server/dist/server.mjs', import.meta.url).pathname,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: [...external, 'typebox'],
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
