@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { call, create, testApp, waitForStatus } from '../testing/app.js';
 import { DATABASES, eventually, tempDir } from '../testing/databases.js';
+import { sha256, tarGz } from '../code/test-archives.js';
 import { groupAlive } from './local/local-launcher.js';
 
 const custom = (cmd: string, extra: object = {}, roles: object = { Worker: {} }) => ({ meta: { name: 'job', framework: 'Custom', cmd }, spec: roles, ...extra });
@@ -146,6 +147,29 @@ describe('local execution', () => {
     assert.equal((await readFile(counter, 'utf8')).split('\n').filter(Boolean).length, 3);
     const trial = (await call(app, 'GET', `/api/v1/experiment/${id}/trials`)).body.result[0];
     assert.equal(trial.restarts, 2);
+  });
+
+  it('runs uploaded code (PUT /api/v1/code/{sha256}, syncMode upload)', async () => {
+    const app = await testApp(join(tempDir(), 'db.sqlite'));
+    const archive = tarGz([{ path: 'pkg/', type: 'Directory' }, { path: 'pkg/run.sh', body: 'echo "uploaded code says $1"\n' }]);
+    const digest = sha256(archive);
+    const put = await app.http.inject({ method: 'PUT', url: `/api/v1/code/${digest}`, payload: archive, headers: { 'content-type': 'application/gzip' } });
+    assert.equal(put.statusCode, 200, put.body);
+    const id = await create(app, { ...custom('sh pkg/run.sh hi'), code: { syncMode: 'upload', url: digest } });
+    assert.equal((await waitForStatus(app, id, ['Succeeded', 'Failed'])).status, 'Succeeded');
+    assert.deepEqual((await call(app, 'GET', `/api/v1/experiment/logs/${id}`)).body.result.logContent[0].podLog, ['uploaded code says hi']);
+  });
+
+  it('does not hand the server configuration (PERISCOPE_DB…) to executors', async () => {
+    process.env.PERISCOPE_DB = 'postgres://user:secret@db/periscope';
+    try {
+      const app = await testApp(join(tempDir(), 'db.sqlite'));
+      const id = await create(app, custom('echo "db=[$PERISCOPE_DB] experiment=$PERISCOPE_EXPERIMENT_ID"'));
+      await waitForStatus(app, id, ['Succeeded']);
+      assert.deepEqual((await call(app, 'GET', `/api/v1/experiment/logs/${id}`)).body.result.logContent[0].podLog, [`db=[] experiment=${id}`]);
+    } finally {
+      delete process.env.PERISCOPE_DB;
+    }
   });
 
   it('syncs code from a file:// git repository into the work dir', async () => {

@@ -56,7 +56,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     const child = spawn(
       '/bin/sh',
       ['-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, spec.cmd, join(spec.logDir, LOG_FILES.stdout), join(spec.logDir, LOG_FILES.stderr), join(spec.logDir, LOG_FILES.exit)],
-      { cwd: spec.cwd, env: { ...process.env, ...spec.env }, detached: true, stdio: 'ignore' },
+      { cwd: spec.cwd, env: { ...inheritedEnv(), ...spec.env }, detached: true, stdio: 'ignore' },
     );
     await Promise.race([once(child, 'spawn'), once(child, 'error').then(([e]) => Promise.reject(e as Error))]);
     const tracked: Tracked = { name: spec.name, pid: child.pid!, logDir: spec.logDir, child, canceled: false, reported: false };
@@ -129,6 +129,11 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     }
     this.tracked.clear();
   }
+}
+
+/** The server's environment minus its own configuration (PERISCOPE_DB may hold a password). */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PERISCOPE_')));
 }
 
 export async function readExitFile(logDir: string): Promise<number | null> {
