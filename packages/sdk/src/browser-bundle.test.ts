@@ -16,6 +16,8 @@ describe('the SDK in a browser', () => {
     const bundle = await build({ entryPoints: [ENTRY], bundle: true, platform: 'browser', format: 'iife', globalName: 'sdk', write: false, logLevel: 'silent' });
     const code = bundle.outputFiles[0]!.text;
     assert.doesNotMatch(code, /require\("node:|from "node:/);
+    // Only types come from @periscope/core: its runtime (TypeBox schemas) stays out of the bundle.
+    assert.doesNotMatch(code, /node_modules\/typebox/);
 
     // Only what a browser window has that the SDK might touch; no process, Buffer or require.
     const window = { URL, URLSearchParams, AbortController, AbortSignal, DOMException, setTimeout, clearTimeout, TextEncoder, TextDecoder, fetch, console };

@@ -1,4 +1,4 @@
-import type { Experiment, ExperimentLog, ExperimentSpec } from '@periscope/core';
+import type { Experiment, ExperimentLog, ExperimentSpec, Trial } from '@periscope/core';
 import { onlyMaster } from './master-pod.js';
 import { path, type CallOptions, type Transport } from './transport.js';
 import { followLogs, waitForExperiment, type FollowEnd, type FollowLogsOptions, type PodLogLine, type WaitOptions, type WaitResult } from './wait.js';
@@ -75,6 +75,11 @@ export class ExperimentsClient {
   /** Stops a running experiment (its executors get SIGTERM, then SIGKILL); it ends Failed (canceled). */
   async cancel(id: string, options: CallOptions = {}): Promise<Experiment> {
     return this.result<Experiment>({ method: 'POST', path: path`/experiment/${id}/cancel`, ...options });
+  }
+
+  /** The experiment's trials, each with its executors (pods): state, node, pid, exit code, GPUs. */
+  async trials(id: string, options: CallOptions = {}): Promise<Trial[]> {
+    return this.result<Trial[]>({ method: 'GET', path: path`/experiment/${id}/trials`, ...options });
   }
 
   /** Every pod's log lines, pods sorted by name. */

@@ -23,4 +23,4 @@ export {
   isNotFound,
   isPeriscopeError,
 } from './errors.js';
-export type { Environment, EnvironmentSpec, Experiment, ExperimentLog, ExperimentSpec } from '@periscope/core';
+export type { Environment, EnvironmentSpec, Executor, Experiment, ExperimentLog, ExperimentSpec, Trial } from '@periscope/core';

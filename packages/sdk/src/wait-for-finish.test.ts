@@ -102,6 +102,11 @@ describe('waitForFinish on running experiments', () => {
     assert.equal(watcher.seen.at(-1)!.status, 'Succeeded');
     assert.equal(watcher.seen.at(-1)!.experiment!.status, 'Succeeded');
     assert.equal(watcher.seen.filter((p) => p.status === 'Succeeded').length, 1, 'stops at the first Succeeded');
+    const [trial] = await client.periscope.experiments.trials(id);
+    assert.deepEqual(trial!.executors.map((x) => [x.name, x.state, x.exitCode]), [
+      [`${id}-master-0`, 'Succeeded', 0],
+      [`${id}-worker-0`, 'Succeeded', 0],
+    ]);
   });
 
   it('returns (does not poll forever, as the Python client does) when the experiment Failed', async () => {

@@ -1,0 +1,65 @@
+/** The `periscope` command tree. */
+import { readFileSync } from 'node:fs';
+import { Command, type CommanderError } from 'commander';
+import { environmentCommand } from './commands/environment.js';
+import { experimentCommand } from './commands/experiment.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const SERVER_DESCRIPTION = 'Run the Periscope server (API on http://HOST:PORT, store in SQLite or PostgreSQL).';
+
+/**
+ * Builds the program. The server command comes from @periscope/server, which takes about a second to load;
+ * it is loaded only when the command line names it, and a stand-in lists it in the help otherwise.
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
+  const program = new Command('periscope')
+    .description('Periscope: run ML experiments on this machine or a cluster, and follow them.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .option('--master <url>', 'Periscope server URL [env PERISCOPE_MASTER] (default: http://127.0.0.1:32080)')
+    .option('--json', 'print results as JSON (log lines as one JSON object per line)')
+    .addHelpText(
+      'after',
+      `${EXIT_CODES_HELP}
+
+Example session:
+  periscope server &                                   # API on http://127.0.0.1:32080, data in ~/.periscope
+  periscope experiment create -f mnist.yaml --follow   # submit, stream the logs, exit with its outcome
+  periscope experiment list --status running
+  periscope experiment logs experiment-1647574374688-0001 --tail 20 --only-master`,
+    );
+  configure(program);
+
+  if (argv.slice(2).includes('server')) {
+    const { serverCommand } = await import('@periscope/server');
+    program.addCommand(configure(serverCommand()));
+  } else {
+    program.command('server').description(SERVER_DESCRIPTION).helpOption(false);
+  }
+  experimentCommand(program);
+  environmentCommand(program);
+  return program;
+}
+
+/**
+ * Usage errors do not exit from inside commander: they throw, so main maps them to exit code 2. Each is one
+ * line on stderr with a pointer to --help. Commands made with `.command()` inherit these settings.
+ */
+function configure(command: Command): Command {
+  return command
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      outputError: (message, write) => {
+        // "error: unknown command 'x'\n(Did you mean y?)" becomes one line.
+        const text = message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ');
+        write(`periscope: ${text} (see --help)\n`);
+      },
+    });
+}
+
+/** Commander's own exits: help and version are success, anything else is a usage error. */
+export function commanderExitCode(error: CommanderError): number {
+  return error.exitCode === 0 ? 0 : 2;
+}

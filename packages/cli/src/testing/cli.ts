@@ -1,0 +1,129 @@
+/**
+ * Test doors for the CLI: a real server in this process on a random port (fresh SQLite file and data dir),
+ * and the real `periscope` binary run as a child process against it.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createApp, type App } from '@periscope/server';
+
+export const BIN = fileURLToPath(new URL('../../bin/periscope.mjs', import.meta.url));
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'periscope-cli-test-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function startServer(): Promise<{ app: App; master: string }> {
+  const dir = tempDir();
+  const app = await createApp({ database: join(dir, 'periscope.db'), dataDir: dir, graceMs: 1000 });
+  after(() => app.close());
+  await app.http.listen({ host: '127.0.0.1', port: 0 });
+  return { app, master: `http://127.0.0.1:${(app.http.server.address() as AddressInfo).port}` };
+}
+
+/** A URL where nothing listens: a port the OS just handed out and took back. */
+export async function unusedMaster(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `periscope ...args` to its end (asynchronously: the in-process server must keep answering meanwhile).
+ * PERISCOPE_MASTER is the given master unless `env` says otherwise; colour is never forced.
+ */
+export function periscope(args: string[], options: { master?: string; env?: Record<string, string | undefined> } = {}): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, PERISCOPE_MASTER: options.master, ...options.env };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Writes `content` to `name` in a fresh temp dir and returns its path. */
+export function writeFile(name: string, content: string): string {
+  const path = join(tempDir(), name);
+  writeFileSync(path, content);
+  return path;
+}
+
+/** No stack trace, no Node error dump: what a user must never see. */
+export const STACK_TRACE = /\n\s+at |node:internal|Error: .*\n.*\^|\.ts:\d+:\d+/;
+
+export interface Running {
+  /** Everything printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stdout matches `pattern`, or rejects after `timeoutMs`. */
+  printed(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  exited: Promise<Run>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts `periscope ...args` and lets the test watch its output while it runs. */
+export function startPeriscope(args: string[], options: { master?: string } = {}): Running {
+  const env: NodeJS.ProcessEnv = { ...process.env, PERISCOPE_MASTER: options.master };
+  delete env.FORCE_COLOR;
+  delete env.NO_COLOR;
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+    for (const w of watchers) w();
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    kill: (signal) => void child.kill(signal),
+    printed: (pattern, timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(stdout)) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`stdout never matched ${pattern} within ${timeoutMs} ms; stdout:\n${stdout}\nstderr:\n${stderr}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          watchers.delete(check);
+        };
+        watchers.add(check);
+        check();
+        void exited.then(() => {
+          if (watchers.has(check)) {
+            cleanup();
+            if (pattern.test(stdout)) resolve();
+            else reject(new Error(`exited before stdout matched ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`));
+          }
+        });
+      }),
+  };
+}
