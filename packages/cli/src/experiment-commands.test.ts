@@ -25,39 +25,48 @@ describe('periscope experiment', () => {
   it('creates from YAML and from JSON, lists (also --json and --status) and gets them', async () => {
     const yaml = writeFile(
       'mnist.yaml',
-      ['meta:', '  name: YAML-Job', '  framework: PyTorch', '  cmd: python train.py', 'spec:', '  Master: { replicas: 1 }', '  Worker: { replicas: 2, resources: "cpu=1,memory=1G" }', 'autoStart: false', ''].join('\n'),
+      ['meta:', '  name: YAML-Job', '  framework: PyTorch', '  cmd: echo "rank $RANK"', 'spec:', '  Master: { replicas: 1, resources: "cpu=0.1" }', '  Worker: { replicas: 2, resources: "cpu=0.1,memory=64M" }', ''].join('\n'),
     );
-    const fromYaml = await ok(['experiment', 'create', '-f', yaml]);
-    const yamlId = ID.exec(fromYaml.stdout)?.[0];
-    assert.match(fromYaml.stdout, /^Created experiment-\d+-\d+ \(yaml-job, PyTorch, Master,Worker×2\)\n$/);
+    const fromYaml = await ok(['experiment', 'create', '-f', yaml, '--wait']);
+    const yamlId = ID.exec(fromYaml.stdout)![0];
+    assert.match(fromYaml.stdout, new RegExp(`^Created ${yamlId} \\(yaml-job, PyTorch, Master,Worker×2\\)\n${yamlId} Succeeded in `));
 
-    const json = writeFile('job.json', JSON.stringify({ meta: { name: 'json-job', framework: 'Custom', cmd: 'true' }, spec: { Worker: {} }, autoStart: false }));
+    const json = writeFile('job.json', job('json-job', { Worker: 'exit 1' }));
     const fromJson = JSON.parse((await ok(['--json', 'experiment', 'create', '-f', json])).stdout);
     assert.match(fromJson.experimentId, ID);
     assert.equal(fromJson.status, 'Accepted');
+    assert.equal(fromJson.spec.meta.name, 'json-job');
+    await sdk.experiments.wait(fromJson.experimentId, { pollIntervalMs: 50 });
 
-    const listed = JSON.parse((await ok(['experiment', 'list', '--json'])).stdout);
-    assert.deepEqual(listed.filter((e: { experimentId: string }) => [yamlId, fromJson.experimentId].includes(e.experimentId)).length, 2);
-    const accepted = JSON.parse((await ok(['experiment', 'list', '--status', 'accepted', '--json'])).stdout);
-    assert.ok(accepted.every((e: { status: string }) => e.status === 'Accepted'));
-    assert.ok(accepted.some((e: { experimentId: string }) => e.experimentId === yamlId));
-    const succeeded = JSON.parse((await ok(['experiment', 'ls', '-s', 'Succeeded', '--json'])).stdout);
-    assert.ok(succeeded.every((e: { status: string }) => e.status === 'Succeeded'));
-    assert.ok(!succeeded.some((e: { experimentId: string }) => e.experimentId === yamlId));
+    const ids = (args: string[]) => ok(args).then((run) => JSON.parse(run.stdout).map((e: { experimentId: string }) => e.experimentId));
+    const listed = await ids(['experiment', 'list', '--json']);
+    assert.ok(listed.includes(yamlId) && listed.includes(fromJson.experimentId));
+    const succeeded = await ids(['experiment', 'list', '--status', 'succeeded', '--json']);
+    assert.ok(succeeded.includes(yamlId) && !succeeded.includes(fromJson.experimentId));
+    const failed = await ids(['experiment', 'ls', '-s', 'Failed', '--json']);
+    assert.ok(failed.includes(fromJson.experimentId) && !failed.includes(yamlId));
 
     const table = (await ok(['experiment', 'list'])).stdout.split('\n');
     assert.match(table[0]!, /^EXPERIMENT\s+NAME\s+STATUS\s+FRAMEWORK\s+ROLES\s+AGE\s+DURATION$/);
-    const row = table.find((line) => line.startsWith(yamlId!))!;
-    assert.match(row, /^experiment-\S+\s+yaml-job\s+Accepted\s+PyTorch\s+Master,Worker×2\s+(just now|\d+s ago)\s+-$/);
-    assert.equal(row.indexOf('Accepted'), table[0]!.indexOf('STATUS'), 'columns line up');
+    const row = table.find((line) => line.startsWith(yamlId))!;
+    assert.match(row, /^experiment-\S+\s+yaml-job\s+Succeeded\s+PyTorch\s+Master,Worker×2\s+(just now|\d+s ago)\s+[\d.]+m?s$/);
+    assert.equal(row.indexOf('Succeeded'), table[0]!.indexOf('STATUS'), 'columns line up');
     assert.doesNotMatch(table.join('\n'), /\u001b\[/, 'no colour when stdout is not a terminal');
 
-    const details = (await ok(['experiment', 'get', yamlId!])).stdout;
+    const details = (await ok(['experiment', 'get', yamlId])).stdout;
     assert.match(details, new RegExp(`^Experiment\\s+${yamlId}$`, 'm'));
-    assert.match(details, /^Status\s+Accepted$/m);
-    assert.match(details, /^Command\s+python train\.py$/m);
-    assert.match(details, /^Worker\s+2\s+cpu=1,memory=1G\s+\(meta\.cmd\)$/m);
-    assert.equal(JSON.parse((await ok(['experiment', 'get', yamlId!, '--json'])).stdout).spec.meta.name, 'yaml-job');
+    assert.match(details, /^Status\s+Succeeded$/m);
+    assert.match(details, /^Command\s+echo "rank \$RANK"$/m);
+    assert.match(details, /^Worker\s+2\s+cpu=0\.1,memory=64M\s+\(meta\.cmd\)$/m);
+    assert.match(details, /^worker-1\s+Succeeded\s+\S+\s+0\s/m);
+    assert.equal(JSON.parse((await ok(['experiment', 'get', yamlId, '--json'])).stdout).spec.meta.name, 'yaml-job');
+  });
+
+  it('reads the spec from standard input with -f -', async () => {
+    const spec = JSON.stringify({ meta: { name: 'from-stdin', framework: 'Custom', cmd: 'true' }, spec: { Worker: {} }, autoStart: false });
+    const run = await periscope(['experiment', 'create', '-f', '-', '--json'], { master, input: spec });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout).spec.meta.name, 'from-stdin');
   });
 
   it('patches from a file and deletes', async () => {
@@ -76,7 +85,7 @@ describe('periscope experiment', () => {
     const good = await periscope(['experiment', 'create', '-f', writeFile('good.json', job('good', { Worker: 'echo fine' })), '--wait'], { master });
     assert.equal(good.code, 0, good.stderr);
     const goodId = ID.exec(good.stdout)![0];
-    assert.match(good.stdout, new RegExp(`^Created ${goodId} \\(good, Custom, Worker\\)\\n${goodId} Succeeded in [\\d.]+s\\n$`));
+    assert.match(good.stdout, new RegExp(`^Created ${goodId} \\(good, Custom, Worker\\)\\n${goodId} Succeeded in [\\d.]+m?s\\n$`));
 
     const bad = await periscope(['experiment', 'create', '-f', writeFile('bad.json', job('bad', { Worker: 'exit 3' })), '--wait'], { master });
     assert.equal(bad.code, 1);
@@ -127,7 +136,7 @@ describe('periscope experiment', () => {
     const run = await following.exited;
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'before\nafter\nlast\n');
-    assert.match(run.stderr, new RegExp(`^${id} Succeeded in [\\d.]+s\\n$`));
+    assert.match(run.stderr, new RegExp(`^${id} Succeeded in [\\d.]+m?s\\n$`));
   });
 
   it('create --follow streams the logs of a multi-pod job (JSON lines with --json) and exits 1 if it fails', async () => {

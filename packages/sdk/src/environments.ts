@@ -6,7 +6,11 @@ export type CreateEnvironmentInput = EnvironmentSpec & { name: string };
 
 /** Stored environments (`periscope.environments`), keyed by name as in Submarine. */
 export class EnvironmentsClient {
-  constructor(private readonly transport: Transport) {}
+  readonly #transport: Transport;
+
+  constructor(transport: Transport) {
+    this.#transport = transport;
+  }
 
   /** Rejects with CONFLICT when the name is taken. */
   async create(spec: CreateEnvironmentInput, options: CallOptions = {}): Promise<Environment> {
@@ -31,6 +35,6 @@ export class EnvironmentsClient {
   }
 
   private async result<T>(request: Parameters<Transport['call']>[0]): Promise<T> {
-    return (await this.transport.call<T>(request)).result;
+    return (await this.#transport.call<T>(request)).result;
   }
 }

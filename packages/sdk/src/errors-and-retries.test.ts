@@ -70,6 +70,22 @@ describe('errors', () => {
     assert.throws(() => new Periscope({ master: 'not a url' }), { name: 'TypeError', message: /^master: "not a url" is not a URL/ });
   });
 
+  it('sends the configured headers, and never shows them when the client is inspected or logged', async () => {
+    const { inspect } = await import('node:util');
+    const proxy = await flakyProxy(server.master, []);
+    const seen: Array<string | null> = [];
+    const recording: typeof fetch = async (input, init) => {
+      seen.push(new Headers(init?.headers).get('authorization'));
+      return fetch(input, init);
+    };
+    const periscope = new Periscope({ master: proxy.master, headers: { authorization: 'Bearer s3cret-token' }, fetch: recording });
+    await periscope.ping();
+    assert.deepEqual(seen, ['Bearer s3cret-token']);
+    for (const shown of [inspect(periscope, { depth: 20, showHidden: true }), JSON.stringify(periscope), inspect(new ExperimentClient(periscope), { depth: 20 })]) {
+      assert.doesNotMatch(shown, /s3cret/);
+    }
+  });
+
   it('the master defaults to PERISCOPE_MASTER, read when the client is built, trailing slash ignored', () => {
     const saved = process.env.PERISCOPE_MASTER;
     try {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EnvironmentClient, ExperimentClient, Periscope, PeriscopeApiError } from './index.js';
-import { parkedSpec, startServer } from './testing/server.js';
+import { jobSpec, parkedSpec, startServer } from './testing/server.js';
 
 const server = await startServer();
 const client = new ExperimentClient({ host: server.master });
@@ -22,8 +22,8 @@ describe('ExperimentClient (seed 000) against a real server', () => {
 
   it('getExperiment reads back what was created', async () => {
     const created = await client.createExperiment(parkedSpec('get-me'));
-    const got = await client.getExperiment(created.experimentId);
-    assert.deepEqual(got, created);
+    const { experimentId, uid, acceptedTime, spec } = await client.getExperiment(created.experimentId);
+    assert.deepEqual({ experimentId, uid, acceptedTime, spec }, { experimentId: created.experimentId, uid: created.uid, acceptedTime: created.acceptedTime, spec: created.spec });
   });
 
   it('patchExperiment replaces the spec and keeps id, uid, status and times', async () => {
@@ -44,11 +44,14 @@ describe('ExperimentClient (seed 000) against a real server', () => {
 
   it('listExperiments lists every experiment, and filters by status in any case', async () => {
     const own = new ExperimentClient({ host: (await startServer()).master });
-    const a = await own.createExperiment(parkedSpec('list-a'));
-    const b = await own.createExperiment(parkedSpec('list-b'));
-    assert.deepEqual((await own.listExperiments()).map((e) => e.experimentId), [a.experimentId, b.experimentId]);
-    assert.equal((await own.listExperiments('accepted')).length, 2);
-    assert.deepEqual(await own.listExperiments('Succeeded'), []);
+    const good = await own.createExperiment(jobSpec('list-good', { Worker: 'true' }));
+    const bad = await own.createExperiment(jobSpec('list-bad', { Worker: 'exit 1' }));
+    await own.waitForFinish(good.experimentId, { pollingInterval: 0.02 });
+    await own.waitForFinish(bad.experimentId, { pollingInterval: 0.02 });
+    assert.deepEqual((await own.listExperiments()).map((e) => e.experimentId), [good.experimentId, bad.experimentId]);
+    assert.deepEqual((await own.listExperiments('succeeded')).map((e) => e.experimentId), [good.experimentId]);
+    assert.deepEqual((await own.listExperiments('FAILED')).map((e) => e.experimentId), [bad.experimentId]);
+    assert.deepEqual(await own.listExperiments('Running'), []);
   });
 
   it('listExperiments with an unknown status is a BAD_REQUEST naming the value', async () => {
@@ -91,9 +94,10 @@ describe('ExperimentClient (seed 000) against a real server', () => {
 
   it('listLog names the pods of the experiments in a status, with empty logs', async () => {
     const own = new ExperimentClient({ host: (await startServer()).master });
-    const created = await own.createExperiment(parkedSpec('list-log', { Master: 1, Worker: 1 }));
+    const created = await own.createExperiment(jobSpec('list-log', { Master: 'echo m', Worker: 'echo w' }, 'PyTorch'));
+    await own.waitForFinish(created.experimentId, { pollingInterval: 0.02 });
     const id = created.experimentId;
-    assert.deepEqual(await own.listLog('Accepted'), [
+    assert.deepEqual(await own.listLog('Succeeded'), [
       { experimentId: id, logContent: [{ podName: `${id}-master-0`, podLog: [] }, { podName: `${id}-worker-0`, podLog: [] }] },
     ]);
     assert.deepEqual(await own.listLog('Running'), []);

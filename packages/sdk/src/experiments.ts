@@ -28,7 +28,11 @@ export interface GetLogOptions extends CallOptions {
 
 /** Experiments: `periscope.experiments`. */
 export class ExperimentsClient {
-  constructor(private readonly transport: Transport) {}
+  readonly #transport: Transport;
+
+  constructor(transport: Transport) {
+    this.#transport = transport;
+  }
 
   async create(spec: ExperimentSpec, options: CallOptions = {}): Promise<Experiment> {
     return this.result<Experiment>({ method: 'POST', path: '/experiment', body: spec, ...options });
@@ -41,7 +45,7 @@ export class ExperimentsClient {
   /** One page of experiments, oldest first. */
   async list(options: ListExperimentsOptions = {}): Promise<ExperimentPage> {
     const { status, limit, after, signal } = options;
-    const answer = await this.transport.call<Experiment[]>({
+    const answer = await this.#transport.call<Experiment[]>({
       method: 'GET',
       path: '/experiment',
       query: { status, limit, after },
@@ -113,6 +117,6 @@ export class ExperimentsClient {
   }
 
   private async result<T>(request: Parameters<Transport['call']>[0]): Promise<T> {
-    return (await this.transport.call<T>(request)).result;
+    return (await this.#transport.call<T>(request)).result;
   }
 }

@@ -28,7 +28,7 @@ export function onlyMaster(log: ExperimentLog): ExperimentLog {
   return { experimentId: log.experimentId, logContent: pod ? [pod] : [] };
 }
 
-export function parsePodName(experimentId: string, podName: string): { role: string; index: number } | undefined {
+function parsePodName(experimentId: string, podName: string): { role: string; index: number } | undefined {
   if (!podName.startsWith(`${experimentId}-`)) return undefined;
   const match = /^(?:t\d+-)?(.+)-(\d+)$/.exec(podName.slice(experimentId.length + 1));
   return match ? { role: match[1]!, index: Number(match[2]) } : undefined;

@@ -13,25 +13,26 @@ import { Transport, type CallOptions } from './transport.js';
  * ```
  */
 export class Periscope {
-  readonly options: ResolvedOptions;
   readonly experiments: ExperimentsClient;
   readonly environments: EnvironmentsClient;
-  private readonly transport: Transport;
+  // Private, and so kept out of `console.log(client)`: the headers may hold credentials.
+  readonly #options: ResolvedOptions;
+  readonly #transport: Transport;
 
   constructor(options: PeriscopeOptions = {}) {
-    this.options = resolveOptions(options);
-    this.transport = new Transport(this.options);
-    this.experiments = new ExperimentsClient(this.transport);
-    this.environments = new EnvironmentsClient(this.transport);
+    this.#options = resolveOptions(options);
+    this.#transport = new Transport(this.#options);
+    this.experiments = new ExperimentsClient(this.#transport);
+    this.environments = new EnvironmentsClient(this.#transport);
   }
 
   /** The server URL this client talks to. */
   get master(): string {
-    return this.options.master;
+    return this.#options.master;
   }
 
   /** Resolves when the server answers `/api/v1/experiment/ping` (Submarine's connectivity check). */
   async ping(options: CallOptions = {}): Promise<void> {
-    await this.transport.call<string>({ method: 'GET', path: '/experiment/ping', ...options });
+    await this.#transport.call<string>({ method: 'GET', path: '/experiment/ping', ...options });
   }
 }

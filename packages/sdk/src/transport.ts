@@ -39,7 +39,12 @@ export function path(strings: TemplateStringsArray, ...segments: string[]): stri
 }
 
 export class Transport {
-  constructor(readonly options: ResolvedOptions) {}
+  // `#` keeps the options (headers may hold credentials) out of any inspection of a client.
+  readonly #options: ResolvedOptions;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
 
   async call<T>(request: ApiRequest): Promise<ApiAnswer<T>> {
     const { signal } = request;
@@ -50,11 +55,11 @@ export class Transport {
       headers: {
         accept: 'application/json',
         ...(request.body !== undefined && { 'content-type': 'application/json' }),
-        ...this.options.headers,
+        ...this.#options.headers,
       },
       ...(request.body !== undefined && { body: JSON.stringify(request.body) }),
     };
-    const retries = IDEMPOTENT.has(request.method) ? this.options.retries : 0;
+    const retries = IDEMPOTENT.has(request.method) ? this.#options.retries : 0;
 
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
@@ -68,13 +73,13 @@ export class Transport {
           await sleep(this.backoff(attempt), signal);
           continue;
         }
-        throw new PeriscopeConnectionError(this.options.master, describeNetworkError(error), error);
+        throw new PeriscopeConnectionError(this.#options.master, describeNetworkError(error), error);
       }
       if (RETRY_STATUSES.has(status) && attempt < retries) {
         await sleep(this.backoff(attempt), signal);
         continue;
       }
-      return decode<T>(status, text, label, this.options.master);
+      return decode<T>(status, text, label, this.#options.master);
     }
   }
 
@@ -82,7 +87,7 @@ export class Transport {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) query.set(key, String(value));
     const search = query.size > 0 ? `?${query}` : '';
-    return `${this.options.apiBase}${request.path}${search}`;
+    return `${this.#options.apiBase}${request.path}${search}`;
   }
 
   /** One attempt, bounded by `requestTimeoutMs` (body included); rejects on network failure or abort. */
@@ -90,10 +95,10 @@ export class Transport {
     const controller = new AbortController();
     const forward = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
-    const limit = this.options.requestTimeoutMs;
+    const limit = this.#options.requestTimeoutMs;
     const timer = limit > 0 ? setTimeout(() => controller.abort(new AttemptTimeout(limit)), limit) : undefined;
     try {
-      const response = await this.options.fetch(url, { ...init, signal: controller.signal });
+      const response = await this.#options.fetch(url, { ...init, signal: controller.signal });
       return { status: response.status, text: await response.text() };
     } catch (error) {
       // fetch rejects with the abort reason; surface our own timeout as such, not as an abort.
@@ -105,7 +110,7 @@ export class Transport {
   }
 
   private backoff(attempt: number): number {
-    const base = Math.min(this.options.retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS);
+    const base = Math.min(this.#options.retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS);
     return Math.round(base * (0.75 + Math.random() * 0.5));
   }
 }
@@ -165,7 +170,7 @@ const NETWORK_REASONS: Record<string, string> = {
 };
 
 /** A short reason for a failed fetch: undici hides the useful part in `cause`. */
-export function describeNetworkError(error: unknown): string {
+function describeNetworkError(error: unknown): string {
   if (error instanceof AttemptTimeout) return error.message;
   const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
   const code = cause?.code ?? (error as { code?: string } | undefined)?.code;

@@ -18,7 +18,7 @@ describe('human output', () => {
   });
 
   it('durations read naturally at every scale, and a running span counts to now', () => {
-    assert.deepEqual([400, 9_950, 12_000, 184_000, 3_720_000, 2 * 86_400_000 + 3 * 3_600_000].map(duration), ['0.4s', '9.9s', '12s', '3m 04s', '1h 02m', '2d 3h']);
+    assert.deepEqual([30, 400, 9_950, 12_000, 184_000, 3_720_000, 2 * 86_400_000 + 3 * 3_600_000].map(duration), ['30ms', '0.4s', '9.9s', '12s', '3m 04s', '1h 02m', '2d 3h']);
     assert.equal(span('2026-03-14T11:59:00.000+00:00', null, NOW), '1m 00s');
     assert.equal(span(null, null, NOW), '-');
   });

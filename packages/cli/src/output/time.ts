@@ -19,9 +19,10 @@ export function relativeTime(iso: string | null | undefined, now: number = Date.
   return `${Math.floor(ago / DAY)}d ago`;
 }
 
-/** A duration: "0.4s", "12s", "3m 04s", "1h 02m", "2d 3h". */
+/** A duration: "30ms", "0.4s", "12s", "3m 04s", "1h 02m", "2d 3h". */
 export function duration(ms: number): string {
   if (ms < 0) ms = 0;
+  if (ms < 100) return `${Math.round(ms)}ms`;
   if (ms < 10 * SECOND) return `${(ms / SECOND).toFixed(1).replace(/\.0$/, '')}s`;
   if (ms < MINUTE) return `${Math.floor(ms / SECOND)}s`;
   if (ms < HOUR) return `${Math.floor(ms / MINUTE)}m ${pad(Math.floor((ms % MINUTE) / SECOND))}s`;

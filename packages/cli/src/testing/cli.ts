@@ -46,14 +46,15 @@ export interface Run {
  * Runs `periscope ...args` to its end (asynchronously: the in-process server must keep answering meanwhile).
  * PERISCOPE_MASTER is the given master unless `env` says otherwise; colour is never forced.
  */
-export function periscope(args: string[], options: { master?: string; env?: Record<string, string | undefined> } = {}): Promise<Run> {
+export function periscope(args: string[], options: { master?: string; env?: Record<string, string | undefined>; input?: string } = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, PERISCOPE_MASTER: options.master, ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
+    child.stdin?.end(options.input ?? '');
   });
 }
 
