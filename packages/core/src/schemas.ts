@@ -243,3 +243,25 @@ export const LogLine = Type.Object({
   offset: Type.Integer({ description: 'Byte offset in its stream: a position to resume from.' }),
 });
 export type LogLine = Type.Static<typeof LogLine>;
+
+export const ExecutionStatus = Type.Union([Type.Literal('UNKNOWN'), Type.Literal('PREPARING'), Type.Literal('READY'), Type.Literal('RUNNING'), Type.Literal('FINISHED')]);
+
+export const ExecutorResult = Type.Object({
+  executor: Type.String(),
+  role: Type.String(),
+  rank: Type.Integer(),
+  node: NullableString,
+  state: Type.String(),
+  exitCode: Nullable(Type.Integer()),
+  error: NullableString,
+});
+export type ExecutorResult = Type.Static<typeof ExecutorResult>;
+
+/** netunicorn's view of an execution: its status, the experiment, and per-executor results once it ran. */
+export const ExecutionInfo = Type.Object({
+  name: Type.String(),
+  status: ExecutionStatus,
+  experiment: Experiment,
+  executionResult: Nullable(Type.Array(ExecutorResult)),
+});
+export type ExecutionInfo = Omit<Type.Static<typeof ExecutionInfo>, 'experiment'> & { experiment: Experiment };

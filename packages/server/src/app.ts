@@ -18,6 +18,12 @@ import { healthRoutes } from './health/routes.js';
 import { installContentTypes } from './http/content-types.js';
 import { installErrorHandling } from './http/errors.js';
 import { installOpenApi } from './http/openapi.js';
+import { executionRoutes } from './executions/routes.js';
+import { ExecutionService } from './executions/service.js';
+import { flagRoutes } from './flags/routes.js';
+import { FlagService } from './flags/service.js';
+import { FlagStore } from './flags/store.js';
+import { nodeRoutes } from './nodes/routes.js';
 import { trialRoutes } from './trials/routes.js';
 import { TrialService } from './trials/service.js';
 import { TrialStore } from './trials/store.js';
@@ -102,11 +108,28 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     execution,
   );
   const trials = new TrialService(trialStore, execution.logs);
+  const flags = new FlagService(new FlagStore(db.kysely));
+  const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator);
 
   const startedAt = Date.now();
-  await http.register(healthRoutes({ version: VERSION, database: db.dialect, startedAt, ping: async () => void (await sql`select 1`.execute(db.kysely)) }));
+  await http.register(
+    healthRoutes({
+      version: VERSION,
+      database: db.dialect,
+      startedAt,
+      ping: async () => void (await sql`select 1`.execute(db.kysely)),
+      launcher: async () => {
+        const nodes = await execution.launcher.nodes();
+        const usage = execution.scheduler.usage();
+        return { kind: 'local', nodes: nodes.length, runningTrials: usage.placed, queuedTrials: usage.queued };
+      },
+    }),
+  );
   await http.register(experimentRoutes(experiments, trials));
   await http.register(trialRoutes(trials));
+  await http.register(flagRoutes(flags, experiments));
+  await http.register(executionRoutes(executions));
+  await http.register(nodeRoutes(execution));
   await http.register(environmentRoutes(environments));
   await http.register(codeRoutes(codeStore));
   await http.ready();

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from './testing/databases.js';
+import { eventually, tempDir } from './testing/databases.js';
 import { MAIN, start, stop } from './testing/server-process.js';
 
 describe('periscope server process', () => {
@@ -22,11 +22,16 @@ describe('periscope server process', () => {
       })
     ).json();
     assert.equal(created.status, 'OK');
+    const id = created.result.experimentId;
+    const prepared = await eventually('the experiment to be prepared', async () => {
+      const got: any = await (await fetch(`${first.base}/api/v1/experiment/${id}`)).json();
+      return got.result.status === 'Created' && got.result;
+    });
     assert.equal(await stop(first), 0);
 
     const second = await start(['--data-dir', dataDir, '--port', '0']);
     const got: any = await (await fetch(`${second.base}/api/v1/experiment/${created.result.experimentId}`)).json();
-    assert.deepEqual(got.result, created.result);
+    assert.deepEqual(got.result, prepared);
     const health: any = await (await fetch(`${second.base}/api/v1/health`)).json();
     assert.equal(health.result.status, 'healthy');
     const docs = await fetch(`${second.base}/api/docs/json`);

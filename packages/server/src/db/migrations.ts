@@ -88,5 +88,32 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('trials').execute();
       },
     },
+    '0003_execution_names_and_flags': {
+      async up(db: Kysely<any>) {
+        // The netunicorn face keys experiments by a client-chosen name, unique among live experiments.
+        await db.schema.alterTable('experiments').addColumn('execution_name', 'text').execute();
+        await db.schema.createIndex('experiments_execution_name').on('experiments').column('execution_name').unique().execute();
+        // The canonical spec of a prepared execution, compared when a prepare is retried.
+        await db.schema.alterTable('experiments').addColumn('request_digest', 'text').execute();
+        await db.schema
+          .createTable('flags')
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('text_value', 'text')
+          .addColumn('int_value', 'bigint')
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('flags_pk', ['experiment_id', 'name'])
+          .execute();
+        await db.schema.alterTable('executors').addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('flags').execute();
+        await db.schema.dropIndex('experiments_execution_name').execute();
+        await db.schema.alterTable('experiments').dropColumn('execution_name').execute();
+        await db.schema.alterTable('experiments').dropColumn('request_digest').execute();
+        await db.schema.alterTable('executors').dropColumn('cancel_requested').execute();
+      },
+    },
   };
 }

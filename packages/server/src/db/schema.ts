@@ -19,6 +19,20 @@ export interface ExperimentsTable {
   finished_at: Millis | null;
   message: string | null;
   updated_at: Millis;
+  /** The netunicorn face's key (PUT /api/v1/executions/{name}); null for other experiments. */
+  execution_name: string | null;
+  /** Digest of the spec an execution was prepared with, to tell a retry from a conflicting prepare. */
+  request_digest: string | null;
+}
+
+export interface FlagsTable {
+  experiment_id: string;
+  name: string;
+  text_value: string | null;
+  int_value: number | string | null;
+  /** Bumped by every change; long-polls wait for a version past the one they saw. */
+  version: number;
+  updated_at: Millis;
 }
 
 export interface EnvironmentsTable {
@@ -66,6 +80,8 @@ export interface ExecutorsTable {
   gpus: string | null;
   started_at: Millis | null;
   finished_at: Millis | null;
+  /** 1 when this executor alone was asked to stop (netunicorn's cancel of executors). */
+  cancel_requested: Generated<number>;
 }
 
 export interface Database {
@@ -73,4 +89,5 @@ export interface Database {
   environments: EnvironmentsTable;
   trials: TrialsTable;
   executors: ExecutorsTable;
+  flags: FlagsTable;
 }

@@ -74,6 +74,14 @@ export class Execution implements ExecutionPort {
     return this.orchestrator.start(experiment);
   }
 
+  prepare(experiment: ExperimentRecord): Promise<void> {
+    return this.orchestrator.prepare(experiment);
+  }
+
+  startPrepared(experimentId: string): Promise<void> {
+    return this.orchestrator.startPrepared(experimentId);
+  }
+
   cancel(experimentId: string): Promise<void> {
     return this.orchestrator.cancel(experimentId);
   }

@@ -50,6 +50,21 @@ interface ActiveTrial {
   failure: string | null;
   /** Ps replicas we stop once every other executor has succeeded (they never exit by themselves in TF). */
   stoppingPs: Set<string>;
+  /** Executors asked to stop on their own: their end is recorded as Canceled and fails nothing. */
+  cancelRequested: Set<string>;
+}
+
+function activeTrial(trial: TrialRecord, experimentId: string, executors: ExecutorRecord[]): ActiveTrial {
+  return {
+    trial,
+    experimentId,
+    executors: new Map(executors.map((e) => [e.name, e])),
+    ended: new Set(),
+    mode: 'running',
+    failure: null,
+    stoppingPs: new Set(),
+    cancelRequested: new Set(executors.filter((e) => e.cancelRequested).map((e) => e.name)),
+  };
 }
 
 const HOST = '127.0.0.1';
@@ -59,6 +74,8 @@ export class Orchestrator {
   private readonly byExecutor = new Map<string, number>();
   private readonly chains = new Map<number, Promise<void>>();
   private readonly settled = new Map<number, () => void>();
+  /** Trials whose work dir was synced by prepare() and must not be synced again at launch. */
+  private readonly prepared = new Set<number>();
 
   constructor(private readonly o: OrchestratorOptions) {
     o.launcher.on('exited', (exit) => {
@@ -78,6 +95,53 @@ export class Orchestrator {
       plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })),
     );
     await this.enqueue(trial, plans);
+  }
+
+  /**
+   * The first phase of the two-phase lifecycle: plan the executors, check the gang can ever fit, sync the
+   * code, and leave the trial Ready (nothing runs, nothing is reserved) until start().
+   */
+  async prepare(experiment: ExperimentRecord): Promise<void> {
+    const plans = await this.plan(experiment.id, 1, experiment.spec);
+    const trial = await this.o.trials.create(experiment.id, 1, experiment.spec.priority ?? 0, {}, plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })));
+    void this.serial(trial.id, () => this.prepareTrial(trial, plans)).catch((error) => this.o.log.error({ err: error }, 'prepare failed'));
+  }
+
+  private async prepareTrial(trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
+    const experiment = await this.o.experiments.get(trial.experimentId);
+    if (!experiment) return;
+    await this.o.trials.update(trial.id, { state: 'Preparing' });
+    await this.o.experiments.transition(experiment.id, { status: 'Preparing' });
+    try {
+      this.o.scheduler.checkFits(plans.map((p) => p.resources));
+      await this.syncCode(experiment, trial, plans);
+    } catch (error) {
+      const message = error instanceof NeverFitsError ? error.message : (error as Error).message;
+      await this.o.trials.update(trial.id, { state: 'Failed', message, finishedAt: Date.now() });
+      await this.o.experiments.transition(experiment.id, { status: 'Failed', finishedAt: Date.now(), message });
+      return;
+    }
+    this.prepared.add(trial.id);
+    await this.o.trials.update(trial.id, { state: 'Ready' });
+    await this.o.experiments.transition(experiment.id, { status: 'Ready', createdAt: Date.now() });
+  }
+
+  /**
+   * The second phase: queue the prepared trial. Idempotent: a retry, or a start while it already runs or has
+   * ended, changes nothing. Waits for a prepare still under way.
+   */
+  async startPrepared(experimentId: string): Promise<void> {
+    const trials = await this.o.trials.ofExperiment(experimentId);
+    const first = trials[0];
+    if (!first) return;
+    await this.serial(first.id, async () => {
+      const trial = await this.o.trials.get(first.id);
+      if (!trial || trial.state !== 'Ready') return;
+      const experiment = await this.o.experiments.get(experimentId);
+      if (!experiment) return;
+      await this.o.trials.update(trial.id, { state: 'Queued' });
+      await this.enqueue({ ...trial, state: 'Queued' }, await this.plan(experiment.id, trial.number, experiment.spec));
+    });
   }
 
   private async plan(experimentId: string, trialNumber: number, spec: NormalizedExperimentSpec): Promise<ExecutorPlan[]> {
@@ -119,23 +183,14 @@ export class Orchestrator {
     const plans = await this.plan(experiment.id, trial.number, experiment.spec);
     const workDir = layout.workDir(experiment.id, trial.number);
     const executors = await this.o.trials.executors(trial.id);
-    const active: ActiveTrial = { trial, experimentId: experiment.id, executors: new Map(executors.map((e) => [e.name, e])), ended: new Set(), mode: 'running', failure: null, stoppingPs: new Set() };
-    try {
-      await rm(workDir, { recursive: true, force: true });
-      await mkdir(workDir, { recursive: true });
-      await mkdir(layout.checkpointDir(experiment.id, trial.number), { recursive: true });
-      if (experiment.spec.code) {
-        if (!this.o.code) throw new Error('code sync is not available on this server');
-        await this.o.code.materialize(experiment.spec.code, workDir);
+    const active = activeTrial(trial, experiment.id, executors);
+    // A prepared trial keeps the code it synced; anything else (a first start, a restart) syncs afresh.
+    if (!this.prepared.delete(trial.id)) {
+      try {
+        await this.syncCode(experiment, trial, plans);
+      } catch (error) {
+        return this.finish(active, 'Failed', (error as Error).message);
       }
-    } catch (error) {
-      const message = `Code sync failed: ${(error as Error).message}`;
-      for (const p of plans) {
-        const dir = layout.executorLogs(experiment.id, p.name);
-        await mkdir(dir, { recursive: true });
-        await appendFile(join(dir, 'stderr'), `periscope: ${message}\n`);
-      }
-      return this.finish(active, 'Failed', message);
     }
     if (experiment.createdAt === null) await this.o.experiments.transition(experiment.id, { status: 'Preparing', createdAt: Date.now() });
 
@@ -162,9 +217,16 @@ export class Orchestrator {
     }));
     for (const p of plans) this.byExecutor.set(p.name, trial.id);
     this.active.set(trial.id, active);
+    // Executors canceled on their own before the launch are not started at all.
+    for (const name of active.cancelRequested) {
+      active.ended.add(name);
+      await this.o.trials.updateExecutor(name, { state: 'Canceled', cause: 'canceled by request before it started', finishedAt: Date.now() });
+    }
+    const toStart = specs.filter((spec) => !active.cancelRequested.has(spec.name));
+    if (toStart.length === 0) return this.finish(active, 'Canceled', 'Every executor was canceled.');
     let attached;
     try {
-      attached = await this.o.launcher.submit(specs);
+      attached = await this.o.launcher.submit(toStart);
     } catch (error) {
       return this.finish(active, 'Failed', `Could not start the executors: ${(error as Error).message}`);
     }
@@ -179,16 +241,41 @@ export class Orchestrator {
     if (current && current.status !== 'Running') await this.o.experiments.transition(experiment.id, { status: 'Running', ...(current.runningAt === null && { runningAt: startedAt }) });
   }
 
+  /** Brings the code into a fresh work dir; a failure is written to every executor's log and thrown in words. */
+  private async syncCode(experiment: ExperimentRecord, trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
+    const { layout } = this.o;
+    const workDir = layout.workDir(experiment.id, trial.number);
+    try {
+      await rm(workDir, { recursive: true, force: true });
+      await mkdir(workDir, { recursive: true });
+      await mkdir(layout.checkpointDir(experiment.id, trial.number), { recursive: true });
+      if (experiment.spec.code) {
+        if (!this.o.code) throw new Error('code sync is not available on this server');
+        await this.o.code.materialize(experiment.spec.code, workDir);
+      }
+    } catch (error) {
+      const message = `Code sync failed: ${(error as Error).message}`;
+      for (const p of plans) {
+        const dir = layout.executorLogs(experiment.id, p.name);
+        await mkdir(dir, { recursive: true });
+        await appendFile(join(dir, 'stderr'), `periscope: ${message}\n`);
+      }
+      throw new Error(message);
+    }
+  }
+
   private async onExit(trialId: number, exit: ExecutorExit): Promise<void> {
     const active = this.active.get(trialId);
     if (!active || active.ended.has(exit.name)) return;
     active.ended.add(exit.name);
     const stoppedPs = active.stoppingPs.has(exit.name);
-    const state = stoppedPs ? 'Succeeded' : stateOfExit(exit);
-    await this.o.trials.updateExecutor(exit.name, { state, exitCode: exit.exitCode, signal: exit.signal, cause: stoppedPs ? null : exit.cause === 'exited' ? null : describeExit(exit.name, exit), finishedAt: Date.now() });
+    const requested = active.cancelRequested.has(exit.name);
+    const state = stoppedPs ? 'Succeeded' : requested ? 'Canceled' : stateOfExit(exit);
+    const cause = stoppedPs ? null : requested ? 'canceled by request' : exit.cause === 'exited' ? null : describeExit(exit.name, exit);
+    await this.o.trials.updateExecutor(exit.name, { state, exitCode: exit.exitCode, signal: exit.signal, cause, finishedAt: Date.now() });
     await this.o.tailer.finish(exit.name);
 
-    if (active.mode === 'running' && state !== 'Succeeded') {
+    if (active.mode === 'running' && state !== 'Succeeded' && !requested) {
       active.mode = 'failing';
       active.failure = describeExit(exit.name, exit);
       void this.stopRemaining(active);
@@ -197,10 +284,11 @@ export class Orchestrator {
     if (remaining.length === 0) {
       if (active.mode === 'canceling') return this.finish(active, 'Canceled', 'Canceled by request.');
       if (active.mode === 'failing') return this.finish(active, 'Failed', `Failed: ${active.failure}.`);
-      return this.finish(active, 'Succeeded', null);
+      if (active.cancelRequested.size === active.executors.size) return this.finish(active, 'Canceled', 'Every executor was canceled.');
+      return this.finish(active, 'Succeeded', active.cancelRequested.size > 0 ? `Canceled on request: ${[...active.cancelRequested].join(', ')}.` : null);
     }
     // TensorFlow parameter servers never exit by themselves: when all else has succeeded, stop them.
-    if (active.mode === 'running' && remaining.every((n) => active.executors.get(n)!.role === 'Ps')) {
+    if (active.mode === 'running' && remaining.every((n) => active.executors.get(n)!.role === 'Ps') && !remaining.every((n) => active.stoppingPs.has(n))) {
       for (const n of remaining) active.stoppingPs.add(n);
       void this.o.launcher.cancel(remaining, this.o.graceMs);
     }
@@ -239,7 +327,7 @@ export class Orchestrator {
    * is Canceled. Queued trials simply leave the queue.
    */
   async cancel(experimentId: string): Promise<void> {
-    const trials = (await this.o.trials.ofExperiment(experimentId)).filter((t) => ['Queued', 'Preparing', 'Running'].includes(t.state));
+    const trials = (await this.o.trials.ofExperiment(experimentId)).filter((t) => ['Queued', 'Preparing', 'Ready', 'Running'].includes(t.state));
     await Promise.all(
       trials.map(async (t) => {
         const done = new Promise<void>((resolve) => this.settled.set(t.id, resolve));
@@ -267,6 +355,42 @@ export class Orchestrator {
     this.pump();
   }
 
+  /**
+   * Stops some executors and lets the rest of their trials run on (netunicorn's cancel of executors). An
+   * executor that has already ended is reported as such, not as an error. Resolves when those stopped are gone.
+   */
+  async cancelExecutors(records: ExecutorRecord[]): Promise<{ canceled: string[]; alreadyEnded: string[] }> {
+    const canceled: string[] = [];
+    const alreadyEnded: string[] = [];
+    const byTrial = new Map<number, ExecutorRecord[]>();
+    for (const r of records) byTrial.set(r.trialId, [...(byTrial.get(r.trialId) ?? []), r]);
+    await Promise.all(
+      [...byTrial].map(async ([trialId, executors]) => {
+        const toStop = await this.serial(trialId, async () => {
+          const stop: string[] = [];
+          for (const e of executors) {
+            const current = await this.o.trials.executor(e.name);
+            const active = this.active.get(trialId);
+            if (!current || ['Succeeded', 'Failed', 'Canceled', 'Lost'].includes(current.state) || active?.ended.has(e.name)) {
+              alreadyEnded.push(e.name);
+              continue;
+            }
+            canceled.push(e.name);
+            await this.o.trials.updateExecutor(e.name, { cancelRequested: true });
+            if (active) {
+              active.cancelRequested.add(e.name);
+              stop.push(e.name);
+            }
+          }
+          return stop;
+        });
+        if (toStop.length > 0) await this.o.launcher.cancel(toStop, this.o.graceMs);
+        await this.serial(trialId, async () => {}); // their exits are recorded before answering
+      }),
+    );
+    return { canceled: canceled.sort(), alreadyEnded: alreadyEnded.sort() };
+  }
+
   /** Forgets an experiment's trials and files (after a cancel). */
   async purge(experimentId: string): Promise<void> {
     await this.o.trials.deleteExperiment(experimentId);
@@ -282,7 +406,9 @@ export class Orchestrator {
   async recover(): Promise<void> {
     // Accepted but never given a trial: the server died between the two writes of a create.
     for (const experiment of (await this.o.experiments.list({ statuses: ['Accepted'] })).items) {
-      if (experiment.spec.autoStart !== false && (await this.o.trials.ofExperiment(experiment.id)).length === 0) await this.start(experiment);
+      if ((await this.o.trials.ofExperiment(experiment.id)).length > 0) continue;
+      if (experiment.spec.autoStart === false) await this.prepare(experiment);
+      else await this.start(experiment);
     }
     const trials = await this.o.trials.unfinished();
     const toRecover: { name: string; pid: number | null; logDir: string }[] = [];
@@ -292,7 +418,7 @@ export class Orchestrator {
       const executors = await this.o.trials.executors(trial.id);
       const plans = await this.plan(experiment.id, trial.number, experiment.spec);
       if (trial.state === 'Running') {
-        const active: ActiveTrial = { trial, experimentId: experiment.id, executors: new Map(executors.map((e) => [e.name, e])), ended: new Set(), mode: 'running', failure: null, stoppingPs: new Set() };
+        const active = activeTrial(trial, experiment.id, executors);
         this.active.set(trial.id, active);
         this.o.scheduler.adopt({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) }, executors.map((e) => e.gpus));
         for (const e of executors) {
@@ -309,6 +435,9 @@ export class Orchestrator {
             }
           }
         }
+      } else if (trial.state === 'Preparing' && trial.startedAt === null) {
+        // Caught in the middle of a prepare (nothing was started): prepare again.
+        void this.serial(trial.id, () => this.prepareTrial(trial, plans));
       } else {
         // Queued, or caught half-way through preparing: anything it had started is stopped, then it queues again.
         if (trial.state === 'Preparing') {

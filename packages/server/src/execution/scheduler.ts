@@ -35,9 +35,9 @@ export class GangScheduler {
     this.freeGpus = new Set(node.gpus.map((g) => g.index));
   }
 
-  /** Queues a trial; throws NeverFitsError, naming the shortfall, when the node could never hold it. */
-  enqueue(request: GangRequest): void {
-    const total = sum(request.executors);
+  /** Throws NeverFitsError, naming the shortfall, when the node could never hold the gang. */
+  checkFits(executors: Resources[]): void {
+    const total = sum(executors);
     const short: string[] = [];
     if (total.cpu > this.node.cpus) short.push(`cpu=${total.cpu} (node has ${this.node.cpus})`);
     if (total.memoryMb > this.node.memoryMb) short.push(`memory=${total.memoryMb}M (node has ${this.node.memoryMb}M)`);
@@ -45,6 +45,11 @@ export class GangScheduler {
     if (short.length > 0) {
       throw new NeverFitsError(`The trial needs more than node ${this.node.name} has in total: ${short.join(', ')}. It can never be scheduled.`);
     }
+  }
+
+  /** Queues a trial; throws NeverFitsError when the node could never hold it. */
+  enqueue(request: GangRequest): void {
+    this.checkFits(request.executors);
     if (this.placed.has(request.trialId) || this.queue.some((q) => q.trialId === request.trialId)) return;
     this.queue.push({ ...request, seq: this.seq++ });
     this.queue.sort((a, b) => b.priority - a.priority || a.seq - b.seq);

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { call, testApp } from '../testing/app.js';
+import { call, testApp as baseTestApp, waitForStatus } from '../testing/app.js';
 import { DATABASES, tempDir } from '../testing/databases.js';
+
+// A node large enough for the specs below whatever machine runs the tests.
+const testApp: typeof baseTestApp = (database, options = {}) => baseTestApp(database, { capacity: { cpus: 16, memoryMb: 65536, gpus: [] }, ...options });
 
 // These tests are about the API and the store, so nothing is started (autoStart: false).
 const spec = (name: string, extra: object = {}) => ({
   autoStart: false,
   meta: { name, namespace: 'ignored', framework: 'PyTorch', cmd: 'python train.py' },
   environment: { image: 'pytorch:2' },
-  spec: { Master: { replicas: 1, resources: 'cpu=1,memory=1G' }, Worker: { replicas: 2, resources: 'cpu=1,memory=1G,gpu=1' } },
+  spec: { Master: { replicas: 1, resources: 'cpu=1,memory=1G' }, Worker: { replicas: 2, resources: 'cpu=1,memory=1G' } },
   ...extra,
 });
 
@@ -68,9 +71,12 @@ for (const database of DATABASES) {
       const app = await testApp(await database.fresh());
       const ids: string[] = [];
       for (let i = 0; i < 7; i++) ids.push((await call(app, 'POST', '/api/v1/experiment', spec(`e${i}`))).body.result.experimentId);
-      assert.deepEqual((await call(app, 'GET', '/api/v1/experiment?status=accepted')).body.result.map((e: any) => e.experimentId), ids);
+      // autoStart: false prepares each one (Submarine shows Created) and leaves it waiting.
+      for (const id of ids) await waitForStatus(app, id, ['Created']);
+      assert.deepEqual((await call(app, 'GET', '/api/v1/experiment?status=created')).body.result.map((e: any) => e.experimentId), ids);
       assert.deepEqual((await call(app, 'GET', '/api/v1/experiment?status=RUNNING')).body.result, []);
-      assert.equal((await call(app, 'GET', '/api/v1/experiment/logs?status=Accepted')).body.result.length, 7);
+      assert.deepEqual((await call(app, 'GET', '/api/v1/experiment?status=Accepted')).body.result, []);
+      assert.equal((await call(app, 'GET', '/api/v1/experiment/logs?status=Created')).body.result.length, 7);
 
       const seen: string[] = [];
       let url = '/api/v1/experiment?limit=3';
@@ -96,7 +102,8 @@ for (const database of DATABASES) {
       const dataDir = tempDir();
       const first = await testApp(target, { dataDir });
       const env = (await call(first, 'POST', '/api/v1/environment', { name: 'kept', dockerImage: 'img' })).body.result;
-      const before = (await call(first, 'POST', '/api/v1/experiment', spec('kept'))).body.result;
+      const kept = (await call(first, 'POST', '/api/v1/experiment', spec('kept'))).body.result.experimentId;
+      const before = await waitForStatus(first, kept, ['Created']);
       await first.close();
 
       const second = await testApp(target, { dataDir });

@@ -104,6 +104,12 @@ export function experimentRoutes(service: ExperimentService, trials: TrialServic
       async (request) => ok(await service.cancel(request.params.id)),
     );
 
+    app.post(
+      '/api/v1/experiment/:id/start',
+      { schema: { tags, summary: 'Start a prepared experiment (created with autoStart: false); a retry never launches twice', params: ExperimentIdParams, response: { 200: Envelope(Experiment), 409: ErrorEnvelope, ...errors } } },
+      async (request) => ok(await service.start(request.params.id)),
+    );
+
     app.get(
       '/api/v1/experiment/:id/trials',
       { schema: { tags, summary: 'Trials of an experiment with their executors', params: ExperimentIdParams, response: { 200: Envelope(Type.Array(Trial)), ...errors } } },

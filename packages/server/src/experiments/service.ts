@@ -24,6 +24,10 @@ export const EXPERIMENT_NOT_FOUND = 'Not found experiment.';
 /** What the service needs from execution (the orchestrator and the logs), kept narrow for the facade. */
 export interface ExecutionPort {
   start(experiment: ExperimentRecord): Promise<void>;
+  /** First phase of a two-phase run: plan, check, sync; the experiment becomes Ready and waits. */
+  prepare(experiment: ExperimentRecord): Promise<void>;
+  /** Second phase; a retry never launches twice. */
+  startPrepared(experimentId: string): Promise<void>;
   cancel(experimentId: string): Promise<void>;
   purge(experimentId: string): Promise<void>;
   /** Each pod's log lines, by pod name; pods that never ran have none. */
@@ -56,7 +60,26 @@ export class ExperimentService {
     await this.resolveEnvironment(spec);
     const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now() });
     if (spec.autoStart !== false) await this.execution.start(record);
+    else await this.execution.prepare(record);
     return presentExperiment(record);
+  }
+
+  /** Creates an experiment under a netunicorn execution name; the caller handles a taken name. */
+  async createNamed(input: ExperimentSpec, executionName: string, requestDigest: string): Promise<ExperimentRecord> {
+    const id = this.ids.next();
+    const spec = normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id });
+    await this.resolveEnvironment(spec);
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest });
+    await this.execution.prepare(record);
+    return record;
+  }
+
+  /** Starts a prepared experiment (or one stored with autoStart false before it was prepared). Idempotent. */
+  async start(id: string): Promise<Experiment> {
+    const found = await this.require(id);
+    if (isTerminal(found.status)) throw new ConflictError(`Experiment ${id} has already finished (${found.status}); it cannot be started again.`);
+    await this.execution.startPrepared(id);
+    return presentExperiment(await this.require(id));
   }
 
   async get(id: string): Promise<Experiment> {

@@ -15,6 +15,8 @@ export interface ExperimentRecord {
   runningAt: number | null;
   finishedAt: number | null;
   message: string | null;
+  executionName: string | null;
+  requestDigest: string | null;
 }
 
 export interface NewExperiment {
@@ -23,7 +25,12 @@ export interface NewExperiment {
   spec: NormalizedExperimentSpec;
   status: ExperimentStatus;
   acceptedAt: number;
+  executionName?: string;
+  requestDigest?: string;
 }
+
+/** Thrown by insert when the execution name is taken (a unique-key violation, on either database). */
+export class NameTakenError extends Error {}
 
 export interface StatusChange {
   status: ExperimentStatus;
@@ -65,10 +72,26 @@ export class ExperimentStore {
         finished_at: null,
         message: null,
         updated_at: experiment.acceptedAt,
+        execution_name: experiment.executionName ?? null,
+        request_digest: experiment.requestDigest ?? null,
       })
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirstOrThrow()
+      .catch((error: unknown) => {
+        if (experiment.executionName !== undefined && isUniqueViolation(error)) throw new NameTakenError(experiment.executionName);
+        throw error;
+      });
     return toRecord(row);
+  }
+
+  async getByExecutionName(name: string): Promise<ExperimentRecord | undefined> {
+    const row = await this.db.selectFrom('experiments').selectAll().where('execution_name', '=', name).executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  /** Every experiment created through the executions face, by name. */
+  async executions(): Promise<ExperimentRecord[]> {
+    return (await this.db.selectFrom('experiments').selectAll().where('execution_name', 'is not', null).orderBy('seq').execute()).map(toRecord);
   }
 
   async get(id: string): Promise<ExperimentRecord | undefined> {
@@ -142,5 +165,12 @@ function toRecord(row: Selectable<ExperimentsTable>): ExperimentRecord {
     runningAt: millis(row.running_at),
     finishedAt: millis(row.finished_at),
     message: row.message,
+    executionName: row.execution_name,
+    requestDigest: row.request_digest,
   };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

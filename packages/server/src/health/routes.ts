@@ -8,6 +8,7 @@ export interface HealthInfo {
   database: 'sqlite' | 'postgres';
   startedAt: number;
   ping(): Promise<void>;
+  launcher(): Promise<{ kind: string; nodes: number; runningTrials: number; queuedTrials: number }>;
 }
 
 export function healthRoutes(info: HealthInfo): FastifyPluginAsyncTypebox {
@@ -17,9 +18,17 @@ export function healthRoutes(info: HealthInfo): FastifyPluginAsyncTypebox {
       {
         schema: {
           tags: ['health'],
-          summary: 'Liveness and database reachability',
+          summary: 'Liveness: the store answers and the launcher has nodes (503 otherwise)',
           response: {
-            200: Envelope(Type.Object({ status: Type.String(), version: Type.String(), database: Type.String(), uptimeSeconds: Type.Number() })),
+            200: Envelope(
+              Type.Object({
+                status: Type.String(),
+                version: Type.String(),
+                database: Type.String(),
+                launcher: Type.Object({ kind: Type.String(), nodes: Type.Integer(), runningTrials: Type.Integer(), queuedTrials: Type.Integer() }),
+                uptimeSeconds: Type.Number(),
+              }),
+            ),
           },
         },
       },
@@ -29,7 +38,9 @@ export function healthRoutes(info: HealthInfo): FastifyPluginAsyncTypebox {
         } catch {
           throw new PeriscopeError('SERVICE_UNAVAILABLE', `The ${info.database} database is not reachable.`);
         }
-        return ok({ status: 'healthy', version: info.version, database: info.database, uptimeSeconds: Math.round((Date.now() - info.startedAt) / 1000) });
+        const launcher = await info.launcher();
+        if (launcher.nodes === 0) throw new PeriscopeError('SERVICE_UNAVAILABLE', `The ${launcher.kind} launcher has no node to run on.`);
+        return ok({ status: 'healthy', version: info.version, database: info.database, launcher, uptimeSeconds: Math.round((Date.now() - info.startedAt) / 1000) });
       },
     );
   };

@@ -40,7 +40,9 @@ export async function waitForStatus(app: App, id: string, statuses: string[], ti
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const answer = await call(app, 'GET', `/api/v1/experiment/${id}`);
-    if (statuses.includes(answer.body.result?.status)) return answer.body.result;
+    const status = answer.body.result?.status;
+    if (statuses.includes(status)) return answer.body.result;
+    if (['Succeeded', 'Failed'].includes(status)) throw new Error(`experiment ${id} ended ${status}; wanted ${statuses.join('|')}`);
     if (Date.now() > deadline) throw new Error(`experiment ${id} still ${answer.body.result?.status} (${answer.body.message}) after ${timeoutMs} ms; wanted ${statuses.join('|')}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

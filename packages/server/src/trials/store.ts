@@ -2,7 +2,8 @@ import type { Kysely, Selectable, Updateable } from 'kysely';
 import { millis } from '../db/database.js';
 import type { Database, ExecutorsTable, TrialsTable } from '../db/schema.js';
 
-export const TRIAL_STATES = ['Queued', 'Preparing', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
+/** Ready: prepared (code synced, executors planned) and waiting for an explicit start. */
+export const TRIAL_STATES = ['Queued', 'Preparing', 'Ready', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
 export type TrialState = (typeof TRIAL_STATES)[number];
 export const UNFINISHED_TRIAL_STATES: readonly TrialState[] = ['Queued', 'Preparing', 'Running'];
 
@@ -39,10 +40,12 @@ export interface ExecutorRecord {
   gpus: number[];
   startedAt: number | null;
   finishedAt: number | null;
+  /** Asked to stop on its own (cancel of single executors); its end does not fail the trial. */
+  cancelRequested: boolean;
 }
 
 export type TrialUpdate = Partial<Pick<TrialRecord, 'state' | 'restarts' | 'message' | 'startedAt' | 'finishedAt'>>;
-export type ExecutorUpdate = Partial<Pick<ExecutorRecord, 'state' | 'pid' | 'exitCode' | 'signal' | 'cause' | 'gpus' | 'node' | 'startedAt' | 'finishedAt'>>;
+export type ExecutorUpdate = Partial<Pick<ExecutorRecord, 'state' | 'pid' | 'exitCode' | 'signal' | 'cause' | 'gpus' | 'node' | 'startedAt' | 'finishedAt' | 'cancelRequested'>>;
 export type NewExecutor = Pick<ExecutorRecord, 'name' | 'role' | 'replica' | 'rank'>;
 
 /** Storage of trials and their executors. */
@@ -109,6 +112,7 @@ export class TrialStore {
     if (update.node !== undefined) set.node = update.node;
     if (update.startedAt !== undefined) set.started_at = update.startedAt;
     if (update.finishedAt !== undefined) set.finished_at = update.finishedAt;
+    if (update.cancelRequested !== undefined) set.cancel_requested = update.cancelRequested ? 1 : 0;
     await this.db.updateTable('executors').set(set).where('name', '=', name).execute();
   }
 
@@ -116,15 +120,22 @@ export class TrialStore {
   async resetExecutors(trialId: number): Promise<void> {
     await this.db
       .updateTable('executors')
-      .set({ state: 'Pending', pid: null, exit_code: null, signal: null, cause: null, gpus: null, started_at: null, finished_at: null })
+      .set({ state: 'Pending', pid: null, exit_code: null, signal: null, cause: null, gpus: null, started_at: null, finished_at: null, cancel_requested: 0 })
       .where('trial_id', '=', trialId)
       .execute();
   }
 
+  async executor(name: string): Promise<ExecutorRecord | undefined> {
+    const row = await this.db.selectFrom('executors').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toExecutor(row);
+  }
+
+  /** Everything an experiment leaves in the store besides its own row: trials, executors and flags. */
   async deleteExperiment(experimentId: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('executors').where('experiment_id', '=', experimentId).execute();
       await tx.deleteFrom('trials').where('experiment_id', '=', experimentId).execute();
+      await tx.deleteFrom('flags').where('experiment_id', '=', experimentId).execute();
     });
   }
 }
@@ -162,5 +173,6 @@ function toExecutor(row: Selectable<ExecutorsTable>): ExecutorRecord {
     gpus: row.gpus ? row.gpus.split(',').map(Number) : [],
     startedAt: millis(row.started_at),
     finishedAt: millis(row.finished_at),
+    cancelRequested: Number(row.cancel_requested) === 1,
   };
 }
