@@ -42,9 +42,10 @@ export class ExecutionService {
     return this.info(record);
   }
 
+  /** Idempotent: starting one that runs or has finished answers its status and launches nothing. */
   async start(name: string): Promise<ExecutionInfo> {
     const record = await this.require(name);
-    await this.experiments.start(record.id);
+    if (!isTerminal(record.status)) await this.experiments.start(record.id);
     return this.info(await this.require(name));
   }
 
