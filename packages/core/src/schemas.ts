@@ -52,6 +52,15 @@ export const ExperimentTaskSpec = Type.Object({
   image: Opt(Type.String()),
   cmd: Opt(Type.String({ description: "Overrides meta.cmd for this role's replicas." })),
   envVars: Opt(EnvVars),
+  nodes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { minItems: 1, maxItems: 1000, description: 'Pin the replicas to these nodes.' })),
+  nodeSelector: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 256 }), { description: 'Only nodes whose labels have these values.' })),
+  pipeline: Type.Optional(
+    Type.Array(Type.Array(Type.String({ minLength: 1, maxLength: 65536 }), { minItems: 1, maxItems: 256 }), {
+      minItems: 1,
+      maxItems: 256,
+      description: 'Instead of cmd: stages of commands; the commands of a stage run in parallel, the next stage starts when all have succeeded.',
+    }),
+  ),
   // Echoed by clients that PATCH what they got; accepted and recomputed.
   resourceMap: Type.Optional(Type.Unknown()),
   cpu: Type.Optional(Type.Unknown()),
@@ -99,6 +108,9 @@ export interface NormalizedTaskSpec {
   cmd: string | null;
   envVars: Record<string, string> | null;
   resourceMap: Record<string, string>;
+  nodes?: string[];
+  nodeSelector?: Record<string, string>;
+  pipeline?: string[][];
 }
 
 export interface NormalizedExperimentSpec {
@@ -246,6 +258,16 @@ export type LogLine = Type.Static<typeof LogLine>;
 
 export const ExecutionStatus = Type.Union([Type.Literal('UNKNOWN'), Type.Literal('PREPARING'), Type.Literal('READY'), Type.Literal('RUNNING'), Type.Literal('FINISHED')]);
 
+export const PipelineStep = Type.Object({
+  stage: Type.Integer(),
+  index: Type.Integer(),
+  command: Type.String(),
+  exitCode: Nullable(Type.Integer({ description: 'null while it runs, or when it was stopped before it could record one' })),
+  durationMs: Nullable(Type.Integer()),
+  lastLines: Type.Array(Type.String(), { description: 'The last lines of its output (stdout and stderr together).' }),
+});
+export type PipelineStep = Type.Static<typeof PipelineStep>;
+
 export const ExecutorResult = Type.Object({
   executor: Type.String(),
   role: Type.String(),
@@ -254,6 +276,7 @@ export const ExecutorResult = Type.Object({
   state: Type.String(),
   exitCode: Nullable(Type.Integer()),
   error: NullableString,
+  pipeline: Type.Optional(Type.Array(PipelineStep)),
 });
 export type ExecutorResult = Type.Static<typeof ExecutorResult>;
 

@@ -48,8 +48,9 @@ describe('normalizeExperimentSpec', () => {
       { lowercaseName: true, experimentId: null },
     );
     const [ps, worker] = planRoles(spec, 'stored:2');
-    assert.deepEqual(ps, { role: 'Ps', replicas: 1, resources: { cpu: 0, memoryMb: 0, gpu: 0 }, cmd: 'python train.py', image: 'ps:1', envVars: { ENV_1: 'ENV1' } });
-    assert.deepEqual(worker, { role: 'Worker', replicas: 1, resources: { cpu: 1, memoryMb: 2048, gpu: 0 }, cmd: 'python worker.py', image: 'stored:2', envVars: { W: '1' } });
+    const none = { pipeline: null, nodes: null, nodeSelector: null };
+    assert.deepEqual(ps, { role: 'Ps', replicas: 1, resources: { cpu: 0, memoryMb: 0, gpu: 0 }, cmd: 'python train.py', image: 'ps:1', envVars: { ENV_1: 'ENV1' }, ...none });
+    assert.deepEqual(worker, { role: 'Worker', replicas: 1, resources: { cpu: 1, memoryMb: 2048, gpu: 0 }, cmd: 'python worker.py', image: 'stored:2', envVars: { W: '1' }, ...none });
   });
 
   const refusals: [string, ExperimentSpec, string, RegExp][] = [
@@ -61,6 +62,8 @@ describe('normalizeExperimentSpec', () => {
     ['a bad env var name', { ...base, meta: { ...base.meta, envVars: { 'A-B': '1' } } }, 'meta.envVars.A-B', /not a valid environment variable name/],
     ['a bad name', { ...base, meta: { ...base.meta, name: '../etc' } }, 'meta.name', /must start and end/],
     ['an hdfs code sync', { ...base, code: { syncMode: 'hdfs', url: 'hdfs://x' } }, 'code.syncMode', /not supported/],
+    ['both cmd and pipeline', { ...base, spec: { Worker: { cmd: 'x', pipeline: [['a']] } } }, 'spec.Worker.pipeline', /either cmd or pipeline/],
+    ['a blank pipeline command', { ...base, spec: { Worker: { pipeline: [['a', ' ']] } } }, 'spec.Worker.pipeline', /pipeline\[0\]\[1\]: must not be blank/],
     ['an upload without a digest', { ...base, code: { syncMode: 'upload', url: 'code.tgz' } }, 'code.url', /sha256/],
   ];
   for (const [what, input, field, message] of refusals) {

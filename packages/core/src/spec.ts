@@ -35,7 +35,11 @@ export interface RolePlan {
   role: string;
   replicas: number;
   resources: Resources;
+  /** The command, or '' when the role runs a pipeline. */
   cmd: string;
+  pipeline: string[][] | null;
+  nodes: string[] | null;
+  nodeSelector: Record<string, string> | null;
   image: string | null;
   envVars: Record<string, string>;
 }
@@ -73,11 +77,18 @@ export function normalizeExperimentSpec(input: ExperimentSpec, options: Normaliz
     }
     const { resourceMap } = parseResources(task.resources, `${field}.resources`);
     checkEnvVars(task.envVars, `${field}.envVars`);
-    if (task.cmd == null && !nonBlank(meta.cmd)) {
-      throw new ValidationError(`meta.cmd: required unless every role has its own cmd (${field} has none)`, 'meta.cmd');
+    if (task.pipeline != null) {
+      if (task.cmd != null) throw new ValidationError(`${field}: give either cmd or pipeline, not both`, `${field}.pipeline`);
+      task.pipeline.forEach((stage, i) =>
+        stage.forEach((command, j) => {
+          if (!nonBlank(command)) throw new ValidationError(`${field}.pipeline[${i}][${j}]: must not be blank`, `${field}.pipeline`);
+        }),
+      );
+    } else if (task.cmd == null && !nonBlank(meta.cmd)) {
+      throw new ValidationError(`meta.cmd: required unless every role has its own cmd or pipeline (${field} has none)`, 'meta.cmd');
     }
     if (task.cmd != null && !nonBlank(task.cmd)) throw new ValidationError(`${field}.cmd: must not be blank`, `${field}.cmd`);
-    spec[role] = {
+    const normalizedTask: NormalizedTaskSpec = {
       replicas: task.replicas ?? 1,
       resources: task.resources ?? null,
       name: task.name ?? null,
@@ -86,6 +97,11 @@ export function normalizeExperimentSpec(input: ExperimentSpec, options: Normaliz
       envVars: task.envVars ?? null,
       resourceMap,
     };
+    // Periscope's extensions are echoed only when given, keeping Submarine's shape otherwise.
+    if (task.nodes != null) normalizedTask.nodes = task.nodes;
+    if (task.nodeSelector != null) normalizedTask.nodeSelector = task.nodeSelector;
+    if (task.pipeline != null) normalizedTask.pipeline = task.pipeline;
+    spec[role] = normalizedTask;
   }
 
   const normalized: NormalizedExperimentSpec = {
@@ -180,7 +196,10 @@ export function planRoles(spec: NormalizedExperimentSpec, storedEnvironmentImage
     role,
     replicas: task.replicas,
     resources: parseResources(task.resources).resources,
-    cmd: (task.cmd ?? spec.meta.cmd)!,
+    cmd: task.pipeline ? '' : (task.cmd ?? spec.meta.cmd)!,
+    pipeline: task.pipeline ?? null,
+    nodes: task.nodes ?? null,
+    nodeSelector: task.nodeSelector ?? null,
     image: task.image ?? envImage,
     envVars: task.envVars ?? spec.meta.envVars,
   }));

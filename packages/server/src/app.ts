@@ -109,7 +109,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   );
   const trials = new TrialService(trialStore, execution.logs);
   const flags = new FlagService(new FlagStore(db.kysely));
-  const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator);
+  const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator, execution.layout);
 
   const startedAt = Date.now();
   await http.register(

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { availableParallelism, hostname, totalmem, arch } from 'node:os';
+import { arch, availableParallelism, hostname, platform, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 
 export interface Gpu {
@@ -16,6 +16,8 @@ export interface NodeCapacity {
   cpus: number;
   memoryMb: number;
   gpus: Gpu[];
+  /** Properties roles can select the node by (`nodeSelector`). */
+  labels: Record<string, string>;
 }
 
 /** Operator overrides of the detected capacity (config / flags). */
@@ -24,6 +26,8 @@ export interface CapacityOverrides {
   memoryMb?: number;
   /** Pretend these GPU indices exist (or none, with an empty list), instead of asking nvidia-smi. */
   gpus?: number[];
+  /** Extra node labels, added to the detected ones. */
+  labels?: Record<string, string>;
 }
 
 const run = promisify(execFile);
@@ -54,5 +58,6 @@ export async function detectCapacity(overrides: CapacityOverrides = {}): Promise
     cpus: overrides.cpus ?? availableParallelism(),
     memoryMb: overrides.memoryMb ?? Math.floor(totalmem() / 1024 / 1024),
     gpus,
+    labels: { architecture: arch(), os: platform(), gpu: String(gpus.length > 0), launcher: 'local', ...overrides.labels },
   };
 }

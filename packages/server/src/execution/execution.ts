@@ -37,6 +37,7 @@ export class Execution implements ExecutionPort {
     readonly tailer: LogTailer,
     readonly logs: LogService,
     readonly orchestrator: Orchestrator,
+    readonly layout: DataLayout,
     private readonly trials: TrialStore,
   ) {}
 
@@ -61,7 +62,7 @@ export class Execution implements ExecutionPort {
       apiUrl: () => execution?.apiUrl ?? '',
       log: options.log,
     });
-    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, options.trials);
+    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, layout, options.trials);
     return execution;
   }
 

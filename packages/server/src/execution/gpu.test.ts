@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { detectCapacity, detectGpus } from './capacity.js';
 import type { ExecutorExit } from './launcher.js';
 import { LocalLauncher } from './local/local-launcher.js';
+import { shellCommand } from './local/wrapper.js';
 import { GangScheduler } from './scheduler.js';
 
 const gpus = await detectGpus();
@@ -37,7 +38,7 @@ describe('GPUs on this machine', { skip: gpus.length === 0 ? 'no nvidia-smi or n
     const ended: ExecutorExit[] = [];
     const done = new Promise<void>((resolve) => launcher.on('exited', (e) => ended.push(e) === 2 && resolve()));
     await launcher.submit(
-      placement!.gpus.map((g, i) => ({ name: `e${i}`, cmd, cwd: dir, env: { CUDA_VISIBLE_DEVICES: g.join(',') }, logDir: join(dir, `e${i}`) })),
+      placement!.gpus.map((g, i) => ({ name: `e${i}`, argv: shellCommand(cmd), cwd: dir, env: { CUDA_VISIBLE_DEVICES: g.join(',') }, logDir: join(dir, `e${i}`) })),
     );
     await done;
     assert.ok(ended.every((e) => e.exitCode === 0), JSON.stringify(ended));

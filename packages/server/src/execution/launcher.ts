@@ -9,8 +9,8 @@ import type { NodeCapacity } from './capacity.js';
 export interface LaunchSpec {
   /** The executor name (Submarine's pod name). */
   name: string;
-  /** The user's command, run with `sh -c` as given. */
-  cmd: string;
+  /** What to run: the user's `sh -c <cmd>` (see shellCommand), or a pipeline runner with its stages. */
+  argv: string[];
   /** Working directory (the trial's synced code). */
   cwd: string;
   /** Variables added to the server's environment. */

@@ -14,7 +14,9 @@ import type { LogTailer } from '../logs/tailer.js';
 import type { ExecutorRecord, TrialRecord, TrialStore } from '../trials/store.js';
 import { describeExit, stateOfExit } from './exit-words.js';
 import type { ExecutorExit, Launcher, LaunchSpec } from './launcher.js';
-import { distributedEnv, planExecutors, type ExecutorPlan } from './plan.js';
+import { shellCommand } from './local/wrapper.js';
+import { pipelineArgv, pipelineDir } from './pipeline.js';
+import { distributedEnv, placementConflict, planExecutors, type ExecutorPlan } from './plan.js';
 import { freePorts } from './ports.js';
 import { GangScheduler, NeverFitsError, type Placement } from './scheduler.js';
 
@@ -113,7 +115,7 @@ export class Orchestrator {
     await this.o.trials.update(trial.id, { state: 'Preparing' });
     await this.o.experiments.transition(experiment.id, { status: 'Preparing' });
     try {
-      this.o.scheduler.checkFits(plans.map((p) => p.resources));
+      await this.checkPlacement(plans);
       await this.syncCode(experiment, trial, plans);
     } catch (error) {
       const message = error instanceof NeverFitsError ? error.message : (error as Error).message;
@@ -149,8 +151,16 @@ export class Orchestrator {
     return planExecutors(experimentId, trialNumber, spec, stored);
   }
 
+  /** Fails at once what could never be placed: more than a node has, or pins and selectors no node matches. */
+  private async checkPlacement(plans: ExecutorPlan[]): Promise<void> {
+    const conflict = placementConflict(plans, await this.o.launcher.nodes());
+    if (conflict) throw new NeverFitsError(conflict);
+    this.o.scheduler.checkFits(plans.map((p) => p.resources));
+  }
+
   private async enqueue(trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
     try {
+      await this.checkPlacement(plans);
       this.o.scheduler.enqueue({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) });
     } catch (error) {
       if (!(error instanceof NeverFitsError)) throw error;
@@ -198,10 +208,11 @@ export class Orchestrator {
     const distributed = distributedEnv(plans, { framework: experiment.spec.meta.framework, host: HOST, ports, gpus: placement.gpus });
     const specs: LaunchSpec[] = plans.map((p, i) => ({
       name: p.name,
-      cmd: p.cmd,
+      argv: p.pipeline ? pipelineArgv(p.pipeline) : shellCommand(p.cmd),
       cwd: workDir,
       logDir: layout.executorLogs(experiment.id, p.name),
       env: {
+        ...(p.pipeline && { PERISCOPE_PIPELINE_DIR: pipelineDir(layout.executorLogs(experiment.id, p.name)) }),
         PERISCOPE_API: this.o.apiUrl(),
         PERISCOPE_EXPERIMENT_ID: experiment.id,
         PERISCOPE_TRIAL_ID: String(trial.id),

@@ -10,6 +10,9 @@ export interface ExecutorPlan {
   replica: number;
   rank: number;
   cmd: string;
+  pipeline: string[][] | null;
+  nodes: string[] | null;
+  nodeSelector: Record<string, string> | null;
   resources: Resources;
   envVars: Record<string, string>;
 }
@@ -34,12 +37,32 @@ export function planExecutors(experimentId: string, trialNumber: number, spec: N
         replica,
         rank: plans.length,
         cmd: role.cmd,
+        pipeline: role.pipeline,
+        nodes: role.nodes,
+        nodeSelector: role.nodeSelector,
         resources: role.resources,
         envVars: role.envVars,
       });
     }
   }
   return plans;
+}
+
+/**
+ * Why no node offered can take a role's pinned or selected replicas, in words, or null when every role has
+ * somewhere to go.
+ */
+export function placementConflict(executors: ExecutorPlan[], nodes: { name: string; labels: Record<string, string> }[]): string | null {
+  for (const e of executors) {
+    const fits = nodes.filter(
+      (n) => (!e.nodes || e.nodes.includes(n.name)) && Object.entries(e.nodeSelector ?? {}).every(([k, v]) => n.labels[k] === v),
+    );
+    if (fits.length === 0) {
+      const wanted = [e.nodes && `nodes [${e.nodes.join(', ')}]`, e.nodeSelector && `labels ${JSON.stringify(e.nodeSelector)}`].filter(Boolean).join(' and ');
+      return `Role ${e.role} asks for ${wanted}, but no node matches (nodes: ${nodes.map((n) => `${n.name} ${JSON.stringify(n.labels)}`).join('; ')}). It can never be scheduled.`;
+    }
+  }
+  return null;
 }
 
 function leaderRank(role: string): number {

@@ -76,8 +76,7 @@ describe('local execution', () => {
   it('queues a gang that does not fit until another finishes, and fails at once one that never fits', async () => {
     const app = await testApp(join(tempDir(), 'db.sqlite'), { capacity: { cpus: 2, memoryMb: 4096, gpus: [] } });
     const gate = join(tempDir(), 'gate');
-    spawnSync('mkfifo', [gate]);
-    const big = await create(app, custom('', { meta: { name: 'big', framework: 'Custom', cmd: 'cat "$GATE" >/dev/null', envVars: { GATE: gate } } }, { Worker: { replicas: 2, resources: 'cpu=1' } }));
+    const big = await create(app, custom('', { meta: { name: 'big', framework: 'Custom', cmd: 'until [ -e "$GATE" ]; do sleep 0.02; done', envVars: { GATE: gate } } }, { Worker: { replicas: 2, resources: 'cpu=1' } }));
     await waitForStatus(app, big, ['Running']);
     const small = await create(app, custom('echo small ran', {}, { Worker: { resources: 'cpu=1,memory=1G' } }));
     const never = await create(app, custom('true', {}, { Worker: { replicas: 3, resources: 'cpu=1' } }));

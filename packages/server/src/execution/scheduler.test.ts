@@ -11,6 +11,7 @@ const node = (gpus = 4): NodeCapacity => ({
   cpus: 8,
   memoryMb: 16384,
   gpus: Array.from({ length: gpus }, (_, index) => ({ index, name: 'fake', memoryMb: 80000, uuid: `GPU-${index}` })),
+  labels: {},
 });
 const r = (cpu: number, memoryMb = 0, gpu = 0) => ({ cpu, memoryMb, gpu });
 

@@ -28,9 +28,9 @@ for (const database of DATABASES) {
   describe(`executions on ${database.name}`, { skip: database.skip }, () => {
     it('prepare → READY with executors planned and nothing running → start → RUNNING → FINISHED with results', async () => {
       const app = await testApp(await database.fresh(), { capacity: { cpus: 8, memoryMb: 8192, gpus: [] } });
+      // A file gate (not a FIFO): every replica sees it, however late it starts looking.
       const gate = join(tempDir(), 'gate');
-      spawnSync('mkfifo', [gate]);
-      const prepared = await call(app, 'PUT', '/api/v1/executions/exp-1', spec('cat "$GATE" >/dev/null; echo "rank $RANK done"', { Worker: { replicas: 2 } }, { GATE: gate }));
+      const prepared = await call(app, 'PUT', '/api/v1/executions/exp-1', spec('until [ -e "$GATE" ]; do sleep 0.02; done; echo "rank $RANK done"', { Worker: { replicas: 2 } }, { GATE: gate }));
       assert.equal(prepared.status, 200, prepared.body.message);
       const ready = await until(app, 'exp-1', 'READY');
       assert.equal(ready.executionResult, null, 'nothing has run');
@@ -104,8 +104,7 @@ describe('executions', () => {
   it('cancels one of three executors and lets the other two finish', async () => {
     const app = await testApp(join(tempDir(), 'db.sqlite'), { graceMs: 200 });
     const gate = join(tempDir(), 'gate');
-    spawnSync('mkfifo', [gate]);
-    await call(app, 'PUT', '/api/v1/executions/three', spec('echo up; cat "$GATE" >/dev/null', { Worker: { replicas: 3 } }, { GATE: gate }));
+    await call(app, 'PUT', '/api/v1/executions/three', spec('echo up; until [ -e "$GATE" ]; do sleep 0.02; done', { Worker: { replicas: 3 } }, { GATE: gate }));
     await until(app, 'three', 'READY');
     await call(app, 'POST', '/api/v1/executions/three/start');
     const running = await until(app, 'three', 'RUNNING');
@@ -202,5 +201,56 @@ describe('nodes and health', () => {
     assert.equal((await call(app, 'GET', '/api/v1/nodes?label=nokey')).status, 400);
     const health = (await call(app, 'GET', '/api/v1/health')).body.result;
     assert.deepEqual(health.launcher, { kind: 'local', nodes: 1, runningTrials: 0, queuedTrials: 0 });
+  });
+});
+
+describe('pipelines and placement', () => {
+  it('runs a pipeline stage by stage, the commands of a stage in parallel, and records each command', async () => {
+    const app = await testApp(join(tempDir(), 'db.sqlite'));
+    const fifo = join(tempDir(), 'handshake');
+    spawnSync('mkfifo', [fifo]);
+    // Stage 0 can only finish if its two commands run at the same time (a FIFO needs a writer and a reader).
+    const pipeline = [['echo hello > "$FIFO"; echo wrote', 'cat "$FIFO"'], ['echo failing; exit 3'], ['echo never']];
+    await call(app, 'PUT', '/api/v1/executions/pipe', { meta: { name: 'pipe', framework: 'Custom', envVars: { FIFO: fifo } }, spec: { Worker: { pipeline } } });
+    await until(app, 'pipe', 'READY');
+    await call(app, 'POST', '/api/v1/executions/pipe/start');
+    const done = await until(app, 'pipe', 'FINISHED');
+    const [result] = done.executionResult;
+    assert.equal(result.state, 'Failed');
+    assert.equal(result.exitCode, 3);
+    assert.deepEqual(
+      result.pipeline.map((s: any) => [s.stage, s.index, s.command, s.exitCode, s.lastLines]),
+      [
+        [0, 0, pipeline[0]![0], 0, ['wrote']],
+        [0, 1, pipeline[0]![1], 0, ['hello']],
+        [1, 0, pipeline[1]![0], 3, ['failing']],
+      ],
+    );
+    assert.ok(result.pipeline.every((s: any) => Number.isInteger(s.durationMs) && s.durationMs >= 0));
+    const logs = (await call(app, 'GET', `/api/v1/experiment/logs/${done.experiment.experimentId}`)).body.result.logContent[0].podLog;
+    assert.ok(logs.includes('failing') && logs.some((l: string) => /pipeline stage 1, command 0 failed with exit code 3/.test(l)), logs.join('\n'));
+    assert.ok(!logs.includes('never'));
+  });
+
+  it('places roles pinned to a node or selecting node labels, and fails at once those no node matches', async () => {
+    const app = await testApp(join(tempDir(), 'db.sqlite'), { capacity: { cpus: 4, memoryMb: 4096, gpus: [], labels: { zone: 'lab' } } });
+    const [node] = (await call(app, 'GET', '/api/v1/nodes')).body.result;
+    const run = async (name: string, role: object) => {
+      await call(app, 'PUT', `/api/v1/executions/${name}`, { meta: { name, framework: 'Custom', cmd: 'true' }, spec: { Worker: role } });
+      return eventually(`${name} to settle`, async () => {
+        const info = await statusOf(app, name);
+        return ['READY', 'FINISHED'].includes(info.status) && info;
+      });
+    };
+    assert.equal((await run('pinned', { nodes: [node.name] })).status, 'READY');
+    assert.equal((await run('selected', { nodeSelector: { zone: 'lab', launcher: 'local' } })).status, 'READY');
+    const elsewhere = await run('elsewhere', { nodes: ['gpu-box-7'] });
+    assert.equal(elsewhere.status, 'FINISHED');
+    assert.equal(elsewhere.experiment.status, 'Failed');
+    const trial = (await call(app, 'GET', `/api/v1/experiment/${elsewhere.experiment.experimentId}/trials`)).body.result[0];
+    assert.match(trial.message, /Role Worker asks for nodes \[gpu-box-7\], but no node matches/);
+    assert.equal((await run('no-gpu', { nodeSelector: { gpu: 'true' } })).experiment.status, 'Failed');
+    await call(app, 'POST', '/api/v1/executions/pinned/start');
+    assert.equal((await until(app, 'pinned', 'FINISHED')).executionResult[0].node, node.name);
   });
 });

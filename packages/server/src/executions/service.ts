@@ -7,6 +7,8 @@ import { ConflictError, NotFoundError, STATUS_TABLE, ValidationError, isTerminal
 import type { ExperimentService } from '../experiments/service.js';
 import { NameTakenError, type ExperimentRecord, type ExperimentStore } from '../experiments/store.js';
 import type { Orchestrator } from '../execution/orchestrator.js';
+import { readPipeline } from '../execution/pipeline.js';
+import type { DataLayout } from '../logs/layout.js';
 import type { TrialStore } from '../trials/store.js';
 
 export const EXECUTION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -17,6 +19,7 @@ export class ExecutionService {
     private readonly store: ExperimentStore,
     private readonly trials: TrialStore,
     private readonly orchestrator: Orchestrator,
+    private readonly layout: DataLayout,
   ) {}
 
   /**
@@ -100,7 +103,21 @@ export class ExecutionService {
       status: STATUS_TABLE[record.status].netunicorn,
       experiment,
       executionResult: ran
-        ? executors.map((e) => ({ executor: e.name, role: e.role, rank: e.rank, node: e.node, state: e.state, exitCode: e.exitCode, error: e.cause ?? (e.state === 'Failed' ? `exited with code ${e.exitCode}` : null) }))
+        ? await Promise.all(
+            executors.map(async (e) => {
+              const pipeline = await readPipeline(this.layout.executorLogs(record.id, e.name));
+              return {
+                executor: e.name,
+                role: e.role,
+                rank: e.rank,
+                node: e.node,
+                state: e.state,
+                exitCode: e.exitCode,
+                error: e.cause ?? (e.state === 'Failed' ? `exited with code ${e.exitCode}` : null),
+                ...(pipeline.length > 0 && { pipeline }),
+              };
+            }),
+          )
         : null,
     };
   }

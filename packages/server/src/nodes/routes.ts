@@ -38,7 +38,6 @@ export function nodeRoutes(execution: Execution): FastifyPluginAsyncTypebox {
         const usage = execution.scheduler.usage();
         const nodes = (await execution.launcher.nodes()).map((node) => ({
           ...node,
-          labels: { architecture: node.architecture, os: process.platform, gpu: String(node.gpus.length > 0), launcher: 'local' },
           state: 'READY',
           allocations: { cpu: usage.cpu, memoryMb: usage.memoryMb, gpus: usage.gpus, runningTrials: usage.placed, queuedTrials: usage.queued },
         }));

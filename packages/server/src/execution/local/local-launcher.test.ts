@@ -6,8 +6,9 @@ import { describe, it } from 'node:test';
 import { eventually, tempDir } from '../../testing/databases.js';
 import type { ExecutorExit } from '../launcher.js';
 import { groupAlive, LocalLauncher } from './local-launcher.js';
+import { shellCommand } from './wrapper.js';
 
-const node = { name: 'test', architecture: 'x64', cpus: 2, memoryMb: 1024, gpus: [] };
+const node = { name: 'test', architecture: 'x64', cpus: 2, memoryMb: 1024, gpus: [], labels: {} };
 
 function launcher(): LocalLauncher {
   return new LocalLauncher(node);
@@ -30,7 +31,7 @@ describe('LocalLauncher', () => {
     const dir = tempDir();
     const logDir = join(dir, 'logs');
     const ended = exitOf(l, 'e1');
-    await l.submit([{ name: 'e1', cmd: 'echo out-$GREETING; echo err >&2; pwd; exit 3', cwd: dir, env: { GREETING: 'hi' }, logDir }]);
+    await l.submit([{ name: 'e1', argv: shellCommand('echo out-$GREETING; echo err >&2; pwd; exit 3'), cwd: dir, env: { GREETING: 'hi' }, logDir }]);
     assert.deepEqual(await ended, { name: 'e1', exitCode: 3, signal: null, cause: 'exited' });
     assert.equal(await readFile(join(logDir, 'stdout'), 'utf8'), `out-hi\n${dir}\n`);
     assert.equal(await readFile(join(logDir, 'stderr'), 'utf8'), 'err\n');
@@ -43,8 +44,8 @@ describe('LocalLauncher', () => {
     const polite = exitOf(l, 'polite');
     const stubborn = exitOf(l, 'stubborn');
     const [a, b] = await l.submit([
-      { name: 'polite', cmd: 'sleep 300 & sleep 300 & wait', cwd: dir, env: {}, logDir: join(dir, 'a') },
-      { name: 'stubborn', cmd: "trap '' TERM; echo ready; sleep 300 & sleep 300", cwd: dir, env: {}, logDir: join(dir, 'b') },
+      { name: 'polite', argv: shellCommand('sleep 300 & sleep 300 & wait'), cwd: dir, env: {}, logDir: join(dir, 'a') },
+      { name: 'stubborn', argv: shellCommand("trap '' TERM; echo ready; sleep 300 & sleep 300"), cwd: dir, env: {}, logDir: join(dir, 'b') },
     ]);
     // Only once it ignores TERM does the stubborn one need the SIGKILL.
     await eventually('the stubborn executor to ignore TERM', () => readFile(join(dir, 'b', 'stdout'), 'utf8').then((t) => t.includes('ready'), () => false));
@@ -62,7 +63,7 @@ describe('LocalLauncher', () => {
     const l = launcher();
     const dir = tempDir();
     const ended = exitOf(l, 'k');
-    await l.submit([{ name: 'k', cmd: 'kill -KILL $$', cwd: dir, env: {}, logDir: join(dir, 'k') }]);
+    await l.submit([{ name: 'k', argv: shellCommand('kill -KILL $$'), cwd: dir, env: {}, logDir: join(dir, 'k') }]);
     assert.deepEqual(await ended, { name: 'k', exitCode: 137, signal: 'SIGKILL', cause: 'signaled' });
   });
 
@@ -74,8 +75,8 @@ describe('LocalLauncher', () => {
     const done = exitOf(first, 'done');
     const [survivor, finished] = await first.submit([
       // Blocks until the test opens the gate, so it is surely alive across the "crash".
-      { name: 'survivor', cmd: 'read line < "$GATE"; exit 7', cwd: dir, env: { GATE: gate }, logDir: join(dir, 's') },
-      { name: 'done', cmd: 'exit 0', cwd: dir, env: {}, logDir: join(dir, 'd') },
+      { name: 'survivor', argv: shellCommand('read line < "$GATE"; exit 7'), cwd: dir, env: { GATE: gate }, logDir: join(dir, 's') },
+      { name: 'done', argv: shellCommand('exit 0'), cwd: dir, env: {}, logDir: join(dir, 'd') },
     ]);
     await done;
     await first.close(); // the "crash": nobody is listening any more
@@ -99,6 +100,6 @@ describe('LocalLauncher', () => {
 
   it('refuses nothing silently: a missing work dir fails the submit', async () => {
     const l = launcher();
-    await assert.rejects(l.submit([{ name: 'x', cmd: 'true', cwd: join(tempDir(), 'missing'), env: {}, logDir: join(tempDir(), 'x') }]));
+    await assert.rejects(l.submit([{ name: 'x', argv: shellCommand('true'), cwd: join(tempDir(), 'missing'), env: {}, logDir: join(tempDir(), 'x') }]));
   });
 });

@@ -55,7 +55,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     await rm(join(spec.logDir, LOG_FILES.exit), { force: true });
     const child = spawn(
       '/bin/sh',
-      ['-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, spec.cmd, join(spec.logDir, LOG_FILES.stdout), join(spec.logDir, LOG_FILES.stderr), join(spec.logDir, LOG_FILES.exit)],
+      ['-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, join(spec.logDir, LOG_FILES.stdout), join(spec.logDir, LOG_FILES.stderr), join(spec.logDir, LOG_FILES.exit), ...spec.argv],
       { cwd: spec.cwd, env: { ...inheritedEnv(), ...spec.env }, detached: true, stdio: 'ignore' },
     );
     await Promise.race([once(child, 'spawn'), once(child, 'error').then(([e]) => Promise.reject(e as Error))]);

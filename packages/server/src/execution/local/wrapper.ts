@@ -1,7 +1,8 @@
 /**
  * What runs around each executor's command: the OS writes stdout and stderr straight to files (no per-line
  * work in the shell), and the exit code is recorded in a file, written atomically, even when the server is
- * down. The command and every path arrive as positional parameters, never spliced into the script.
+ * down. The three paths and then the command's argv arrive as positional parameters, never spliced into the
+ * script.
  *
  * The wrapper traps TERM/INT/HUP with a no-op (not ignore: ignored signals would be inherited by the command)
  * so that a cancel, sent to the whole process group, stops the command while the wrapper survives to record
@@ -9,13 +10,20 @@
  */
 export const WRAPPER_SCRIPT = [
   'trap : TERM INT HUP',
-  'sh -c "$1" >>"$2" 2>>"$3" </dev/null &',
+  'out=$1 err=$2 status=$3',
+  'shift 3',
+  '"$@" >>"$out" 2>>"$err" </dev/null &',
   'child=$!',
   'wait "$child"; code=$?',
   'while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done',
-  'printf "%s\\n" "$code" >"$4.tmp" && mv "$4.tmp" "$4"',
+  'printf "%s\\n" "$code" >"$status.tmp" && mv "$status.tmp" "$status"',
   'exit "$code"',
 ].join('\n');
+
+/** The user's command, run by the shell as given (by design). */
+export function shellCommand(cmd: string): string[] {
+  return ['/bin/sh', '-c', cmd];
+}
 
 /** argv[0] of the wrapper; recovery checks it in /proc/<pid>/cmdline before trusting a recorded pid. */
 export const WRAPPER_ARGV0 = 'periscope-executor';
