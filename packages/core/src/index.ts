@@ -5,3 +5,4 @@ export * from './schemas.js';
 export * from './spec.js';
 export * from './status.js';
 export * from './time.js';
+export * from './metrics.js';

@@ -5,7 +5,11 @@ import { sql } from 'kysely';
 import { CodeStore } from './code/code-store.js';
 import { CodeSync } from './code/code-sync.js';
 import { codeRoutes } from './code/routes.js';
+import { trainingRoutes } from './checkpoints/routes.js';
+import { TrainingService } from './checkpoints/service.js';
+import { CheckpointStore } from './checkpoints/store.js';
 import { openDatabase, type Db } from './db/database.js';
+import { MetricStore } from './metrics/store.js';
 import type { CapacityOverrides } from './execution/capacity.js';
 import { Execution } from './execution/execution.js';
 import { environmentRoutes } from './environments/routes.js';
@@ -52,6 +56,7 @@ export interface App {
   code: CodeSync;
   execution: Execution;
   trials: TrialService;
+  training: TrainingService;
   close(): Promise<void>;
 }
 
@@ -109,6 +114,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   );
   const trials = new TrialService(trialStore, execution.logs);
   const flags = new FlagService(new FlagStore(db.kysely));
+  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely), new CheckpointStore(db.kysely), execution.layout);
   const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator, execution.layout);
 
   const startedAt = Date.now();
@@ -128,6 +134,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   await http.register(experimentRoutes(experiments, trials));
   await http.register(trialRoutes(trials));
   await http.register(flagRoutes(flags, experiments));
+  await http.register(trainingRoutes(training));
   await http.register(executionRoutes(executions));
   await http.register(nodeRoutes(execution));
   await http.register(environmentRoutes(environments));
@@ -144,6 +151,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     code,
     execution,
     trials,
+    training,
     async close() {
       await http.close();
       await execution.close();

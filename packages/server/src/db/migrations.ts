@@ -115,5 +115,45 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('executors').dropColumn('cancel_requested').execute();
       },
     },
+    '0004_metrics_and_checkpoints': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('metrics')
+          .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigint', autoKey)
+          .addColumn('trial_id', 'bigint', (c) => c.notNull())
+          .addColumn('grp', 'text', (c) => c.notNull())
+          .addColumn('steps_completed', 'bigint', (c) => c.notNull())
+          .addColumn('metrics', 'text', (c) => c.notNull())
+          .addColumn('reported_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // Charts read one trial's group in step order.
+        await db.schema.createIndex('metrics_trial_group_steps').on('metrics').columns(['trial_id', 'grp', 'steps_completed']).execute();
+        await db.schema
+          .createTable('checkpoints')
+          .addColumn('uuid', 'text', (c) => c.primaryKey())
+          .addColumn('trial_id', 'bigint', (c) => c.notNull())
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('steps_completed', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('report_time', 'bigint', (c) => c.notNull())
+          .addColumn('resources', 'text', (c) => c.notNull())
+          .addColumn('metadata', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('checkpoints_trial').on('checkpoints').column('trial_id').execute();
+        await db.schema.createIndex('checkpoints_experiment').on('checkpoints').column('experiment_id').execute();
+        // Per-trial summaries kept current as reports arrive, so "best" never scans the metrics.
+        await db.schema.alterTable('trials').addColumn('steps_completed', 'bigint').execute();
+        await db.schema.alterTable('trials').addColumn('best_validation', 'double precision').execute();
+        await db.schema.alterTable('trials').addColumn('latest_validation', 'double precision').execute();
+        await db.schema.alterTable('trials').addColumn('latest_checkpoint', 'text').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('metrics').execute();
+        await db.schema.dropTable('checkpoints').execute();
+        for (const column of ['steps_completed', 'best_validation', 'latest_validation', 'latest_checkpoint']) {
+          await db.schema.alterTable('trials').dropColumn(column).execute();
+        }
+      },
+    },
   };
 }

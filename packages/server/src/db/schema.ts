@@ -58,6 +58,35 @@ export interface TrialsTable {
   queued_at: Millis;
   started_at: Millis | null;
   finished_at: Millis | null;
+  steps_completed: number | string | null;
+  /** Best and latest value of the searcher's metric among validation reports. */
+  best_validation: number | null;
+  latest_validation: number | null;
+  latest_checkpoint: string | null;
+}
+
+export interface MetricsTable {
+  id: Generated<number>;
+  trial_id: number | string;
+  /** training | validation */
+  grp: string;
+  steps_completed: number | string;
+  /** `{name: number}` as JSON text. */
+  metrics: string;
+  reported_at: Millis;
+}
+
+export interface CheckpointsTable {
+  uuid: string;
+  trial_id: number | string;
+  experiment_id: string;
+  steps_completed: number | string;
+  /** COMPLETED | DELETED */
+  state: string;
+  report_time: Millis;
+  /** `{relative path: bytes}` as JSON text. */
+  resources: string;
+  metadata: string;
 }
 
 export interface ExecutorsTable {
@@ -90,4 +119,6 @@ export interface Database {
   trials: TrialsTable;
   executors: ExecutorsTable;
   flags: FlagsTable;
+  metrics: MetricsTable;
+  checkpoints: CheckpointsTable;
 }

@@ -5,7 +5,9 @@
  * two executors failing at once) are applied one at a time.
  */
 import { mkdir, rm, appendFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CodeSpec, NormalizedExperimentSpec } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
@@ -70,6 +72,15 @@ function activeTrial(trial: TrialRecord, experimentId: string, executors: Execut
 }
 
 const HOST = '127.0.0.1';
+/** Where periscope.py lives, so `import periscope` works in any executor (from the sources or the bundle). */
+const PYTHON_HELPER_DIR = findUp('python/periscope.py', dirname(fileURLToPath(import.meta.url))) ?? '';
+
+function findUp(relativePath: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, relativePath))) return dirname(join(dir, relativePath));
+    if (dirname(dir) === dir) return undefined;
+  }
+}
 
 export class Orchestrator {
   private readonly active = new Map<number, ActiveTrial>();
@@ -221,6 +232,9 @@ export class Orchestrator {
         PERISCOPE_REPLICA: String(p.replica),
         PERISCOPE_HPARAMS: JSON.stringify(trial.hparams),
         PERISCOPE_CHECKPOINT_DIR: layout.checkpointDir(experiment.id, trial.number),
+        // A restarted trial resumes from where it last saved.
+        ...(trial.latestCheckpoint && { PERISCOPE_LATEST_CHECKPOINT: join(layout.checkpointDir(experiment.id, trial.number), trial.latestCheckpoint) }),
+        PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'),
         ...distributed[i],
         // The user's variables come last: they may override ours on purpose.
         ...p.envVars,

@@ -22,6 +22,10 @@ export interface TrialRecord {
   queuedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  stepsCompleted: number | null;
+  bestValidation: number | null;
+  latestValidation: number | null;
+  latestCheckpoint: string | null;
 }
 
 export interface ExecutorRecord {
@@ -130,9 +134,12 @@ export class TrialStore {
     return row && toExecutor(row);
   }
 
-  /** Everything an experiment leaves in the store besides its own row: trials, executors and flags. */
+  /** Everything an experiment leaves in the store besides its own row: trials, executors, metrics, checkpoints, flags. */
   async deleteExperiment(experimentId: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
+      const trialIds = tx.selectFrom('trials').select('id').where('experiment_id', '=', experimentId);
+      await tx.deleteFrom('metrics').where('trial_id', 'in', trialIds).execute();
+      await tx.deleteFrom('checkpoints').where('experiment_id', '=', experimentId).execute();
       await tx.deleteFrom('executors').where('experiment_id', '=', experimentId).execute();
       await tx.deleteFrom('trials').where('experiment_id', '=', experimentId).execute();
       await tx.deleteFrom('flags').where('experiment_id', '=', experimentId).execute();
@@ -153,6 +160,10 @@ function toTrial(row: Selectable<TrialsTable>): TrialRecord {
     queuedAt: Number(row.queued_at),
     startedAt: millis(row.started_at),
     finishedAt: millis(row.finished_at),
+    stepsCompleted: millis(row.steps_completed),
+    bestValidation: row.best_validation === null ? null : Number(row.best_validation),
+    latestValidation: row.latest_validation === null ? null : Number(row.latest_validation),
+    latestCheckpoint: row.latest_checkpoint,
   };
 }
 

@@ -1,0 +1,55 @@
+/** Wire schemas of the training-side API: metrics and checkpoints reported by trials. */
+import Type from 'typebox';
+
+const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const METRIC_GROUPS = ['training', 'validation'] as const;
+export type MetricGroup = (typeof METRIC_GROUPS)[number];
+
+export const MetricValues = Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Number(), { description: 'Metric name → value.' });
+
+export const ReportMetricsRequest = Type.Object({
+  group: Type.Union([Type.Literal('training'), Type.Literal('validation')]),
+  reports: Type.Array(Type.Object({ stepsCompleted: Type.Integer({ minimum: 0 }), metrics: MetricValues }), { minItems: 1, maxItems: 10_000 }),
+});
+export type ReportMetricsRequest = Type.Static<typeof ReportMetricsRequest>;
+
+export const MetricReport = Type.Object({
+  group: Type.String(),
+  stepsCompleted: Type.Integer(),
+  metrics: MetricValues,
+  time: Type.String(),
+});
+export type MetricReport = Type.Static<typeof MetricReport>;
+
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
+export const ReportCheckpointRequest = Type.Object({
+  uuid: Type.String({ pattern: UUID_PATTERN, description: 'The directory under PERISCOPE_CHECKPOINT_DIR that holds its files.' }),
+  stepsCompleted: Type.Integer({ minimum: 0 }),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export type ReportCheckpointRequest = Type.Static<typeof ReportCheckpointRequest>;
+
+export const Checkpoint = Type.Object({
+  uuid: Type.String(),
+  trialId: Type.Integer(),
+  experimentId: Type.String(),
+  stepsCompleted: Type.Integer(),
+  state: Type.String({ description: 'COMPLETED or DELETED.' }),
+  reportTime: Type.String(),
+  resources: Type.Record(Type.String(), Type.Integer(), { description: 'Relative path → bytes.' }),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  training: Type.Object({
+    hparams: Type.Record(Type.String(), Type.Unknown()),
+    /** The validation metrics reported at the checkpoint's step, if any. */
+    validationMetrics: Nullable(MetricValues),
+  }),
+});
+export type Checkpoint = Type.Static<typeof Checkpoint>;
+
+export const SearcherState = Type.Object({
+  maxLength: Nullable(Type.Number({ description: 'Train until this length (steps or the time metric); null: no searcher budget.' })),
+  shouldStop: Type.Boolean(),
+});
+export type SearcherState = Type.Static<typeof SearcherState>;

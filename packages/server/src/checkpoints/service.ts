@@ -1,0 +1,194 @@
+/**
+ * The training-side API (metrics, checkpoints, the searcher's budget) and the reading side (checkpoint
+ * listing, top checkpoints, download). Checkpoint files stay where the training code wrote them, under
+ * PERISCOPE_CHECKPOINT_DIR/<uuid>/; the store keeps what indexes them.
+ */
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, formatTime, NotFoundError, ValidationError, type Checkpoint, type MetricGroup, type MetricReport, type ReportCheckpointRequest, type ReportMetricsRequest, type SearcherState } from '@periscope/core';
+import type { ExperimentStore } from '../experiments/store.js';
+import type { DataLayout } from '../logs/layout.js';
+import type { MetricStore } from '../metrics/store.js';
+import type { TrialRecord, TrialStore } from '../trials/store.js';
+import { listResources } from './files.js';
+import type { CheckpointRecord, CheckpointStore } from './store.js';
+
+const FINISHED = ['Succeeded', 'Failed', 'Canceled'];
+
+export interface TrainingEvents {
+  /** A validation report arrived (the search driver listens). */
+  validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, number>): void;
+}
+
+export interface TopCheckpointOptions {
+  sortBy?: string;
+  smallerIsBetter?: boolean;
+  limit?: number;
+}
+
+export class TrainingService {
+  /** Length budgets and stop requests the search driver sets per trial. */
+  readonly budgets = new Map<number, SearcherState>();
+
+  constructor(
+    private readonly trials: TrialStore,
+    private readonly experiments: ExperimentStore,
+    private readonly metrics: MetricStore,
+    private readonly checkpoints: CheckpointStore,
+    private readonly layout: DataLayout,
+    private readonly events: Partial<TrainingEvents> = {},
+  ) {}
+
+  async reportMetrics(trialId: number, request: ReportMetricsRequest): Promise<{ accepted: number }> {
+    const trial = await this.requireLive(trialId);
+    const experiment = await this.experiments.get(trial.experimentId);
+    const searcher = searcherOf(experiment?.spec);
+    await this.metrics.append(trialId, request.group, request.reports, { metric: searcher?.metric ?? null, smallerIsBetter: searcher?.smallerIsBetter ?? true });
+    if (request.group === 'validation') {
+      for (const r of request.reports) this.events.validation?.(trial, r.stepsCompleted, r.metrics);
+    }
+    return { accepted: request.reports.length };
+  }
+
+  async reports(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps?: number): Promise<MetricReport[]> {
+    await this.require(trialId);
+    const rows = await this.metrics.reports(trialId, group, limit, afterSteps);
+    return rows.map((r) => ({ group: r.group, stepsCompleted: r.stepsCompleted, metrics: r.metrics, time: formatTime(r.reportedAt)! }));
+  }
+
+  async reportCheckpoint(trialId: number, request: ReportCheckpointRequest): Promise<Checkpoint> {
+    const trial = await this.requireLive(trialId);
+    const uuid = request.uuid.toLowerCase();
+    const dir = this.checkpointDir(trial, uuid);
+    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    if (!isDir) throw new ValidationError(`uuid: no checkpoint files under ${dir} (write them to $PERISCOPE_CHECKPOINT_DIR/${uuid}/ first)`, 'uuid');
+    const record: CheckpointRecord = {
+      uuid,
+      trialId,
+      experimentId: trial.experimentId,
+      stepsCompleted: request.stepsCompleted,
+      state: 'COMPLETED',
+      reportTime: Date.now(),
+      resources: await listResources(dir),
+      metadata: request.metadata ?? {},
+    };
+    if (!(await this.checkpoints.insert(record))) throw new ConflictError(`Checkpoint ${uuid} was already reported.`);
+    return this.present(record, trial);
+  }
+
+  async checkpoint(uuid: string): Promise<Checkpoint> {
+    const record = await this.requireCheckpoint(uuid);
+    return this.present(record, await this.require(record.trialId));
+  }
+
+  async ofTrial(trialId: number, sortBy?: string, order: 'asc' | 'desc' = 'asc'): Promise<Checkpoint[]> {
+    const trial = await this.require(trialId);
+    const views = await Promise.all((await this.checkpoints.ofTrial(trialId)).map((c) => this.present(c, trial)));
+    return sortCheckpoints(views, sortBy, order === 'desc');
+  }
+
+  /**
+   * The best checkpoints of an experiment by a validation metric (default: the searcher's), at most one per
+   * trial, best first. A metric that no checkpoint's step reported is an error, not an empty answer.
+   */
+  async top(experimentId: string, options: TopCheckpointOptions = {}): Promise<Checkpoint[]> {
+    const experiment = await this.experiments.get(experimentId);
+    if (!experiment) throw new NotFoundError('Not found experiment.');
+    const searcher = searcherOf(experiment.spec);
+    const metric = options.sortBy ?? searcher?.metric;
+    const smallerIsBetter = options.smallerIsBetter ?? searcher?.smallerIsBetter ?? true;
+    const records = (await this.checkpoints.ofExperiment(experimentId)).filter((c) => c.state === 'COMPLETED');
+    const trials = new Map((await this.trials.ofExperiment(experimentId)).map((t) => [t.id, t]));
+    const views = await Promise.all(records.map((c) => this.present(c, trials.get(c.trialId)!)));
+    if (views.length === 0) return [];
+    if (!metric) throw new ValidationError('sortBy: give a validation metric name (the experiment has no searcher metric)', 'sortBy');
+    const scored = views.filter((v) => typeof v.training.validationMetrics?.[metric] === 'number');
+    if (scored.length === 0) throw new ValidationError(`sortBy: no checkpoint of ${experimentId} has a validation metric "${metric}" reported at its step`, 'sortBy');
+    const ordered = sortCheckpoints(scored, metric, !smallerIsBetter);
+    const bestPerTrial = new Map<number, Checkpoint>();
+    for (const c of ordered) if (!bestPerTrial.has(c.trialId)) bestPerTrial.set(c.trialId, c);
+    return [...bestPerTrial.values()].slice(0, options.limit ?? 1);
+  }
+
+  /** The directory to archive for a download. */
+  async filesOf(uuid: string): Promise<string> {
+    const record = await this.requireCheckpoint(uuid);
+    if (record.state !== 'COMPLETED') throw new ConflictError(`Checkpoint ${uuid} was deleted; its files are gone.`);
+    return this.checkpointDir(await this.require(record.trialId), record.uuid);
+  }
+
+  async updateMetadata(uuid: string, add: Record<string, unknown> = {}, remove: string[] = []): Promise<Checkpoint> {
+    const record = await this.requireCheckpoint(uuid);
+    const metadata = { ...record.metadata, ...add };
+    for (const key of remove) delete metadata[key];
+    await this.checkpoints.setMetadata(record.uuid, metadata);
+    return this.checkpoint(record.uuid);
+  }
+
+  async deleteCheckpoint(uuid: string): Promise<Checkpoint> {
+    const record = await this.requireCheckpoint(uuid);
+    const trial = await this.require(record.trialId);
+    await rm(this.checkpointDir(trial, record.uuid), { recursive: true, force: true });
+    await this.checkpoints.markDeleted(record.uuid);
+    return this.checkpoint(record.uuid);
+  }
+
+  async searcherState(trialId: number): Promise<SearcherState> {
+    const trial = await this.require(trialId);
+    const budget = this.budgets.get(trialId);
+    return { maxLength: budget?.maxLength ?? null, shouldStop: FINISHED.includes(trial.state) || (budget?.shouldStop ?? false) };
+  }
+
+  /** Where a trial's checkpoint lives; the uuid is validated by the schema, so it is a safe path segment. */
+  checkpointDir(trial: TrialRecord, uuid: string): string {
+    return join(this.layout.checkpointDir(trial.experimentId, trial.number), uuid);
+  }
+
+  private async present(record: CheckpointRecord, trial: TrialRecord): Promise<Checkpoint> {
+    return {
+      uuid: record.uuid,
+      trialId: record.trialId,
+      experimentId: record.experimentId,
+      stepsCompleted: record.stepsCompleted,
+      state: record.state,
+      reportTime: formatTime(record.reportTime)!,
+      resources: record.resources,
+      metadata: record.metadata,
+      training: { hparams: trial.hparams, validationMetrics: await this.metrics.validationAt(record.trialId, record.stepsCompleted) },
+    };
+  }
+
+  private async require(trialId: number): Promise<TrialRecord> {
+    const trial = await this.trials.get(trialId);
+    if (!trial) throw new NotFoundError(`Not found trial ${trialId}.`);
+    return trial;
+  }
+
+  private async requireLive(trialId: number): Promise<TrialRecord> {
+    const trial = await this.require(trialId);
+    if (FINISHED.includes(trial.state)) throw new ConflictError(`Trial ${trialId} has ended (${trial.state}); it takes no more reports.`);
+    return trial;
+  }
+
+  private async requireCheckpoint(uuid: string): Promise<CheckpointRecord> {
+    const record = await this.checkpoints.get(uuid.toLowerCase());
+    if (!record) throw new NotFoundError(`Not found checkpoint ${uuid}.`);
+    return record;
+  }
+}
+
+/** The searcher's metric and direction, when the experiment has a searcher. */
+function searcherOf(spec: object | undefined): { metric?: string; smallerIsBetter?: boolean } | undefined {
+  return (spec as { searcher?: { metric?: string; smallerIsBetter?: boolean } } | undefined)?.searcher;
+}
+
+/** Sorts by a validation metric (checkpoints without it last) or, without one, by steps then report time. */
+function sortCheckpoints(views: Checkpoint[], sortBy: string | undefined, descending: boolean): Checkpoint[] {
+  const key = (c: Checkpoint) => (sortBy ? c.training.validationMetrics?.[sortBy] : c.stepsCompleted);
+  return [...views].sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    if (x === undefined || y === undefined) return x === undefined ? (y === undefined ? 0 : 1) : -1;
+    return descending ? y - x : x - y;
+  });
+}
