@@ -27,9 +27,6 @@ export interface TopCheckpointOptions {
 }
 
 export class TrainingService {
-  /** Length budgets and stop requests the search driver sets per trial. */
-  readonly budgets = new Map<number, SearcherState>();
-
   constructor(
     private readonly trials: TrialStore,
     private readonly experiments: ExperimentStore,
@@ -135,8 +132,7 @@ export class TrainingService {
 
   async searcherState(trialId: number): Promise<SearcherState> {
     const trial = await this.require(trialId);
-    const budget = this.budgets.get(trialId);
-    return { maxLength: budget?.maxLength ?? null, shouldStop: FINISHED.includes(trial.state) || (budget?.shouldStop ?? false) };
+    return { maxLength: trial.lengthBudget, shouldStop: FINISHED.includes(trial.state) || trial.stopRequested };
   }
 
   /** Where a trial's checkpoint lives; the uuid is validated by the schema, so it is a safe path segment. */

@@ -155,5 +155,18 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0005_search_state': {
+      async up(db: Kysely<any>) {
+        // The searcher's snapshot, written after every event, so a restart resumes the search where it was.
+        await db.schema.alterTable('experiments').addColumn('searcher_state', 'text').execute();
+        await db.schema.alterTable('trials').addColumn('request_id', 'text').execute();
+        await db.schema.alterTable('trials').addColumn('length_budget', 'double precision').execute();
+        await db.schema.alterTable('trials').addColumn('stop_requested', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('experiments').dropColumn('searcher_state').execute();
+        for (const column of ['request_id', 'length_budget', 'stop_requested']) await db.schema.alterTable('trials').dropColumn(column).execute();
+      },
+    },
   };
 }

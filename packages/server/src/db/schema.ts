@@ -23,6 +23,8 @@ export interface ExperimentsTable {
   execution_name: string | null;
   /** Digest of the spec an execution was prepared with, to tell a retry from a conflicting prepare. */
   request_digest: string | null;
+  /** The searcher's JSON snapshot (search experiments only). */
+  searcher_state: string | null;
 }
 
 export interface FlagsTable {
@@ -63,6 +65,12 @@ export interface TrialsTable {
   best_validation: number | null;
   latest_validation: number | null;
   latest_checkpoint: string | null;
+  /** The searcher's name for this trial. */
+  request_id: string | null;
+  /** Train until this length (the searcher's budget); null without a searcher. */
+  length_budget: number | null;
+  /** 1 once the searcher asked it to stop. */
+  stop_requested: Generated<number>;
 }
 
 export interface MetricsTable {

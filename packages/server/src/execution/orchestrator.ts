@@ -43,6 +43,10 @@ export interface OrchestratorOptions {
   log: FastifyBaseLogger;
 }
 
+/** How a trial ended, told to the search driver; a search experiment's status is the driver's to set. */
+export type TrialOutcome = 'Succeeded' | 'Failed' | 'Canceled';
+export type TrialFinishedHook = (trial: TrialRecord, outcome: TrialOutcome) => void;
+
 type Mode = 'running' | 'failing' | 'canceling';
 
 interface ActiveTrial {
@@ -56,6 +60,10 @@ interface ActiveTrial {
   stoppingPs: Set<string>;
   /** Executors asked to stop on their own: their end is recorded as Canceled and fails nothing. */
   cancelRequested: Set<string>;
+}
+
+export function isSearch(experiment: ExperimentRecord): boolean {
+  return (experiment.spec as { searcher?: unknown }).searcher != null;
 }
 
 function activeTrial(trial: TrialRecord, experimentId: string, executors: ExecutorRecord[]): ActiveTrial {
@@ -89,6 +97,9 @@ export class Orchestrator {
   private readonly settled = new Map<number, () => void>();
   /** Trials whose work dir was synced by prepare() and must not be synced again at launch. */
   private readonly prepared = new Set<number>();
+  private readonly canceling = new Set<string>();
+  /** Set by the search driver. */
+  onTrialFinished: TrialFinishedHook | undefined;
 
   constructor(private readonly o: OrchestratorOptions) {
     o.launcher.on('exited', (exit) => {
@@ -99,15 +110,54 @@ export class Orchestrator {
 
   /** Queues the first trial of a new experiment. */
   async start(experiment: ExperimentRecord): Promise<void> {
-    const plans = await this.plan(experiment.id, 1, experiment.spec);
+    await this.createTrial(experiment, 1, {}, null, null);
+  }
+
+  /** Creates a trial with these hyperparameters (and a searcher's budget) and queues it. */
+  async createTrial(experiment: ExperimentRecord, number: number, hparams: Record<string, unknown>, requestId: string | null, lengthBudget: number | null): Promise<TrialRecord> {
+    const plans = await this.plan(experiment.id, number, experiment.spec);
     const trial = await this.o.trials.create(
       experiment.id,
-      1,
+      number,
       experiment.spec.priority ?? 0,
-      {},
+      hparams,
       plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })),
+      requestId,
     );
-    await this.enqueue(trial, plans);
+    if (lengthBudget !== null) await this.o.trials.update(trial.id, { lengthBudget });
+    await this.enqueue({ ...trial, lengthBudget }, plans);
+    return trial;
+  }
+
+  /** Queues a finished trial again (a promoted ASHA trial); it resumes from its latest checkpoint. */
+  async requeue(trialId: number): Promise<void> {
+    await this.serial(trialId, async () => {
+      const trial = await this.o.trials.get(trialId);
+      const experiment = trial && (await this.o.experiments.get(trial.experimentId));
+      if (!trial || !experiment || !['Succeeded', 'Failed', 'Canceled'].includes(trial.state)) return;
+      await this.o.trials.resetExecutors(trial.id);
+      await this.o.trials.update(trial.id, { state: 'Queued', finishedAt: null });
+      await this.enqueue({ ...trial, state: 'Queued' }, await this.plan(experiment.id, trial.number, experiment.spec));
+    });
+  }
+
+  /** Stops one trial's processes (the searcher decided); it ends Canceled. */
+  async stopTrial(trialId: number): Promise<void> {
+    const launched = await this.serial(trialId, async () => {
+      const active = this.active.get(trialId);
+      if (active) {
+        active.mode = 'canceling';
+        return [...active.executors.keys()].filter((n) => !active.ended.has(n));
+      }
+      const trial = await this.o.trials.get(trialId);
+      if (trial && ['Queued', 'Ready', 'Preparing'].includes(trial.state)) {
+        this.o.scheduler.release(trialId);
+        await this.o.trials.update(trialId, { state: 'Canceled', message: 'Stopped by the searcher.', finishedAt: Date.now() });
+        this.onTrialFinished?.({ ...trial, state: 'Canceled' }, 'Canceled');
+      }
+      return [];
+    });
+    if (launched.length > 0) await this.o.launcher.cancel(launched, this.o.graceMs);
   }
 
   /**
@@ -199,7 +249,8 @@ export class Orchestrator {
     const { layout } = this.o;
     const now = Date.now();
     await this.o.trials.update(trial.id, { state: 'Preparing', startedAt: trial.startedAt ?? now });
-    await this.o.experiments.transition(experiment.id, { status: 'Preparing' });
+    // Another trial of the same experiment may already run: the experiment never steps back.
+    if (experiment.status !== 'Running') await this.o.experiments.transition(experiment.id, { status: 'Preparing' });
 
     const plans = await this.plan(experiment.id, trial.number, experiment.spec);
     const workDir = layout.workDir(experiment.id, trial.number);
@@ -340,7 +391,9 @@ export class Orchestrator {
     } else {
       const finishedAt = Date.now();
       await this.o.trials.update(trial.id, { state: outcome, message, finishedAt });
-      if (experiment) await this.o.experiments.transition(experiment.id, { status: outcome, finishedAt, message });
+      // A search experiment ends when its searcher says so, not with one of its trials.
+      if (experiment && !isSearch(experiment)) await this.o.experiments.transition(experiment.id, { status: outcome, finishedAt, message });
+      this.onTrialFinished?.({ ...trial, state: outcome, message, finishedAt }, outcome);
     }
     this.settled.get(trial.id)?.();
     this.settled.delete(trial.id);
@@ -352,6 +405,20 @@ export class Orchestrator {
    * is Canceled. Queued trials simply leave the queue.
    */
   async cancel(experimentId: string): Promise<void> {
+    this.canceling.add(experimentId);
+    try {
+      await this.cancelTrials(experimentId);
+    } finally {
+      this.canceling.delete(experimentId);
+    }
+  }
+
+  /** True while a cancel of the whole experiment is under way (the search driver creates nothing then). */
+  isCanceling(experimentId: string): boolean {
+    return this.canceling.has(experimentId);
+  }
+
+  private async cancelTrials(experimentId: string): Promise<void> {
     const trials = (await this.o.trials.ofExperiment(experimentId)).filter((t) => ['Queued', 'Preparing', 'Ready', 'Running'].includes(t.state));
     await Promise.all(
       trials.map(async (t) => {

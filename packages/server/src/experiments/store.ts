@@ -84,6 +84,15 @@ export class ExperimentStore {
     return toRecord(row);
   }
 
+  async searcherState(id: string): Promise<unknown> {
+    const row = await this.db.selectFrom('experiments').select('searcher_state').where('id', '=', id).executeTakeFirst();
+    return row?.searcher_state ? JSON.parse(row.searcher_state) : undefined;
+  }
+
+  async saveSearcherState(id: string, snapshot: unknown): Promise<void> {
+    await this.db.updateTable('experiments').set({ searcher_state: JSON.stringify(snapshot) }).where('id', '=', id).execute();
+  }
+
   async getByExecutionName(name: string): Promise<ExperimentRecord | undefined> {
     const row = await this.db.selectFrom('experiments').selectAll().where('execution_name', '=', name).executeTakeFirst();
     return row && toRecord(row);

@@ -26,6 +26,9 @@ export interface TrialRecord {
   bestValidation: number | null;
   latestValidation: number | null;
   latestCheckpoint: string | null;
+  requestId: string | null;
+  lengthBudget: number | null;
+  stopRequested: boolean;
 }
 
 export interface ExecutorRecord {
@@ -48,7 +51,7 @@ export interface ExecutorRecord {
   cancelRequested: boolean;
 }
 
-export type TrialUpdate = Partial<Pick<TrialRecord, 'state' | 'restarts' | 'message' | 'startedAt' | 'finishedAt'>>;
+export type TrialUpdate = Partial<Pick<TrialRecord, 'state' | 'restarts' | 'message' | 'startedAt' | 'finishedAt' | 'lengthBudget' | 'stopRequested'>>;
 export type ExecutorUpdate = Partial<Pick<ExecutorRecord, 'state' | 'pid' | 'exitCode' | 'signal' | 'cause' | 'gpus' | 'node' | 'startedAt' | 'finishedAt' | 'cancelRequested'>>;
 export type NewExecutor = Pick<ExecutorRecord, 'name' | 'role' | 'replica' | 'rank'>;
 
@@ -56,11 +59,11 @@ export type NewExecutor = Pick<ExecutorRecord, 'name' | 'role' | 'replica' | 'ra
 export class TrialStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(experimentId: string, number: number, priority: number, hparams: Record<string, unknown>, executors: NewExecutor[]): Promise<TrialRecord> {
+  async create(experimentId: string, number: number, priority: number, hparams: Record<string, unknown>, executors: NewExecutor[], requestId: string | null = null): Promise<TrialRecord> {
     return await this.db.transaction().execute(async (tx) => {
       const row = await tx
         .insertInto('trials')
-        .values({ experiment_id: experimentId, number, state: 'Queued', priority, restarts: 0, hparams: JSON.stringify(hparams), message: null, queued_at: Date.now(), started_at: null, finished_at: null })
+        .values({ experiment_id: experimentId, number, state: 'Queued', priority, restarts: 0, hparams: JSON.stringify(hparams), message: null, queued_at: Date.now(), started_at: null, finished_at: null, request_id: requestId })
         .returningAll()
         .executeTakeFirstOrThrow();
       const trial = toTrial(row);
@@ -94,6 +97,8 @@ export class TrialStore {
     if (update.message !== undefined) set.message = update.message;
     if (update.startedAt !== undefined) set.started_at = update.startedAt;
     if (update.finishedAt !== undefined) set.finished_at = update.finishedAt;
+    if (update.lengthBudget !== undefined) set.length_budget = update.lengthBudget;
+    if (update.stopRequested !== undefined) set.stop_requested = update.stopRequested ? 1 : 0;
     await this.db.updateTable('trials').set(set).where('id', '=', id).execute();
   }
 
@@ -164,6 +169,9 @@ function toTrial(row: Selectable<TrialsTable>): TrialRecord {
     bestValidation: row.best_validation === null ? null : Number(row.best_validation),
     latestValidation: row.latest_validation === null ? null : Number(row.latest_validation),
     latestCheckpoint: row.latest_checkpoint,
+    requestId: row.request_id,
+    lengthBudget: row.length_budget === null ? null : Number(row.length_budget),
+    stopRequested: Number(row.stop_requested) === 1,
   };
 }
 
