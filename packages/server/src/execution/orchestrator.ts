@@ -174,7 +174,8 @@ export class Orchestrator {
     const experiment = await this.o.experiments.get(trial.experimentId);
     if (!experiment) return;
     await this.o.trials.update(trial.id, { state: 'Preparing' });
-    await this.o.experiments.transition(experiment.id, { status: 'Preparing' });
+    // Submarine shows Preparing as Created, so createdTime is set with it.
+    await this.o.experiments.transition(experiment.id, { status: 'Preparing', ...(experiment.createdAt === null && { createdAt: Date.now() }) });
     try {
       await this.checkPlacement(plans);
       await this.syncCode(experiment, trial, plans);
@@ -186,7 +187,7 @@ export class Orchestrator {
     }
     this.prepared.add(trial.id);
     await this.o.trials.update(trial.id, { state: 'Ready' });
-    await this.o.experiments.transition(experiment.id, { status: 'Ready', createdAt: Date.now() });
+    await this.o.experiments.transition(experiment.id, { status: 'Ready' });
   }
 
   /**
@@ -250,7 +251,10 @@ export class Orchestrator {
     const now = Date.now();
     await this.o.trials.update(trial.id, { state: 'Preparing', startedAt: trial.startedAt ?? now });
     // Another trial of the same experiment may already run: the experiment never steps back.
-    if (experiment.status !== 'Running') await this.o.experiments.transition(experiment.id, { status: 'Preparing' });
+    if (experiment.status !== 'Running') {
+      // Submarine shows Preparing as Created, so createdTime is set with it.
+      await this.o.experiments.transition(experiment.id, { status: 'Preparing', ...(experiment.createdAt === null && { createdAt: now }) });
+    }
 
     const plans = await this.plan(experiment.id, trial.number, experiment.spec);
     const workDir = layout.workDir(experiment.id, trial.number);
@@ -264,7 +268,6 @@ export class Orchestrator {
         return this.finish(active, 'Failed', (error as Error).message);
       }
     }
-    if (experiment.createdAt === null) await this.o.experiments.transition(experiment.id, { status: 'Preparing', createdAt: Date.now() });
 
     const ports = await freePorts(plans.length, HOST);
     const distributed = distributedEnv(plans, { framework: experiment.spec.meta.framework, host: HOST, ports, gpus: placement.gpus });

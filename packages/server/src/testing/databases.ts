@@ -52,6 +52,18 @@ async function probePostgres(): Promise<string | false> {
 
 let counter = 0;
 const postgresSkip = await probePostgres();
+/**
+ * Databases to drop once the file's tests are done: a root-level hook runs after every test's own hooks, so
+ * each app has closed its connections before its database goes (a forced drop would otherwise cut them).
+ */
+const toDrop: string[] = [];
+after(async () => {
+  if (toDrop.length === 0) return;
+  const dropper = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await dropper.connect();
+  for (const name of toDrop) await dropper.query(`drop database if exists ${name} with (force)`);
+  await dropper.end();
+});
 
 const postgres: TestDatabase = {
   name: 'postgres',
@@ -63,12 +75,7 @@ const postgres: TestDatabase = {
     // The name is generated here from digits and a fixed prefix, never from input.
     await admin.query(`create database ${name}`);
     await admin.end();
-    after(async () => {
-      const dropper = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await dropper.connect();
-      await dropper.query(`drop database if exists ${name} with (force)`);
-      await dropper.end();
-    });
+    toDrop.push(name);
     const url = new URL(PG_ADMIN_URL);
     url.pathname = `/${name}`;
     return url.toString();
