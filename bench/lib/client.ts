@@ -1,0 +1,67 @@
+/** The few API calls the benchmarks make, over global fetch (keep-alive). */
+export interface Envelope<T = any> {
+  code: number;
+  success: boolean | null;
+  message: string | null;
+  result: T;
+  attributes: Record<string, unknown>;
+}
+
+export async function api<T = any>(base: string, method: string, path: string, body?: unknown): Promise<Envelope<T>> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const envelope = (await response.json()) as Envelope<T>;
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${envelope.message ?? ''}`);
+  return envelope;
+}
+
+/** A one-executor experiment running `cmd`. */
+export function spec(name: string, cmd: string, autoStart = true): Record<string, unknown> {
+  return { meta: { name, framework: 'Custom', cmd }, spec: { Worker: { replicas: 1 } }, ...(autoStart ? {} : { autoStart: false }) };
+}
+
+export async function submit(base: string, name: string, cmd: string, autoStart = true): Promise<string> {
+  const { result } = await api<{ experimentId: string }>(base, 'POST', '/api/v1/experiment', spec(name, cmd, autoStart));
+  return result.experimentId;
+}
+
+/** Where an experiment's single executor writes its stdout (trial 1, Worker 0). */
+export function stdoutPath(dataDir: string, experimentId: string): string {
+  return `${dataDir}/logs/${experimentId}/${experimentId}-worker-0/stdout`;
+}
+
+/** Polls the experiment until it has finished; resolves with its final status. */
+export async function waitFinished(base: string, id: string, intervalMs = 10, timeoutMs = 120_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { result } = await api<{ status: string }>(base, 'GET', `/api/v1/experiment/${id}`);
+    if (['Succeeded', 'Failed', 'Deleted'].includes(result.status)) return result.status;
+    if (Date.now() > deadline) throw new Error(`${id} still ${result.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Polls until the experiment has finished and throws, with the server's reason, unless it succeeded. */
+export async function waitSucceeded(base: string, id: string, intervalMs = 10, timeoutMs = 120_000): Promise<void> {
+  if ((await waitFinished(base, id, intervalMs, timeoutMs)) !== 'Succeeded') await checkNotFailed(base, id);
+}
+
+/**
+ * Throws with the server's own words (the trial's message) when the experiment has failed, e.g. because its
+ * executors could not start; a benchmark then stops at once instead of waiting for output that never comes.
+ */
+export async function checkNotFailed(base: string, id: string): Promise<void> {
+  const { result } = await api<{ status: string }>(base, 'GET', `/api/v1/experiment/${id}`);
+  if (result.status === 'Succeeded' || result.status === 'Running' || result.status === 'Accepted' || result.status === 'Created') return;
+  const trials = await api<{ message: string | null }[]>(base, 'GET', `/api/v1/experiment/${id}/trials`).catch(() => undefined);
+  throw new Error(`experiment ${id} ${result.status}: ${trials?.result[0]?.message ?? 'no message'}`);
+}
+
+/** The id of an experiment's first trial. */
+export async function firstTrialId(base: string, experimentId: string): Promise<number> {
+  const { result } = await api<{ id: number }[]>(base, 'GET', `/api/v1/experiment/${experimentId}/trials`);
+  if (!result[0]) throw new Error(`${experimentId} has no trial`);
+  return result[0].id;
+}

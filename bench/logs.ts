@@ -1,0 +1,225 @@
+/**
+ * 4. Logs, through the API of a real server:
+ * - one executor printing N lines (`seq N`): time from the create request until `tail=1` answers the last
+ *   line; baseline `seq N > file` spawned from Node;
+ * - `tail=100` latency on a 10M-line log; baseline reading the last 100 lines of the same-sized file directly;
+ * - follow latency: a loop prints its own `date +%s%N` every 20 ms, an SSE client takes its arrival time;
+ *   baseline the same loop into a file watched with fs.watch from this process, run at the same time.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, openSync, watch } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { api, checkNotFailed, firstTrialId, submit, waitSucceeded } from './lib/client.js';
+import type { Benchmark, Context } from './lib/context.js';
+import { shToFile } from './lib/processes.js';
+import { row, type Row } from './lib/report.js';
+import type { Scope } from './lib/scope.js';
+import { startServer, tempDir, type Server } from './lib/server.js';
+import { median, nowMs, parseNanos, percentile, sleep } from './lib/stats.js';
+
+const NAME = '4 logs';
+
+export const logs: Benchmark = {
+  name: 'logs',
+  title: 'Logs: ingestion, tail and follow',
+  async run(ctx, scope) {
+    const server = await startServer(scope);
+    const dir = tempDir(scope, 'periscope-bench-logs-');
+    return [
+      ...(await queryable(ctx, server, dir, ctx.quick ? 100_000 : 1_000_000, ctx.quick ? 1 : 3)),
+      ...(await tail(ctx, server, dir, ctx.quick ? 1_000_000 : 10_000_000, ctx.quick ? 30 : 200)),
+      ...(await follow(ctx, scope, server, dir, ctx.quick ? 40 : 300)),
+    ];
+  },
+};
+
+function size(lines: number): string {
+  return lines >= 1_000_000 ? `${lines / 1_000_000}M` : `${lines / 1000}k`;
+}
+
+async function queryable(ctx: Context, server: Server, dir: string, lines: number, rounds: number): Promise<Row[]> {
+  const viaServer: number[] = [];
+  const bare: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    let t0 = nowMs();
+    await shToFile(`seq ${lines}`, join(dir, `seq-${round}`));
+    bare.push((nowMs() - t0) / 1000);
+
+    t0 = nowMs();
+    const id = await submit(server.base, `lines-${round}`, `seq ${lines}`);
+    const trial = await trialOf(server, id);
+    const deadline = Date.now() + 300_000;
+    for (let i = 1; ; i++) {
+      const { result } = await api(server.base, 'GET', `/api/v1/trials/${trial}/logs?tail=1`);
+      if (result[0]?.text === String(lines)) break;
+      if (i % 20 === 0) await checkNotFailed(server.base, id);
+      if (Date.now() > deadline) throw new Error(`the last of ${lines} lines was not queryable after 300 s`);
+      await sleep(10);
+    }
+    viaServer.push((nowMs() - t0) / 1000);
+    await waitSucceeded(server.base, id);
+    ctx.log(`${NAME}: ${size(lines)} lines queryable after ${viaServer.at(-1)!.toFixed(2)} s; seq > file ${bare.at(-1)!.toFixed(2)} s`);
+  }
+  return [
+    row({
+      benchmark: NAME,
+      metric: `${size(lines)} lines queryable${rounds > 1 ? ` (median of ${rounds})` : ''}`,
+      unit: 's',
+      value: median(viaServer),
+      baseline: median(bare),
+      baselineLabel: `seq ${size(lines)} > file`,
+      target: lines === 1_000_000 ? '≤ 1 s' : '',
+      note: 'create request → tail=1 answers the last line',
+    }),
+  ];
+}
+
+async function tail(ctx: Context, server: Server, dir: string, lines: number, samples: number): Promise<Row[]> {
+  const file = join(dir, 'tail-baseline');
+  await shToFile(`seq ${lines}`, file);
+  const id = await submit(server.base, 'long-log', `seq ${lines}`);
+  await waitSucceeded(server.base, id, 50, 300_000);
+  const trial = await trialOf(server, id);
+  const viaServer: number[] = [];
+  const bare: number[] = [];
+  const last = String(lines);
+  for (let i = 0; i < samples; i++) {
+    let t0 = nowMs();
+    const { result } = await api(server.base, 'GET', `/api/v1/trials/${trial}/logs?tail=100`);
+    viaServer.push(nowMs() - t0);
+    if (result.length !== 100 || result[99].text !== last) throw new Error(`tail=100 answered ${result.length} lines ending ${result.at(-1)?.text}`);
+    t0 = nowMs();
+    const direct = await lastLines(file, 100);
+    bare.push(nowMs() - t0);
+    if (direct.length !== 100 || direct[99] !== last) throw new Error('direct tail read the wrong lines');
+  }
+  ctx.log(`${NAME}: tail=100 of ${size(lines)} lines p50 ${median(viaServer).toFixed(2)} ms; direct ${median(bare).toFixed(3)} ms`);
+  return ([[50, 'p50'], [95, 'p95']] as const).map(([p, name]) =>
+    row({
+      benchmark: NAME,
+      metric: `tail=100 of ${size(lines)} lines ${name} (n=${samples})`,
+      unit: 'ms',
+      value: percentile(viaServer, p),
+      baseline: percentile(bare, p),
+      baselineLabel: 'read file end',
+      target: lines === 10_000_000 ? '< 10 ms' : '',
+      note: p === 50 ? 'HTTP + JSON included; baseline in-process' : '',
+    }),
+  );
+}
+
+/** The last `count` lines of a file, reading backwards from its end in growing blocks. */
+async function lastLines(path: string, count: number): Promise<string[]> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    for (let block = 16 * 1024; ; block *= 4) {
+      const start = Math.max(0, size - block);
+      const buffer = Buffer.alloc(size - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      const lines = buffer.toString('utf8').split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      if (lines.length > count || start === 0) return lines.slice(-count);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function trialOf(server: Server, experimentId: string): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await firstTrialId(server.base, experimentId);
+    } catch (error) {
+      if (attempt > 500) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+/** A line with its own write time every ~20 ms, after a pause that leaves time to subscribe. */
+function ticker(lines: number): string {
+  return `sleep 1.5; i=0; while [ $i -lt ${lines} ]; do date +%s%N; sleep 0.02; i=$((i+1)); done`;
+}
+
+async function follow(ctx: Context, scope: Scope, server: Server, dir: string, lines: number): Promise<Row[]> {
+  const [{ latencies: viaServer, id }, bare] = await Promise.all([followServer(server, lines), followFile(scope, join(dir, 'follow-baseline'), lines)]);
+  await checkNotFailed(server.base, id);
+  if (viaServer.length !== lines) throw new Error(`the SSE follower saw ${viaServer.length} of ${lines} lines`);
+  ctx.log(`${NAME}: follow p50 ${median(viaServer).toFixed(1)} ms; fs.watch ${median(bare).toFixed(1)} ms`);
+  return ([[50, 'p50'], [95, 'p95']] as const).map(([p, name]) =>
+    row({
+      benchmark: NAME,
+      metric: `follow latency ${name} (n=${lines})`,
+      unit: 'ms',
+      value: percentile(viaServer, p),
+      baseline: percentile(bare, p),
+      baselineLabel: 'fs.watch on file',
+      target: p === 95 ? 'p95 < 100 ms' : '',
+      note: p === 50 ? 'line written → SSE event received' : '',
+    }),
+  );
+}
+
+async function followServer(server: Server, lines: number): Promise<{ latencies: number[]; id: string }> {
+  const id = await submit(server.base, 'follow', ticker(lines));
+  const trial = await trialOf(server, id);
+  const response = await fetch(`${server.base}/api/v1/trials/${trial}/logs?follow=true`);
+  if (!response.ok || !response.body) throw new Error(`follow answered ${response.status}`);
+  const latencies: number[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body) {
+    const at = nowMs();
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (event.startsWith('event: end')) return { latencies, id };
+      if (event.startsWith('event: error')) throw new Error(`follow failed: ${event}`);
+      if (event.startsWith('data: ')) latencies.push(at - parseNanos(JSON.parse(event.slice(6)).text));
+    }
+  }
+  return { latencies, id };
+}
+
+async function followFile(scope: Scope, path: string, lines: number): Promise<number[]> {
+  const fd = openSync(path, 'w');
+  const latencies: number[] = [];
+  let offset = 0;
+  let partial = '';
+  let reading: Promise<void> | undefined;
+  let again = false;
+  const read = async () => {
+    const text = (await readFile(path)).subarray(offset);
+    const at = nowMs();
+    offset += text.length;
+    const parts = (partial + text.toString('utf8')).split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) if (line) latencies.push(at - parseNanos(line));
+  };
+  const kick = () => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = (async () => {
+      do {
+        again = false;
+        await read();
+      } while (again);
+    })().finally(() => (reading = undefined));
+  };
+  const watcher = watch(path, kick);
+  scope.defer('fs.watch baseline', () => watcher.close());
+  const child = spawn('sh', ['-c', ticker(lines)], { stdio: ['ignore', fd, 'ignore'] });
+  closeSync(fd);
+  await once(child, 'exit');
+  await reading;
+  await read();
+  watcher.close();
+  return latencies;
+}

@@ -1,0 +1,96 @@
+/**
+ * 6. Scale and memory: RSS of the idle server (baseline: the bare Fastify process, idle); then experiments
+ * are stored (created through the API, autoStart false) up to 1k, 10k and 100k, and at each size a
+ * keyset page from the middle (`limit=50&after=…`) and a status-filtered page (`status=Running&limit=50`)
+ * are timed, one request at a time, interleaved with requests to the bare Fastify route. Growth is the
+ * ratio to the smallest size; RSS is taken again at the largest.
+ */
+import { api } from './lib/client.js';
+import type { Benchmark, Context } from './lib/context.js';
+import { startBareFastify, type BareServer } from './lib/bare.js';
+import { populate } from './lib/load.js';
+import { row, type Row } from './lib/report.js';
+import { startServer, type Server } from './lib/server.js';
+import { nowMs, percentile, sleep } from './lib/stats.js';
+
+const NAME = '6 scale';
+
+interface Timings {
+  page: number[];
+  status: number[];
+  bare: number[];
+}
+
+export const scale: Benchmark = {
+  name: 'scale',
+  title: 'Scale and memory',
+  async run(ctx, scope) {
+    const sizes = ctx.quick ? [200, 1_000] : [1_000, 10_000, 100_000];
+    const samples = ctx.quick ? 30 : 300;
+    const [server, bare] = await Promise.all([startServer(scope), startBareFastify(scope)]);
+    // Let start-up settle (recovery, JIT of the first requests is not idle memory).
+    await sleep(2000);
+    const idle = server.rssMb();
+    const bareIdle = bare.rssMb();
+    const rows: Row[] = [
+      row({ benchmark: NAME, metric: 'idle server RSS', unit: 'MB', value: idle, baseline: bareIdle, baselineLabel: 'bare Fastify idle', target: '< 100 MB' }),
+    ];
+    const timings: Timings[] = [];
+    let stored = 0;
+    for (const size of sizes) {
+      const t0 = nowMs();
+      await populate(server.base, size - stored);
+      ctx.log(`${NAME}: stored ${size - stored} more experiments in ${((nowMs() - t0) / 1000).toFixed(1)} s`);
+      stored = size;
+      timings.push(await timePages(ctx, server, bare, size, samples));
+    }
+    await sleep(1000);
+    const loaded = server.rssMb();
+    rows.push(row({ benchmark: NAME, metric: `server RSS, ${label(stored)} stored`, unit: 'MB', value: loaded, baseline: idle, baselineLabel: 'idle', note: 'after the list requests' }));
+    for (const [key, what] of [['page', 'list page limit=50 (mid cursor)'], ['status', 'list status=Running&limit=50']] as const) {
+      sizes.forEach((size, i) => {
+        const p99 = percentile(timings[i]![key], 99);
+        const p50 = percentile(timings[i]![key], 50);
+        const first = i === 0;
+        rows.push(row({
+          benchmark: NAME,
+          metric: `${what} p99, ${label(size)} stored`,
+          unit: 'ms',
+          value: p99,
+          baseline: first ? percentile(timings[0]!.bare, 99) : percentile(timings[0]![key], 99),
+          baselineLabel: first ? 'bare Fastify' : `at ${label(sizes[0]!)}`,
+          target: size === 100_000 && key === 'page' ? `p99 < 20 ms, ≤ 1.2× the 1k figure` : '',
+          note: `p50 ${p50.toFixed(2)} ms${first ? ` vs ${percentile(timings[0]!.bare, 50).toFixed(2)} ms bare` : ` (${(p50 / percentile(timings[0]![key], 50)).toFixed(2)}× at ${label(sizes[0]!)})`}; n=${samples}`,
+        }));
+      });
+    }
+    return rows;
+  },
+};
+
+function label(n: number): string {
+  return n >= 1000 ? `${n / 1000}k` : String(n);
+}
+
+async function timePages(ctx: Context, server: Server, bare: BareServer, size: number, samples: number): Promise<Timings> {
+  const middle = `${server.base}/api/v1/experiment?limit=50&after=${Math.floor(size / 2)}`;
+  const byStatus = `${server.base}/api/v1/experiment?status=Running&limit=50`;
+  const check = await api(server.base, 'GET', `/api/v1/experiment?limit=50&after=${Math.floor(size / 2)}`);
+  if (check.result.length !== 50) throw new Error(`the middle page at ${size} has ${check.result.length} experiments`);
+  const out: Timings = { page: [], status: [], bare: [] };
+  const timed = async (url: string, into: number[]) => {
+    const t0 = nowMs();
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    into.push(nowMs() - t0);
+  };
+  // A few unmeasured rounds first, so the first samples do not time connection set-up and cold code paths.
+  for (let i = 0; i < 5 + samples; i++) {
+    const warm = i < 5;
+    await timed(bare.url, warm ? [] : out.bare);
+    await timed(middle, warm ? [] : out.page);
+    await timed(byStatus, warm ? [] : out.status);
+  }
+  ctx.log(`${NAME}: at ${label(size)}: page p99 ${percentile(out.page, 99).toFixed(2)} ms, status p99 ${percentile(out.status, 99).toFixed(2)} ms, bare p99 ${percentile(out.bare, 99).toFixed(2)} ms`);
+  return out;
+}
