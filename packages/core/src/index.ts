@@ -6,3 +6,4 @@ export * from './spec.js';
 export * from './status.js';
 export * from './time.js';
 export * from './metrics.js';
+export * from './search/index.js';

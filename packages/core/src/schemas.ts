@@ -4,6 +4,9 @@
  * omit optional fields); semantic checks that JSON Schema cannot say well live in spec.ts.
  */
 import Type from 'typebox';
+import { SearcherConfigSchema } from './search/config.js';
+import { HyperparameterSpace } from './search/hyperparameters.js';
+import type { SearcherConfig } from './search/types.js';
 
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Opt = <T extends Type.TSchema>(schema: T) => Type.Optional(Nullable(schema));
@@ -96,6 +99,8 @@ export const ExperimentSpec = Type.Object({
   autoStart: Type.Optional(Type.Boolean({ description: 'Start as soon as prepared (default true).' })),
   priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher runs first (default 0).' })),
   maxRestarts: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Retries of a failed trial (default 0).' })),
+  hyperparameters: Type.Optional(HyperparameterSpace),
+  searcher: Type.Optional(SearcherConfigSchema),
 });
 export type ExperimentSpec = Type.Static<typeof ExperimentSpec>;
 
@@ -137,6 +142,9 @@ export interface NormalizedExperimentSpec {
   autoStart?: boolean;
   priority?: number;
   maxRestarts?: number;
+  hyperparameters?: HyperparameterSpace;
+  /** With defaults filled in (and `maxTime` folded into `maxLength`). */
+  searcher?: SearcherConfig;
 }
 
 const Time = Nullable(Type.String({ description: 'ISO-8601 with offset; null until reached.' }));

@@ -4,6 +4,8 @@
  */
 import { ValidationError } from './errors.js';
 import { parseResources, type Resources } from './resources.js';
+import { resolveSearcherConfig, validateSearcherConfig } from './search/config.js';
+import { validateHyperparameters } from './search/hyperparameters.js';
 import type {
   CodeSpec,
   EnvironmentSpec,
@@ -124,6 +126,14 @@ export function normalizeExperimentSpec(input: ExperimentSpec, options: Normaliz
   if (input.autoStart !== undefined) normalized.autoStart = input.autoStart;
   if (input.priority !== undefined) normalized.priority = input.priority;
   if (input.maxRestarts !== undefined) normalized.maxRestarts = input.maxRestarts;
+  if (input.hyperparameters !== undefined) {
+    validateHyperparameters(input.hyperparameters);
+    normalized.hyperparameters = input.hyperparameters;
+  }
+  if (input.searcher !== undefined) {
+    normalized.searcher = resolveSearcherConfig(input.searcher);
+    validateSearcherConfig(normalized.searcher, input.hyperparameters ?? {});
+  }
   return normalized;
 }
 
