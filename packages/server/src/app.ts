@@ -114,7 +114,9 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   );
   const trials = new TrialService(trialStore, execution.logs);
   const flags = new FlagService(new FlagStore(db.kysely));
-  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely), new CheckpointStore(db.kysely), execution.layout);
+  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely), new CheckpointStore(db.kysely), execution.layout, {
+    validation: (trial, steps, metrics) => execution.search.validation(trial, steps, metrics),
+  });
   const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator, execution.layout);
 
   const startedAt = Date.now();

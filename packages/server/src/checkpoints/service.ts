@@ -39,7 +39,7 @@ export class TrainingService {
   async reportMetrics(trialId: number, request: ReportMetricsRequest): Promise<{ accepted: number }> {
     const trial = await this.requireLive(trialId);
     const experiment = await this.experiments.get(trial.experimentId);
-    const searcher = searcherOf(experiment?.spec);
+    const searcher = experiment?.spec.searcher;
     await this.metrics.append(trialId, request.group, request.reports, { metric: searcher?.metric ?? null, smallerIsBetter: searcher?.smallerIsBetter ?? true });
     if (request.group === 'validation') {
       for (const r of request.reports) this.events.validation?.(trial, r.stepsCompleted, r.metrics);
@@ -91,7 +91,7 @@ export class TrainingService {
   async top(experimentId: string, options: TopCheckpointOptions = {}): Promise<Checkpoint[]> {
     const experiment = await this.experiments.get(experimentId);
     if (!experiment) throw new NotFoundError('Not found experiment.');
-    const searcher = searcherOf(experiment.spec);
+    const searcher = experiment.spec.searcher;
     const metric = options.sortBy ?? searcher?.metric;
     const smallerIsBetter = options.smallerIsBetter ?? searcher?.smallerIsBetter ?? true;
     const records = (await this.checkpoints.ofExperiment(experimentId)).filter((c) => c.state === 'COMPLETED');
@@ -171,11 +171,6 @@ export class TrainingService {
     if (!record) throw new NotFoundError(`Not found checkpoint ${uuid}.`);
     return record;
   }
-}
-
-/** The searcher's metric and direction, when the experiment has a searcher. */
-function searcherOf(spec: object | undefined): { metric?: string; smallerIsBetter?: boolean } | undefined {
-  return (spec as { searcher?: { metric?: string; smallerIsBetter?: boolean } } | undefined)?.searcher;
 }
 
 /** Sorts by a validation metric (checkpoints without it last) or, without one, by steps then report time. */

@@ -14,6 +14,7 @@ import { detectCapacity, type CapacityOverrides, type NodeCapacity } from './cap
 import { LocalLauncher } from './local/local-launcher.js';
 import { Orchestrator, type CodeMaterializer } from './orchestrator.js';
 import { GangScheduler } from './scheduler.js';
+import { SearchDriver } from './search-driver.js';
 
 export interface ExecutionOptions {
   dataDir: string;
@@ -38,6 +39,7 @@ export class Execution implements ExecutionPort {
     readonly logs: LogService,
     readonly orchestrator: Orchestrator,
     readonly layout: DataLayout,
+    readonly search: SearchDriver,
     private readonly trials: TrialStore,
   ) {}
 
@@ -62,7 +64,8 @@ export class Execution implements ExecutionPort {
       apiUrl: () => execution?.apiUrl ?? '',
       log: options.log,
     });
-    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, layout, options.trials);
+    const search = new SearchDriver(orchestrator, options.experiments, options.trials, options.log);
+    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, layout, search, options.trials);
     return execution;
   }
 
@@ -71,12 +74,14 @@ export class Execution implements ExecutionPort {
     this.apiUrl = url;
   }
 
+  /** A plain experiment runs one trial; one with a searcher runs the trials its searcher creates. */
   start(experiment: ExperimentRecord): Promise<void> {
-    return this.orchestrator.start(experiment);
+    return experiment.spec.searcher ? this.search.begin(experiment) : this.orchestrator.start(experiment);
   }
 
+  /** A search has no single trial to prepare: it starts at once (autoStart: false applies to plain experiments). */
   prepare(experiment: ExperimentRecord): Promise<void> {
-    return this.orchestrator.prepare(experiment);
+    return experiment.spec.searcher ? this.search.begin(experiment) : this.orchestrator.prepare(experiment);
   }
 
   startPrepared(experimentId: string): Promise<void> {
@@ -99,8 +104,9 @@ export class Execution implements ExecutionPort {
     return new Map(entries);
   }
 
-  recover(): Promise<void> {
-    return this.orchestrator.recover();
+  async recover(): Promise<void> {
+    await this.orchestrator.recover();
+    await this.search.recover();
   }
 
   /** Stops watching; executors keep running and are re-attached by the next start. */

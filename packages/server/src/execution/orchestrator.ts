@@ -63,7 +63,7 @@ interface ActiveTrial {
 }
 
 export function isSearch(experiment: ExperimentRecord): boolean {
-  return (experiment.spec as { searcher?: unknown }).searcher != null;
+  return experiment.spec.searcher != null;
 }
 
 function activeTrial(trial: TrialRecord, experimentId: string, executors: ExecutorRecord[]): ActiveTrial {
@@ -501,7 +501,8 @@ export class Orchestrator {
   async recover(): Promise<void> {
     // Accepted but never given a trial: the server died between the two writes of a create.
     for (const experiment of (await this.o.experiments.list({ statuses: ['Accepted'] })).items) {
-      if ((await this.o.trials.ofExperiment(experiment.id)).length > 0) continue;
+      // A search's first trials are the search driver's to create (it recovers after this).
+      if (isSearch(experiment) || (await this.o.trials.ofExperiment(experiment.id)).length > 0) continue;
       if (experiment.spec.autoStart === false) await this.prepare(experiment);
       else await this.start(experiment);
     }

@@ -1,0 +1,133 @@
+/**
+ * Runs a hyperparameter search: feeds the searcher (a pure state machine from @periscope/core) the events of
+ * its trials — validation metrics, exits — and carries out what it answers: create a trial, set its length
+ * budget, stop it, or end the experiment. The searcher's snapshot is saved after every event, so a restarted
+ * server resumes the search where it was.
+ */
+import { createSearcher, restoreSearcher, type HyperparameterSpace, type Searcher, type SearcherAction, type SearcherConfig, type SearcherEvent } from '@periscope/core';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
+import type { TrialRecord, TrialStore } from '../trials/store.js';
+import type { Orchestrator, TrialOutcome } from './orchestrator.js';
+
+interface Search {
+  searcher: Searcher;
+  config: SearcherConfig;
+  /** Serializes events: the searcher sees them one at a time, in order. */
+  chain: Promise<void>;
+}
+
+export class SearchDriver {
+  private readonly searches = new Map<string, Search>();
+
+  constructor(
+    private readonly orchestrator: Orchestrator,
+    private readonly experiments: ExperimentStore,
+    private readonly trials: TrialStore,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    orchestrator.onTrialFinished = (trial, outcome) => this.onFinished(trial, outcome);
+  }
+
+  /** Starts the search of a new experiment. */
+  async begin(experiment: ExperimentRecord): Promise<void> {
+    const { config, space } = searchOf(experiment);
+    // The seed comes from the experiment's uid: reproducible for the experiment, different between experiments.
+    const seed = Number.parseInt(experiment.uid.replaceAll('-', '').slice(0, 8), 16) >>> 0;
+    const search: Search = { searcher: createSearcher(config, space, seed), config, chain: Promise.resolve() };
+    this.searches.set(experiment.id, search);
+    await this.handle(experiment.id, { type: 'start' });
+  }
+
+  /** After a restart: rebuild every unfinished search from its snapshot. */
+  async recover(): Promise<void> {
+    for (const status of ['Accepted', 'Preparing', 'Running'] as const) {
+      for (const experiment of (await this.experiments.list({ statuses: [status] })).items) {
+        if (experiment.spec.searcher == null) continue;
+        const snapshot = await this.experiments.searcherState(experiment.id);
+        if (snapshot === undefined) {
+          await this.begin(experiment);
+          continue;
+        }
+        const { config, space } = searchOf(experiment);
+        this.searches.set(experiment.id, { searcher: restoreSearcher(config, space, snapshot), config, chain: Promise.resolve() });
+      }
+    }
+  }
+
+  /** A validation report of one of the search's trials. */
+  validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, number>): void {
+    const search = this.searches.get(trial.experimentId);
+    if (!search || trial.requestId === null) return;
+    const metric = metrics[search.config.metric];
+    if (metric === undefined) return;
+    void this.handle(trial.experimentId, { type: 'validation', requestId: trial.requestId, length: stepsCompleted, metric });
+  }
+
+  private onFinished(finished: TrialRecord, outcome: TrialOutcome): void {
+    if (finished.requestId === null || !this.searches.has(finished.experimentId)) return;
+    const requestId = finished.requestId;
+    const search = this.searches.get(finished.experimentId)!;
+    search.chain = search.chain.then(async () => {
+      // Promoted while it still ran on its old budget: it has more to train, from its latest checkpoint.
+      const trial = await this.trials.get(finished.id);
+      if (outcome === 'Succeeded' && trial && trial.lengthBudget !== null && (trial.stepsCompleted ?? 0) < trial.lengthBudget && !trial.stopRequested) {
+        await this.orchestrator.requeue(trial.id);
+        return;
+      }
+      const reason = outcome === 'Succeeded' ? 'completed' : outcome === 'Failed' ? 'errored' : 'stopped';
+      void this.handle(finished.experimentId, { type: 'exited', requestId, reason });
+    });
+  }
+
+  private handle(experimentId: string, event: SearcherEvent): Promise<void> {
+    const search = this.searches.get(experimentId)!;
+    search.chain = search.chain
+      .then(async () => {
+        const actions = search.searcher.handle(event);
+        await this.experiments.saveSearcherState(experimentId, search.searcher.snapshot());
+        // A new trial starts with its budget already set: it may read it the moment it starts.
+        const firstBudget = new Map<string, number>();
+        for (const a of actions) if (a.type === 'train' && !firstBudget.has(a.requestId)) firstBudget.set(a.requestId, a.length);
+        for (const action of actions) await this.apply(experimentId, action, firstBudget);
+      })
+      .catch((error) => this.log.error({ err: error, experimentId }, 'search step failed'));
+    return search.chain;
+  }
+
+  private async apply(experimentId: string, action: SearcherAction, firstBudget: Map<string, number>): Promise<void> {
+    const experiment = await this.experiments.get(experimentId);
+    if (!experiment || ['Succeeded', 'Failed', 'Canceled'].includes(experiment.status) || this.orchestrator.isCanceling(experimentId)) return;
+    const trials = await this.trials.ofExperiment(experimentId);
+    const trial = 'requestId' in action ? trials.find((t) => t.requestId === action.requestId) : undefined;
+    switch (action.type) {
+      case 'create':
+        await this.orchestrator.createTrial(experiment, trials.length + 1, action.hparams, action.requestId, firstBudget.get(action.requestId) ?? null);
+        return;
+      case 'train':
+        if (!trial) return;
+        await this.trials.update(trial.id, { lengthBudget: action.length });
+        // A trial that already finished its previous budget is promoted: it runs again from its checkpoint.
+        if (trial.state === 'Succeeded' && (trial.stepsCompleted ?? 0) < action.length) await this.orchestrator.requeue(trial.id);
+        return;
+      case 'stop':
+        if (!trial) return;
+        await this.trials.update(trial.id, { stopRequested: true });
+        await this.orchestrator.stopTrial(trial.id);
+        return;
+      case 'done': {
+        this.searches.delete(experimentId);
+        const succeeded = trials.some((t) => t.state === 'Succeeded');
+        await this.experiments.transition(experimentId, {
+          status: succeeded ? 'Succeeded' : 'Failed',
+          finishedAt: Date.now(),
+          message: succeeded ? null : 'No trial of the search succeeded.',
+        });
+      }
+    }
+  }
+}
+
+function searchOf(experiment: ExperimentRecord): { config: SearcherConfig; space: HyperparameterSpace } {
+  return { config: experiment.spec.searcher!, space: experiment.spec.hyperparameters ?? {} };
+}

@@ -1,0 +1,97 @@
+/** Hyperparameter search end to end: real Python trials report through periscope.py; the searcher drives them. */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { App } from '../app.js';
+import { call, create, testApp, waitForStatus } from '../testing/app.js';
+import { tempDir } from '../testing/databases.js';
+
+/** Minimizes (x - 3)^2: the loss falls with steps towards its floor; resumes from its latest checkpoint. */
+const TRAIN = `
+import json, os, periscope
+ctx = periscope.init()
+x = float(ctx.hparams["x"])
+start = 0
+if ctx.latest_checkpoint:
+    start = json.load(open(os.path.join(ctx.latest_checkpoint, "state.json")))["step"]
+length = int(ctx.max_length)
+for step in range(start + 1, length + 1):
+    loss = (x - 3) ** 2 + 10.0 / step
+    ctx.report_training_metrics(step, {"loss": loss})
+    if step % 2 == 0 or step == length:
+        ctx.report_validation_metrics(step, {"loss": loss})
+        with ctx.checkpoint(step) as path:
+            json.dump({"step": step}, open(os.path.join(path, "state.json"), "w"))
+    if ctx.should_stop():
+        break
+print("trained", start, "->", step)
+`;
+
+async function search(hyperparameters: object, searcher: object): Promise<{ app: App; id: string; trials: any[] }> {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'train.py'), TRAIN);
+  const app = await testApp(join(tempDir(), 'db.sqlite'), { capacity: { cpus: 64, memoryMb: 65536, gpus: [] } });
+  await app.http.listen({ host: '127.0.0.1', port: 0 });
+  app.execution.setApiUrl(`http://127.0.0.1:${(app.http.server.address() as { port: number }).port}`);
+  const id = await create(app, {
+    meta: { name: 'search', framework: 'Custom', cmd: `python3 ${join(dir, 'train.py')}` },
+    spec: { Worker: {} },
+    hyperparameters,
+    searcher: { metric: 'loss', smallerIsBetter: true, ...searcher },
+  });
+  const done = await waitForStatus(app, id, ['Succeeded', 'Failed'], 120_000);
+  const trials = (await call(app, 'GET', `/api/v1/experiment/${id}/trials`)).body.result;
+  assert.equal(done.status, 'Succeeded', JSON.stringify(trials.map((t: any) => [t.state, t.message])));
+  return { app, id, trials };
+}
+
+describe('hyperparameter search', () => {
+  it('single: one trial trained to maxLength', async () => {
+    const { trials } = await search({ x: 2 }, { name: 'single', maxLength: 6 });
+    assert.equal(trials.length, 1);
+    assert.deepEqual(trials[0].hparams, { x: 2 });
+    assert.equal(trials[0].state, 'Succeeded');
+  });
+
+  it('grid: exactly the Cartesian product of the grid', async () => {
+    const { trials } = await search({ x: { type: 'int', minval: 0, maxval: 4, count: 5 }, opt: { type: 'categorical', vals: ['sgd', 'adam'] } }, { name: 'grid', maxLength: 2, maxConcurrentTrials: 4 });
+    const seen = trials.map((t: any) => `${t.hparams.x}/${t.hparams.opt}`).sort();
+    assert.deepEqual(seen, ['0/adam', '0/sgd', '1/adam', '1/sgd', '2/adam', '2/sgd', '3/adam', '3/sgd', '4/adam', '4/sgd']);
+    assert.ok(trials.every((t: any) => t.state === 'Succeeded'));
+  });
+
+  it('random: maxTrials samples within the ranges, and the top checkpoint is the best trial', async () => {
+    const { app, id, trials } = await search({ x: { type: 'double', minval: 0, maxval: 6 } }, { name: 'random', maxTrials: 8, maxLength: 4 });
+    assert.equal(trials.length, 8);
+    assert.ok(trials.every((t: any) => t.hparams.x >= 0 && t.hparams.x <= 6));
+    const [top] = (await call(app, 'GET', `/api/v1/experiment/${id}/checkpoints/top`)).body.result;
+    const closest = [...trials].sort((a: any, b: any) => Math.abs(a.hparams.x - 3) - Math.abs(b.hparams.x - 3))[0];
+    assert.equal(top.trialId, closest.id);
+    assert.equal(top.stepsCompleted, 4);
+    const top3 = (await call(app, 'GET', `/api/v1/experiment/${id}/checkpoints/top?limit=3`)).body.result;
+    assert.equal(new Set(top3.map((c: any) => c.trialId)).size, 3, 'the best of three distinct trials');
+  });
+
+  it('adaptive ASHA: stops the worse trials early and trains far less than 16 × maxLength', async () => {
+    const maxLength = 16;
+    const { app, trials } = await search({ x: { type: 'double', minval: -3, maxval: 9 } }, { name: 'adaptive_asha', maxTrials: 16, maxLength, numRungs: 3, divisor: 4, maxConcurrentTrials: 8 });
+    assert.equal(trials.length, 16);
+    const trained = await Promise.all(trials.map(async (t: any) => (await app.trials.get(t.id)) && (await call(app, 'GET', `/api/v1/trials/${t.id}/metrics?group=training`)).body.result.length));
+    const total = trained.reduce((a: number, b: number) => a + b, 0);
+    assert.ok(total < 16 * maxLength * 0.6, `trained ${total} steps in all, budget ${16 * maxLength}`);
+    const full = trials.filter((_: any, i: number) => trained[i] === maxLength);
+    assert.ok(full.length >= 1 && full.length < 16, `${full.length} trials reached maxLength`);
+    // The best hyperparameters (closest to x = 3) were trained to the end, and the trials stopped at the first
+    // rung are on average worse than those trained to the end. (Asynchronous halving always promotes the first
+    // trial to report at a rung, so an early bad trial may go far: only the averages are ordered.)
+    const distance = (t: any) => Math.abs(t.hparams.x - 3);
+    const best = [...trials].sort((a: any, b: any) => distance(a) - distance(b))[0];
+    assert.ok(full.includes(best), `the best trial (x=${best.hparams.x}) reached maxLength`);
+    const firstRung = Math.min(...trained);
+    const stoppedEarly = trials.filter((_: any, i: number) => trained[i] === firstRung);
+    const mean = (ts: any[]) => ts.reduce((a, t) => a + distance(t), 0) / ts.length;
+    assert.ok(mean(stoppedEarly) > mean(full), `stopped early: mean |x-3| ${mean(stoppedEarly)}, trained to the end: ${mean(full)}`);
+    console.log(`ASHA: ${total} of ${16 * maxLength} steps trained; ${full.length} of 16 trials reached maxLength`);
+  });
+});
