@@ -104,9 +104,11 @@ export class Execution implements ExecutionPort {
     return new Map(entries);
   }
 
+  /** Searches first (they hear about trials that ended while the server was down), then trials, then new searches. */
   async recover(): Promise<void> {
+    const unstarted = await this.search.restore();
     await this.orchestrator.recover();
-    await this.search.recover();
+    for (const experiment of unstarted) await this.search.begin(experiment);
   }
 
   /** Stops watching; executors keep running and are re-attached by the next start. */

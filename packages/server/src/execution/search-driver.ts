@@ -39,20 +39,24 @@ export class SearchDriver {
     await this.handle(experiment.id, { type: 'start' });
   }
 
-  /** After a restart: rebuild every unfinished search from its snapshot. */
-  async recover(): Promise<void> {
-    for (const status of ['Accepted', 'Preparing', 'Running'] as const) {
-      for (const experiment of (await this.experiments.list({ statuses: [status] })).items) {
-        if (experiment.spec.searcher == null) continue;
-        const snapshot = await this.experiments.searcherState(experiment.id);
-        if (snapshot === undefined) {
-          await this.begin(experiment);
-          continue;
-        }
-        const { config, space } = searchOf(experiment);
-        this.searches.set(experiment.id, { searcher: restoreSearcher(config, space, snapshot), config, chain: Promise.resolve() });
+  /**
+   * After a restart, before the orchestrator recovers trials (whose exits while the server was down must reach
+   * their searcher): rebuild every unfinished search from its snapshot. Answers those that never started.
+   */
+  async restore(): Promise<ExperimentRecord[]> {
+    const unstarted: ExperimentRecord[] = [];
+    const unfinished = await this.experiments.list({ statuses: ['Accepted', 'Preparing', 'Running'] });
+    for (const experiment of unfinished.items) {
+      if (experiment.spec.searcher == null) continue;
+      const snapshot = await this.experiments.searcherState(experiment.id);
+      if (snapshot === undefined) {
+        unstarted.push(experiment);
+        continue;
       }
+      const { config, space } = searchOf(experiment);
+      this.searches.set(experiment.id, { searcher: restoreSearcher(config, space, snapshot), config, chain: Promise.resolve() });
     }
+    return unstarted;
   }
 
   /** A validation report of one of the search's trials. */

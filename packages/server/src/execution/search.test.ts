@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { App } from '../app.js';
 import { call, create, testApp, waitForStatus } from '../testing/app.js';
-import { tempDir } from '../testing/databases.js';
+import { eventually, tempDir } from '../testing/databases.js';
 
 /** Minimizes (x - 3)^2: the loss falls with steps towards its floor; resumes from its latest checkpoint. */
 const TRAIN = `
@@ -93,5 +93,50 @@ describe('hyperparameter search', () => {
     const mean = (ts: any[]) => ts.reduce((a, t) => a + distance(t), 0) / ts.length;
     assert.ok(mean(stoppedEarly) > mean(full), `stopped early: mean |x-3| ${mean(stoppedEarly)}, trained to the end: ${mean(full)}`);
     console.log(`ASHA: ${total} of ${16 * maxLength} steps trained; ${full.length} of 16 trials reached maxLength`);
+  });
+});
+
+describe('search across a restart', () => {
+  it('resumes the searcher from its saved state: a trial that ended while the server was down counts, the rest follow', async () => {
+    const dir = tempDir();
+    const dataDir = tempDir();
+    const database = join(tempDir(), 'db.sqlite');
+    const gate = join(dir, 'gate');
+    writeFileSync(
+      join(dir, 'train.py'),
+      [
+        'import os, time, periscope',
+        'ctx = periscope.init()',
+        'ctx.report_validation_metrics(1, {"loss": abs(float(ctx.hparams["x"]) - 3)})',
+        'print("reported", flush=True)',
+        'while ctx.trial_id == 1 and not os.path.exists(os.environ["GATE"]):',
+        '    time.sleep(0.02)',
+      ].join('\n'),
+    );
+    const open = async () => {
+      const app = await testApp(database, { dataDir });
+      await app.http.listen({ host: '127.0.0.1', port: 0 });
+      app.execution.setApiUrl(`http://127.0.0.1:${(app.http.server.address() as { port: number }).port}`);
+      return app;
+    };
+    const first = await open();
+    const id = await create(first, {
+      meta: { name: 'resumed', framework: 'Custom', cmd: `python3 ${join(dir, 'train.py')}`, envVars: { GATE: gate } },
+      spec: { Worker: {} },
+      hyperparameters: { x: { type: 'double', minval: 0, maxval: 6 } },
+      searcher: { name: 'random', metric: 'loss', maxTrials: 3, maxLength: 1, maxConcurrentTrials: 1 },
+    });
+    await eventually('trial 1 to report', async () => {
+      const trials = (await call(first, 'GET', `/api/v1/experiment/${id}/trials`)).body.result;
+      return trials[0] && (await call(first, 'GET', `/api/v1/trials/${trials[0].id}/metrics?group=validation`)).body.result.length === 1;
+    });
+    await first.close(); // the server goes away; trial 1 lives on
+    writeFileSync(gate, 'open');
+    const second = await open();
+    const done = await waitForStatus(second, id, ['Succeeded', 'Failed'], 60_000);
+    const trials = (await call(second, 'GET', `/api/v1/experiment/${id}/trials`)).body.result;
+    assert.equal(done.status, 'Succeeded', JSON.stringify(trials.map((t: any) => [t.state, t.message])));
+    assert.deepEqual(trials.map((t: any) => t.state), ['Succeeded', 'Succeeded', 'Succeeded']);
+    assert.equal(new Set(trials.map((t: any) => t.hparams.x)).size, 3, 'three different samples: the searcher went on, not over');
   });
 });
