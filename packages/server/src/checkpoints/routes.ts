@@ -28,11 +28,12 @@ export function trainingRoutes(training: TrainingService): FastifyPluginAsyncTyp
             group: Type.Optional(Type.Union([Type.Literal('training'), Type.Literal('validation')])),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 })),
             afterSteps: Type.Optional(Type.Integer({ minimum: -1 })),
+            name: Type.Optional(Type.String({ maxLength: 256, description: 'Only this metric (reports without it are left out): one chart series.' })),
           }),
           response: { 200: Envelope(Type.Array(MetricReport)), ...errors },
         },
       },
-      async (request) => ok(await training.reports(request.params.id, request.query.group, request.query.limit ?? 10_000, request.query.afterSteps)),
+      async (request) => ok(await training.reports(request.params.id, request.query.group, request.query.limit ?? 10_000, request.query.afterSteps, request.query.name)),
     );
     app.post(
       '/api/v1/trials/:id/checkpoints',

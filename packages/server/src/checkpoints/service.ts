@@ -47,10 +47,11 @@ export class TrainingService {
     return { accepted: request.reports.length };
   }
 
-  async reports(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps?: number): Promise<MetricReport[]> {
+  async reports(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps?: number, name?: string): Promise<MetricReport[]> {
     await this.require(trialId);
     const rows = await this.metrics.reports(trialId, group, limit, afterSteps);
-    return rows.map((r) => ({ group: r.group, stepsCompleted: r.stepsCompleted, metrics: r.metrics, time: formatTime(r.reportedAt)! }));
+    const picked = name === undefined ? rows : rows.filter((r) => name in r.metrics).map((r) => ({ ...r, metrics: { [name]: r.metrics[name]! } }));
+    return picked.map((r) => ({ group: r.group, stepsCompleted: r.stepsCompleted, metrics: r.metrics, time: formatTime(r.reportedAt)! }));
   }
 
   async reportCheckpoint(trialId: number, request: ReportCheckpointRequest): Promise<Checkpoint> {
