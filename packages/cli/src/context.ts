@@ -43,6 +43,11 @@ export class Context {
     return this.client;
   }
 
+  /** The server URL commands talk to. */
+  master(): string {
+    return this.periscope.master;
+  }
+
   /** A result line on stdout. */
   print(text: string): void {
     process.stdout.write(`${text}\n`);

@@ -2,7 +2,10 @@
 export const EXIT = {
   /** Done; for `wait` and `--wait`, the experiment Succeeded. */
   OK: 0,
-  /** The experiment failed (or was deleted while waited on, or the wait timed out), or the server refused the request. */
+  /**
+   * The experiment failed (or was deleted while waited on, or the wait timed out), the server refused the
+   * request, or (`health`) it answered that it is unhealthy.
+   */
   FAILED: 1,
   /** Bad command line: unknown command or flag, missing argument, missing or malformed spec file. */
   USAGE: 2,
@@ -14,8 +17,8 @@ export const EXIT = {
 
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0  success (for wait and --wait: the experiment Succeeded)
-  1  the experiment Failed or was deleted, or the server refused the request (its message is printed)
+  0  success (for wait and --wait: the experiment Succeeded; for health: healthy)
+  1  the experiment Failed or was deleted, the server refused the request (its message is printed), or is unhealthy
   2  usage error: unknown command or flag, missing argument, missing or malformed spec file
   3  the server is unreachable (check --master / PERISCOPE_MASTER, or start one with: periscope server)`;
 

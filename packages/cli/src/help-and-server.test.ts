@@ -7,7 +7,7 @@ describe('periscope --help and server', () => {
   it('--help lists the commands and documents the exit codes, exiting 0', async () => {
     const run = await periscope(['--help']);
     assert.equal(run.code, 0);
-    for (const command of ['server', 'experiment', 'environment']) assert.match(run.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['server', 'experiment', 'environment', 'execution', 'executor', 'flag', 'node', 'health']) assert.match(run.stdout, new RegExp(`^  ${command}\\b`, 'm'));
     assert.match(run.stdout, /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*usage error.*\n {2}3 .*unreachable/);
     const experiment = await periscope(['experiment', 'wait', '--help']);
     assert.equal(experiment.code, 0);

@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, type CommanderError } from 'commander';
 import { environmentCommand } from './commands/environment.js';
+import { executionCommand, executorCommand } from './commands/execution.js';
 import { experimentCommand } from './commands/experiment.js';
+import { flagCommand } from './commands/flag.js';
+import { healthCommand } from './commands/health.js';
+import { nodeCommand } from './commands/node.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -27,7 +31,9 @@ Example session:
   periscope server &                                   # API on http://127.0.0.1:32080, data in ~/.periscope
   periscope experiment create -f mnist.yaml --follow   # submit, stream the logs, exit with its outcome
   periscope experiment list --status running
-  periscope experiment logs experiment-1647574374688-0001 --tail 20 --only-master`,
+  periscope experiment logs experiment-1647574374688-0001 --tail 20 --only-master
+  periscope execution prepare run-1 -f job.yaml --start --wait   # netunicorn style: by a name you choose
+  periscope health`,
     );
   configure(program);
 
@@ -39,6 +45,11 @@ Example session:
   }
   experimentCommand(program);
   environmentCommand(program);
+  executionCommand(program);
+  executorCommand(program);
+  flagCommand(program);
+  nodeCommand(program);
+  healthCommand(program);
   return program;
 }
 

@@ -1,7 +1,8 @@
 import type { Experiment, ExperimentLog, ExperimentSpec, Trial } from '@periscope/core';
 import { onlyMaster } from './master-pod.js';
 import { path, type CallOptions, type Transport } from './transport.js';
-import { followLogs, waitForExperiment, type FollowEnd, type FollowLogsOptions, type PodLogLine, type WaitOptions, type WaitResult } from './wait.js';
+import { followLogs } from './follow-logs.js';
+import { waitForExperiment, type FollowEnd, type FollowLogsOptions, type PodLogLine, type WaitOptions, type WaitResult } from './wait.js';
 
 /** A Submarine status name: Accepted, Created, Running, Succeeded, Failed or Deleted. */
 export type SubmarineExperimentStatus = Experiment['status'];
@@ -107,13 +108,20 @@ export class ExperimentsClient {
     return waitForExperiment(this, id, options);
   }
 
+  /** Starts an experiment created with `autoStart: false` (prepared, status Created); starting twice launches once. */
+  async start(id: string, options: CallOptions = {}): Promise<Experiment> {
+    return this.result<Experiment>({ method: 'POST', path: path`/experiment/${id}/start`, ...options });
+  }
+
   /**
-   * New log lines as they appear, until the experiment ends (the generator's return value says how).
-   * Today this polls the logs route and yields only lines not yet seen; it will move to the streaming
-   * endpoint without changing this signature.
+   * New log lines as they are written, until the experiment ends (the generator's return value says how):
+   * each trial's log stream (Server-Sent Events) in turn, lines merged across pods in time order. A dropped
+   * stream is reopened and lines already yielded are not yielded again. On a server without the stream (a
+   * Submarine server) it polls the logs route every `pollIntervalMs` instead. Stop early with `break` or the
+   * signal; either closes the stream.
    */
   followLogs(id: string, options: FollowLogsOptions = {}): AsyncGenerator<PodLogLine, FollowEnd> {
-    return followLogs(this, id, options);
+    return followLogs(this, this.#transport, id, options);
   }
 
   private async result<T>(request: Parameters<Transport['call']>[0]): Promise<T> {

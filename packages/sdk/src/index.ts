@@ -1,12 +1,18 @@
 /**
  * @periscope/sdk: the Periscope client for Node and browsers (global fetch, no Node-only APIs).
- * `Periscope` is the client; `ExperimentClient` and `EnvironmentClient` are Submarine's SDK shapes over it.
+ * `Periscope` is the client; `ExperimentClient` and `EnvironmentClient` are Submarine's SDK shapes over it,
+ * `NetunicornClient` netunicorn's.
  */
 export { Periscope } from './periscope.js';
 export { DEFAULT_MASTER, type PeriscopeOptions, type ResolvedOptions } from './options.js';
 export type { CallOptions } from './transport.js';
 export type { ExperimentsClient, ExperimentPage, GetLogOptions, ListExperimentsOptions, SubmarineExperimentStatus } from './experiments.js';
 export type { CreateEnvironmentInput, EnvironmentsClient } from './environments.js';
+export type { CancelExecutorsResult, ExecutionStatus, ExecutionsClient, WaitForExecutionOptions } from './executions.js';
+export type { Flag, FlagValues, FlagsClient, GetFlagOptions } from './flags.js';
+export type { HealthReport } from './health.js';
+export type { ListNodesOptions, NodeGpu, NodesClient, PeriscopeNode } from './nodes.js';
+export { NetunicornClient, type NetunicornClientOptions, type NetunicornContext } from './netunicorn-client.js';
 export { isFinal, type FinalStatus, type FollowEnd, type FollowLogsOptions, type PodLogLine, type WaitOptions, type WaitProgress, type WaitResult } from './wait.js';
 export { masterPod } from './master-pod.js';
 export {
@@ -23,4 +29,4 @@ export {
   isNotFound,
   isPeriscopeError,
 } from './errors.js';
-export type { Environment, EnvironmentSpec, Executor, Experiment, ExperimentLog, ExperimentSpec, Trial } from '@periscope/core';
+export type { Environment, EnvironmentSpec, ExecutionInfo, Executor, ExecutorResult, Experiment, ExperimentLog, ExperimentSpec, LogLine, Trial } from '@periscope/core';

@@ -1,5 +1,10 @@
 import { EnvironmentsClient } from './environments.js';
+import { isPeriscopeError } from './errors.js';
+import { ExecutionsClient } from './executions.js';
 import { ExperimentsClient } from './experiments.js';
+import { FlagsClient } from './flags.js';
+import type { HealthReport } from './health.js';
+import { NodesClient } from './nodes.js';
 import { resolveOptions, type PeriscopeOptions, type ResolvedOptions } from './options.js';
 import { Transport, type CallOptions } from './transport.js';
 
@@ -15,6 +20,10 @@ import { Transport, type CallOptions } from './transport.js';
 export class Periscope {
   readonly experiments: ExperimentsClient;
   readonly environments: EnvironmentsClient;
+  /** Experiments under a name of yours, prepared and started in two steps (netunicorn's lifecycle). */
+  readonly executions: ExecutionsClient;
+  readonly nodes: NodesClient;
+  readonly flags: FlagsClient;
   // Private, and so kept out of `console.log(client)`: the headers may hold credentials.
   readonly #options: ResolvedOptions;
   readonly #transport: Transport;
@@ -24,6 +33,9 @@ export class Periscope {
     this.#transport = new Transport(this.#options);
     this.experiments = new ExperimentsClient(this.#transport);
     this.environments = new EnvironmentsClient(this.#transport);
+    this.executions = new ExecutionsClient(this.#transport);
+    this.nodes = new NodesClient(this.#transport);
+    this.flags = new FlagsClient(this.#transport);
   }
 
   /** The server URL this client talks to. */
@@ -34,5 +46,27 @@ export class Periscope {
   /** Resolves when the server answers `/api/v1/experiment/ping` (Submarine's connectivity check). */
   async ping(options: CallOptions = {}): Promise<void> {
     await this.#transport.call<string>({ method: 'GET', path: '/experiment/ping', ...options });
+  }
+
+  /**
+   * The server's health: its store answers and its launcher has a node. Rejects with the server's reason
+   * (`SERVICE_UNAVAILABLE`, HTTP 503) when it is unhealthy, and `UNREACHABLE` when nothing answers. Asked
+   * once: a 503 is the answer here, not a reason to retry.
+   */
+  async health(options: CallOptions = {}): Promise<HealthReport> {
+    return (await this.#transport.call<HealthReport>({ method: 'GET', path: '/health', retries: 0, ...options })).result;
+  }
+
+  /**
+   * netunicorn's `healthcheck()`: true only when the server answers that it is healthy; false when it says it
+   * is not, answers something else, or cannot be reached. An abort still rejects.
+   */
+  async healthcheck(options: CallOptions = {}): Promise<boolean> {
+    try {
+      return (await this.health(options)).status === 'healthy';
+    } catch (error) {
+      if (isPeriscopeError(error)) return false;
+      throw error;
+    }
   }
 }

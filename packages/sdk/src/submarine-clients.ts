@@ -25,7 +25,8 @@ export interface WaitForFinishOptions extends CallOptions {
   onProgress?: (progress: WaitProgress) => void;
 }
 
-function connect(options: SubmarineClientOptions | Periscope): Periscope {
+/** A facade's connection: the given client's, or a new one (`host` is the server URL, as Submarine names it). */
+export function connect(options: SubmarineClientOptions | Periscope): Periscope {
   if (options instanceof Periscope) return options;
   const { host, ...rest } = options;
   return new Periscope({ ...rest, ...(host !== undefined && { master: host }) });

@@ -18,8 +18,17 @@ export interface ApiRequest extends CallOptions {
   method: Method;
   /** Under `/api/v1`, e.g. `/experiment/experiment-1647574374688-0002`; build it with `path`. */
   path: string;
-  query?: Record<string, string | number | undefined>;
+  query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /**
+   * The server guarantees that repeating this request is harmless (e.g. `POST /executions/{name}/start`), so
+   * it is retried like GET, PUT and DELETE although its method is POST. Default false.
+   */
+  idempotent?: boolean;
+  /** Retries for this request instead of the client's `retries` (0 for a check that must answer at once). */
+  retries?: number;
+  /** Per-attempt limit for this request instead of `requestTimeoutMs` (a long-poll waits longer); 0 = none. */
+  timeoutMs?: number;
 }
 
 export interface ApiAnswer<T> {
@@ -47,26 +56,44 @@ export class Transport {
   }
 
   async call<T>(request: ApiRequest): Promise<ApiAnswer<T>> {
+    const { status, text } = await this.exchange(request, 'text');
+    return decode<T>(status, text, label(request), this.#options.master);
+  }
+
+  /**
+   * Opens a streaming answer (Server-Sent Events): retried like `call`, with the per-attempt limit applying
+   * only until the headers arrive, never to the open stream. An error answer is decoded and thrown as `call`
+   * would; a success answer is returned with its body unread: the reader owns it from then on (and cancels
+   * it when it stops, e.g. on abort).
+   */
+  async open(request: ApiRequest): Promise<Response> {
+    const { status, text, response } = await this.exchange(request, 'stream');
+    if (response) return response;
+    return decode<never>(status, text, label(request), this.#options.master) as never;
+  }
+
+  /** Sends `request`, retrying what is safe to retry; answers the final status with its text or open body. */
+  private async exchange(request: ApiRequest, mode: 'text' | 'stream'): Promise<Exchanged> {
     const { signal } = request;
     const url = this.url(request);
-    const label = `${request.method} /api/v1${request.path}`;
     const init: RequestInit = {
       method: request.method,
       headers: {
-        accept: 'application/json',
+        accept: mode === 'stream' ? 'text/event-stream' : 'application/json',
         ...(request.body !== undefined && { 'content-type': 'application/json' }),
         ...this.#options.headers,
       },
       ...(request.body !== undefined && { body: JSON.stringify(request.body) }),
     };
-    const retries = IDEMPOTENT.has(request.method) ? this.#options.retries : 0;
+    const retryable = IDEMPOTENT.has(request.method) || request.idempotent === true;
+    const retries = retryable ? (request.retries ?? this.#options.retries) : 0;
+    const limit = request.timeoutMs ?? this.#options.requestTimeoutMs;
 
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
-      let status: number;
-      let text: string;
+      let answer: Exchanged;
       try {
-        ({ status, text } = await this.attempt(url, init, signal));
+        answer = await this.attempt(url, init, signal, limit, mode);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         if (attempt < retries) {
@@ -75,11 +102,11 @@ export class Transport {
         }
         throw new PeriscopeConnectionError(this.#options.master, describeNetworkError(error), error);
       }
-      if (RETRY_STATUSES.has(status) && attempt < retries) {
+      if (RETRY_STATUSES.has(answer.status) && attempt < retries) {
         await sleep(this.backoff(attempt), signal);
         continue;
       }
-      return decode<T>(status, text, label, this.#options.master);
+      return answer;
     }
   }
 
@@ -90,15 +117,18 @@ export class Transport {
     return `${this.#options.apiBase}${request.path}${search}`;
   }
 
-  /** One attempt, bounded by `requestTimeoutMs` (body included); rejects on network failure or abort. */
-  private async attempt(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+  /**
+   * One attempt, bounded by `limit` ms: the whole answer in `text` mode; only until the headers in `stream`
+   * mode, where a 2xx answer comes back with its body open. Rejects on network failure or abort.
+   */
+  private async attempt(url: string, init: RequestInit, signal: AbortSignal | undefined, limit: number, mode: 'text' | 'stream'): Promise<Exchanged> {
     const controller = new AbortController();
     const forward = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
-    const limit = this.#options.requestTimeoutMs;
     const timer = limit > 0 ? setTimeout(() => controller.abort(new AttemptTimeout(limit)), limit) : undefined;
     try {
       const response = await this.#options.fetch(url, { ...init, signal: controller.signal });
+      if (mode === 'stream' && response.ok) return { status: response.status, text: '', response };
       return { status: response.status, text: await response.text() };
     } catch (error) {
       // fetch rejects with the abort reason; surface our own timeout as such, not as an abort.
@@ -109,10 +139,36 @@ export class Transport {
     }
   }
 
+  /** The client's `requestTimeoutMs` option (0 = none). */
+  get requestTimeoutMs(): number {
+    return this.#options.requestTimeoutMs;
+  }
+
+  /** The client's `retries` option. */
+  get retries(): number {
+    return this.#options.retries;
+  }
+
+  /** How long to wait before retry number `attempt` (0-based): `retryDelayMs` doubled each time, ±25%, ≤ 5 s. */
+  retryDelay(attempt: number): number {
+    return this.backoff(attempt);
+  }
+
   private backoff(attempt: number): number {
     const base = Math.min(this.#options.retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS);
     return Math.round(base * (0.75 + Math.random() * 0.5));
   }
+}
+
+interface Exchanged {
+  status: number;
+  text: string;
+  /** Set for a successful `stream`-mode answer, whose body is left unread. */
+  response?: Response;
+}
+
+function label(request: ApiRequest): string {
+  return `${request.method} /api/v1${request.path}`;
 }
 
 class AttemptTimeout extends Error {

@@ -160,9 +160,13 @@ describe('followLogs', () => {
     const periscope = new Periscope({ master: server.master });
     const created = await periscope.experiments.create(jobSpec('follow-tail', { Master: 'seq 1 5', Worker: 'seq 11 15' }, 'PyTorch'));
     await periscope.experiments.wait(created.experimentId, { pollIntervalMs: 20 });
-    const lines = [];
-    for await (const line of periscope.experiments.followLogs(created.experimentId, { tail: 2 })) lines.push(line.text);
-    assert.deepEqual(lines, ['4', '5', '14', '15']);
+    const lines: PodLogLine[] = [];
+    for await (const line of periscope.experiments.followLogs(created.experimentId, { tail: 2 })) lines.push(line);
+    // Pods are merged in time order; within a pod the order is the log's.
+    const of = (pod: string) => lines.filter((l) => l.podName === `${created.experimentId}-${pod}`).map((l) => [l.lineNumber, l.text]);
+    assert.deepEqual(of('master-0'), [[3, '4'], [4, '5']]);
+    assert.deepEqual(of('worker-0'), [[3, '14'], [4, '15']]);
+    assert.equal(lines.length, 4);
   });
 
   it('ends with Deleted when the experiment is deleted', async () => {

@@ -1,6 +1,6 @@
 /**
- * Waiting for an experiment and following its logs. Both poll for now; the streaming endpoint will replace
- * the polling inside these functions, not their signatures.
+ * Waiting for an experiment (by polling its status), and following its logs by polling: what `followLogs`
+ * falls back to on a server without the log stream (follow-logs.ts).
  */
 import type { Experiment, ExperimentLog } from '@periscope/core';
 import { isNotFound, PeriscopeTimeoutError } from './errors.js';
@@ -84,13 +84,17 @@ export interface FollowLogsOptions extends CallOptions {
   onlyMaster?: boolean;
   /** Start with at most this many of each pod's existing lines. Default: all of them. */
   tail?: number;
-  /** Milliseconds between two reads while polling. Default 500. */
+  /**
+   * Milliseconds between two reads when nothing streams: while the experiment has no trial yet (or between a
+   * trial's end and its restart), and on a server without the log stream, which is polled. Default 500.
+   */
   pollIntervalMs?: number;
 }
 
 export interface PodLogLine {
+  /** The executor: `<experimentId>-<role>-<index>` (`<experimentId>-t<n>-<role>-<index>` after trial 1). */
   podName: string;
-  /** 0-based line number within the pod's log. */
+  /** 0-based line number within the pod's log (stdout and stderr together). */
   lineNumber: number;
   text: string;
 }
@@ -99,7 +103,8 @@ export interface FollowEnd {
   status: FinalStatus;
 }
 
-export async function* followLogs(
+/** New lines by reading every pod's whole log each `pollIntervalMs` (Submarine's logs route). */
+export async function* pollLogs(
   experiments: ExperimentReader,
   id: string,
   options: FollowLogsOptions = {},

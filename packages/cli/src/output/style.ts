@@ -6,7 +6,10 @@ export interface Style {
   readonly enabled: boolean;
   bold(text: string): string;
   dim(text: string): string;
-  /** A Submarine status in its colour: green Succeeded, red Failed, cyan Running, yellow waiting, grey Deleted. */
+  /**
+   * A status in its colour: green Succeeded, red Failed, cyan Running, yellow waiting, grey Deleted or
+   * Canceled; netunicorn's READY blue and FINISHED bold.
+   */
   status(status: string): string;
   /** The n-th of several sources (pods), in a colour of its own. */
   nth(text: string, n: number): string;
@@ -20,6 +23,19 @@ const STATUS_COLOUR: Record<string, keyof typeof SGR> = {
   Accepted: 'yellow',
   Created: 'yellow',
   Deleted: 'gray',
+  // Executor states
+  Pending: 'yellow',
+  Canceled: 'gray',
+  Lost: 'red',
+  // netunicorn's execution statuses
+  PREPARING: 'yellow',
+  READY: 'blue',
+  RUNNING: 'cyan',
+  FINISHED: 'bold',
+  UNKNOWN: 'gray',
+  // Health
+  healthy: 'green',
+  unhealthy: 'red',
 };
 const CYCLE: Array<keyof typeof SGR> = ['cyan', 'magenta', 'yellow', 'green', 'blue'];
 

@@ -2,7 +2,9 @@
  * A real Periscope server for tests: the Fastify app on a fresh SQLite file and data dir, listening on a random
  * port of 127.0.0.1, closed (and its files removed) after the test or file that started it.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,5 +59,37 @@ export function jobSpec(name: string, cmds: Record<string, string>, framework = 
   return {
     meta: { name, framework, cmd: 'true' },
     spec: Object.fromEntries(Object.entries(cmds).map(([role, cmd]) => [role, { replicas, cmd, resources: 'cpu=0.1,memory=64M' }])),
+  };
+}
+
+/** A fresh directory, removed after the test file. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'periscope-sdk-test-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Calls `check` until it answers something truthy (which it returns), or fails naming `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | false | null | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A named pipe: a job that reads it blocks until the test opens (and closes) it for writing. */
+export function fifo(name = 'gate'): { path: string; open(): Promise<void> } {
+  const path = join(tempDir(), name);
+  execFileSync('mkfifo', [path]);
+  return {
+    path,
+    // Asynchronously: opening a FIFO for writing blocks until its reader comes, and must not block this process.
+    open: async () => {
+      const handle = await open(path, 'w');
+      await handle.close();
+    },
   };
 }
