@@ -1,4 +1,8 @@
 import { EnvironmentsClient } from './environments.js';
+import { DeterminedClient, type CreateExperimentOptions, type ExperimentConfig } from './determined/client.js';
+import type { Checkpoint } from './determined/checkpoint.js';
+import type { ExperimentReference } from './determined/experiment-reference.js';
+import type { TrialReference } from './determined/trial-reference.js';
 import { isPeriscopeError } from './errors.js';
 import { ExecutionsClient } from './executions.js';
 import { ExperimentsClient } from './experiments.js';
@@ -27,10 +31,12 @@ export class Periscope {
   // Private, and so kept out of `console.log(client)`: the headers may hold credentials.
   readonly #options: ResolvedOptions;
   readonly #transport: Transport;
+  readonly #determined: DeterminedClient;
 
   constructor(options: PeriscopeOptions = {}) {
     this.#options = resolveOptions(options);
     this.#transport = new Transport(this.#options);
+    this.#determined = new DeterminedClient(this.#transport, this.#options);
     this.experiments = new ExperimentsClient(this.#transport);
     this.environments = new EnvironmentsClient(this.#transport);
     this.executions = new ExecutionsClient(this.#transport);
@@ -41,6 +47,30 @@ export class Periscope {
   /** The server URL this client talks to. */
   get master(): string {
     return this.#options.master;
+  }
+
+  /**
+   * Determined's `create_experiment`: packs `modelDir` (tar.gz), uploads it and creates the experiment from a
+   * Determined config (path or object, converted by core; see the answer's `warnings`) or a Periscope spec.
+   * Node only.
+   */
+  createExperiment(config: ExperimentConfig, modelDir: string, options: CreateExperimentOptions = {}): Promise<ExperimentReference> {
+    return this.#determined.createExperiment(config, modelDir, options);
+  }
+
+  /** A reference to an existing experiment: wait, top checkpoints, trials, kill, delete. */
+  getExperiment(id: string, options: CallOptions = {}): Promise<ExperimentReference> {
+    return this.#determined.getExperiment(id, options);
+  }
+
+  /** A reference to a trial: logs, metrics, checkpoints. */
+  getTrial(id: number, options: CallOptions = {}): Promise<TrialReference> {
+    return this.#determined.getTrial(id, options);
+  }
+
+  /** A checkpoint by uuid: download, metadata, delete. */
+  getCheckpoint(uuid: string, options: CallOptions = {}): Promise<Checkpoint> {
+    return this.#determined.getCheckpoint(uuid, options);
   }
 
   /** Resolves when the server answers `/api/v1/experiment/ping` (Submarine's connectivity check). */

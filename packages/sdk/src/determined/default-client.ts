@@ -1,0 +1,39 @@
+/**
+ * Module-level functions bound to a default client, as seed 003's `client` module: the client is created on
+ * first use from `PERISCOPE_MASTER` (or the local server), or explicitly with `login({ master })`.
+ */
+import { Periscope } from '../periscope.js';
+import type { PeriscopeOptions } from '../options.js';
+import type { CallOptions } from '../transport.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { CreateExperimentOptions, ExperimentConfig } from './client.js';
+import type { ExperimentReference } from './experiment-reference.js';
+import type { TrialReference } from './trial-reference.js';
+
+let defaultClient: Periscope | undefined;
+
+/** Replaces the default client (Determined's `client.login(master=…)`). */
+export function login(options: PeriscopeOptions = {}): Periscope {
+  defaultClient = new Periscope(options);
+  return defaultClient;
+}
+
+function client(): Periscope {
+  return (defaultClient ??= new Periscope());
+}
+
+export function createExperiment(config: ExperimentConfig, modelDir: string, options: CreateExperimentOptions = {}): Promise<ExperimentReference> {
+  return client().createExperiment(config, modelDir, options);
+}
+
+export function getExperiment(id: string, options: CallOptions = {}): Promise<ExperimentReference> {
+  return client().getExperiment(id, options);
+}
+
+export function getTrial(id: number, options: CallOptions = {}): Promise<TrialReference> {
+  return client().getTrial(id, options);
+}
+
+export function getCheckpoint(uuid: string, options: CallOptions = {}): Promise<Checkpoint> {
+  return client().getCheckpoint(uuid, options);
+}
