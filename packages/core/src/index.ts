@@ -7,3 +7,4 @@ export * from './status.js';
 export * from './time.js';
 export * from './metrics.js';
 export * from './search/index.js';
+export * from './models.js';

@@ -10,6 +10,9 @@ import { TrainingService } from './checkpoints/service.js';
 import { CheckpointStore } from './checkpoints/store.js';
 import { openDatabase, type Db } from './db/database.js';
 import { MetricStore } from './metrics/store.js';
+import { modelRoutes } from './models/routes.js';
+import { ModelService } from './models/service.js';
+import { ModelStore } from './models/store.js';
 import type { CapacityOverrides } from './execution/capacity.js';
 import { Execution } from './execution/execution.js';
 import { environmentRoutes } from './environments/routes.js';
@@ -117,6 +120,9 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely), new CheckpointStore(db.kysely), execution.layout, {
     validation: (trial, steps, metrics) => execution.search.validation(trial, steps, metrics),
   });
+  const modelStore = new ModelStore(db.kysely, db.dialect);
+  training.keptBy = (uuid) => modelStore.versionsOfCheckpoint(uuid);
+  const models = new ModelService(modelStore, training);
   const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator, execution.layout);
 
   const startedAt = Date.now();
@@ -137,6 +143,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   await http.register(trialRoutes(trials));
   await http.register(flagRoutes(flags, experiments));
   await http.register(trainingRoutes(training));
+  await http.register(modelRoutes(models));
   await http.register(executionRoutes(executions));
   await http.register(nodeRoutes(execution));
   await http.register(environmentRoutes(environments));

@@ -27,6 +27,9 @@ export interface TopCheckpointOptions {
 }
 
 export class TrainingService {
+  /** Model versions that keep a checkpoint (set by the registry); its deletion is refused while any does. */
+  keptBy: (uuid: string) => Promise<{ model: string; version: number }[]> = async () => [];
+
   constructor(
     private readonly trials: TrialStore,
     private readonly experiments: ExperimentStore,
@@ -125,6 +128,10 @@ export class TrainingService {
 
   async deleteCheckpoint(uuid: string): Promise<Checkpoint> {
     const record = await this.requireCheckpoint(uuid);
+    const versions = await this.keptBy(record.uuid);
+    if (versions.length > 0) {
+      throw new ConflictError(`Checkpoint ${record.uuid} is ${versions.map((v) => `version ${v.version} of model "${v.model}"`).join(', ')}; delete those versions first.`);
+    }
     const trial = await this.require(record.trialId);
     await rm(this.checkpointDir(trial, record.uuid), { recursive: true, force: true });
     await this.checkpoints.markDeleted(record.uuid);

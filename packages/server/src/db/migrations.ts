@@ -168,5 +168,46 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         for (const column of ['request_id', 'length_budget', 'stop_requested']) await db.schema.alterTable('trials').dropColumn(column).execute();
       },
     },
+    '0006_model_registry': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('models')
+          .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigint', autoKey)
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('metadata', 'text', (c) => c.notNull())
+          .addColumn('archived', 'integer', (c) => c.notNull())
+          .addColumn('owner', 'text')
+          .addColumn('workspace', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('model_labels')
+          .addColumn('model_id', 'bigint', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('model_labels_pk', ['model_id', 'label'])
+          .execute();
+        await db.schema.createIndex('model_labels_label').on('model_labels').column('label').execute();
+        await db.schema
+          .createTable('model_versions')
+          .addColumn('model_id', 'bigint', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('checkpoint_uuid', 'text', (c) => c.notNull())
+          .addColumn('name', 'text')
+          .addColumn('comment', 'text')
+          .addColumn('notes', 'text')
+          .addColumn('metadata', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('model_versions_pk', ['model_id', 'version'])
+          .execute();
+        await db.schema.createIndex('model_versions_checkpoint').on('model_versions').column('checkpoint_uuid').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('model_versions').execute();
+        await db.schema.dropTable('model_labels').execute();
+        await db.schema.dropTable('models').execute();
+      },
+    },
   };
 }

@@ -121,6 +121,35 @@ export interface ExecutorsTable {
   cancel_requested: Generated<number>;
 }
 
+export interface ModelsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  metadata: string;
+  archived: number;
+  owner: string | null;
+  workspace: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ModelLabelsTable {
+  model_id: number | string;
+  label: string;
+}
+
+export interface ModelVersionsTable {
+  model_id: number | string;
+  /** 1..n within the model, never reused. */
+  version: number;
+  checkpoint_uuid: string;
+  name: string | null;
+  comment: string | null;
+  notes: string | null;
+  metadata: string;
+  created_at: Millis;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   environments: EnvironmentsTable;
@@ -129,4 +158,7 @@ export interface Database {
   flags: FlagsTable;
   metrics: MetricsTable;
   checkpoints: CheckpointsTable;
+  models: ModelsTable;
+  model_labels: ModelLabelsTable;
+  model_versions: ModelVersionsTable;
 }
