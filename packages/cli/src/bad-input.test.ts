@@ -39,7 +39,7 @@ describe('periscope with bad input', () => {
   it('an unknown flag, an unknown command, a missing -f and a bad --tail exit 2', async () => {
     assertOneLine(await periscope(['experiment', 'list', '--bogus'], { master }), 2, /^periscope: unknown option '--bogus'/);
     assertOneLine(await periscope(['experimnt', 'list'], { master }), 2, /^periscope: unknown command 'experimnt'.*Did you mean experiment\?/);
-    assertOneLine(await periscope(['experiment', 'create'], { master }), 2, /^periscope: required option '-f, --file <path>' not specified/);
+    assertOneLine(await periscope(['experiment', 'create'], { master }), 2, /^periscope: missing the experiment: pass -f SPEC, or CONFIG MODEL_DIR$/);
     assertOneLine(await periscope(['experiment', 'logs', 'experiment-1647574374688-0001', '--tail', 'ten'], { master }), 2, /--tail <n>.*'ten' is invalid/);
   });
 

@@ -1,12 +1,14 @@
 /** The `periscope` command tree. */
 import { readFileSync } from 'node:fs';
 import { Command, type CommanderError } from 'commander';
+import { checkpointCommand } from './commands/checkpoint.js';
 import { environmentCommand } from './commands/environment.js';
 import { executionCommand, executorCommand } from './commands/execution.js';
 import { experimentCommand } from './commands/experiment.js';
 import { flagCommand } from './commands/flag.js';
 import { healthCommand } from './commands/health.js';
 import { nodeCommand } from './commands/node.js';
+import { trialCommand } from './commands/trial.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -44,6 +46,8 @@ Example session:
     program.command('server').description(SERVER_DESCRIPTION).helpOption(false);
   }
   experimentCommand(program);
+  trialCommand(program);
+  checkpointCommand(program);
   environmentCommand(program);
   executionCommand(program);
   executorCommand(program);

@@ -1,10 +1,11 @@
-/** `periscope experiment …`: create, list, get, patch, delete, logs, wait, cancel. */
+/** `periscope experiment …`: create, list, get, patch, delete, logs, wait, cancel, top-checkpoint. */
 import type { ExperimentSpec } from '@periscope/sdk';
 import { Command, Option } from 'commander';
 import { Context } from '../context.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { experimentDetails, experimentTable, roleSummary } from '../output/experiments.js';
 import { readSpecFile } from '../spec-file.js';
+import { addModelDirArguments, createForm, createFromModelDir, topCheckpointCommand } from './experiment-determined.js';
 import { printLog, podLabels } from './logs.js';
 import { nonNegativeInteger, seconds } from './parsers.js';
 import { followAndReport, waitAndReport } from './wait.js';
@@ -18,25 +19,28 @@ export function experimentCommand(parent: Command): Command {
     .description('Create, inspect, follow and remove experiments.')
     .addHelpText('after', EXIT_CODES_HELP);
 
-  experiment
-    .command('create')
-    .description('Create an experiment from a spec file; it starts as soon as it is scheduled.')
-    .requiredOption('-f, --file <path>', SPEC_HELP)
-    .option('--wait', 'then wait until it ends (exit 0 if it Succeeded, 1 if not)')
-    .option('--follow', 'then print its logs as they are written, until it ends (exit code as --wait)')
-    .addHelpText('after', '\nExample:\n  periscope experiment create -f mnist.yaml --follow')
-    .action(async (flags: { file: string; wait?: boolean; follow?: boolean }, command: Command) => {
-      const ctx = Context.of(command);
-      const spec = (await readSpecFile(flags.file, 'an experiment spec')) as unknown as ExperimentSpec;
-      const created = await ctx.periscope.experiments.create(spec);
-      if (ctx.json && !flags.wait && !flags.follow) return ctx.printJson(created);
-      const line = `Created ${created.experimentId} (${created.spec.meta.name}, ${created.spec.meta.framework}, ${roleSummary(created)})`;
-      if (ctx.json) ctx.note(line);
-      else if (flags.follow) ctx.note(line);
-      else ctx.print(line);
-      if (flags.follow) await followAndReport(ctx, created, {});
-      else if (flags.wait) await waitAndReport(ctx, created.experimentId, {});
-    });
+  addModelDirArguments(
+    experiment
+      .command('create')
+      .description('Create an experiment from a spec file, or from a config and a model directory; it starts as soon as it is scheduled.')
+      .option('-f, --file <path>', SPEC_HELP)
+      .option('--wait', 'then wait until it ends (exit 0 if it Succeeded, 1 if not)')
+      .option('--follow', 'then print its logs as they are written, until it ends (exit code as --wait)')
+      .addHelpText('after', '\nExample:\n  periscope experiment create -f mnist.yaml --follow'),
+  ).action(async (config: string | undefined, modelDir: string | undefined, flags: { file?: string; include?: string[]; wait?: boolean; follow?: boolean }, command: Command) => {
+    const ctx = Context.of(command);
+    if (createForm(flags.file, config, modelDir, flags.include) === 'model-dir') return createFromModelDir(ctx, config!, modelDir!, flags);
+    const spec = (await readSpecFile(flags.file!, 'an experiment spec')) as unknown as ExperimentSpec;
+    const created = await ctx.periscope.experiments.create(spec);
+    if (ctx.json && !flags.wait && !flags.follow) return ctx.printJson(created);
+    const line = `Created ${created.experimentId} (${created.spec.meta.name}, ${created.spec.meta.framework}, ${roleSummary(created)})`;
+    if (ctx.json) ctx.note(line);
+    else if (flags.follow) ctx.note(line);
+    else ctx.print(line);
+    if (flags.follow) await followAndReport(ctx, created, {});
+    else if (flags.wait) await waitAndReport(ctx, created.experimentId, {});
+  });
+  topCheckpointCommand(experiment);
 
   experiment
     .command('list')
