@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { Checkpoint, DeterminedUsageError, ExperimentReference, Periscope, PeriscopeApiError, TrialReference } from './index.js';
+import { Checkpoint, DeterminedUsageError, ExperimentReference, getCheckpoint, getExperiment, getTrial, login, Periscope, PeriscopeApiError, TrialReference } from './index.js';
 import { lossAt, modelDir, trainingServer } from './determined/testing.js';
 import { eventually, fifo, tempDir } from './testing/server.js';
 
@@ -150,7 +150,24 @@ describe('createExperiment and the references', () => {
     assert.deepEqual(all, ['training:1', 'training:2', 'training:3', 'training:4', 'validation:2', 'validation:4']);
   });
 
-  it('getExperiment of an unknown id is NOT_FOUND; delete removes the experiment', async () => {
+  it('the module-level functions use the default client that login() sets', async () => {
+    login({ master: server.master });
+    const again = await getExperiment(experiment.id);
+    const top = await again.topCheckpoint();
+    assert.equal((await getTrial(top.trialId)).hparams?.x, 3.2);
+    assert.equal((await getCheckpoint(top.uuid)).stepsCompleted, 4);
+    const trial = await getTrial(top.trialId);
+    const executor = trial.info!.executors[0]!.name;
+    const mine: string[] = [];
+    for await (const line of trial.logs({ executors: [executor, 'no-such-pod'], minLevel: 'INFO' })) mine.push(line);
+    assert.equal(mine.at(-1), 'end line 19');
+    // One executor is filtered by the server, which names an unknown one.
+    await assert.rejects(async () => {
+      for await (const _ of trial.logs({ executors: ['no-such-pod'] })) assert.fail('no line expected');
+    }, { name: 'PeriscopeApiError', message: /no executor named "no-such-pod"/ });
+  });
+
+  it('getExperiment of an unknown id is NOT_FOUND', async () => {
     await assert.rejects(client.getExperiment('experiment-1647574374688-9999'), { name: 'PeriscopeApiError', code: 'NOT_FOUND' });
     const again = await client.getExperiment(experiment.id);
     assert.equal(await again.getStatus(), 'Succeeded');
