@@ -76,7 +76,8 @@ describe('periscope execution', () => {
     const run = await periscope(['execution', 'prepare', 'fails', '-f', writeFile('fail.json', job('exit 3')), '--start', '--wait'], { master });
     assert.equal(run.code, 1, run.stderr);
     assert.equal(run.stdout, 'fails FINISHED (Failed): worker-0 exited with code 3\n');
-    assert.match(run.stderr, /^Prepared fails .*\nStarted fails\n/);
+    // Progress lines (`fails PREPARING`) may come between, depending on when the status is polled.
+    assert.match(run.stderr, /^Prepared fails .*\n(fails [A-Z]+\n)*Started fails\n/);
     const json = await periscope(['--json', 'execution', 'start', 'fails', '--wait'], { master });
     assert.equal(json.code, 1);
     assert.equal(JSON.parse(json.stdout).experiment.status, 'Failed');
