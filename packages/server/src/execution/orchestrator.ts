@@ -4,10 +4,8 @@
  * leave Accepted. Every change to one trial is serialized, so events that race (an exit during a cancel,
  * two executors failing at once) are applied one at a time.
  */
-import { mkdir, rm, appendFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CodeSpec, NormalizedExperimentSpec } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
@@ -15,11 +13,9 @@ import type { DataLayout } from '../logs/layout.js';
 import type { LogTailer } from '../logs/tailer.js';
 import type { ExecutorRecord, TrialRecord, TrialStore } from '../trials/store.js';
 import { describeExit, stateOfExit } from './exit-words.js';
-import type { ExecutorExit, Launcher, LaunchSpec } from './launcher.js';
-import { shellCommand } from './local/wrapper.js';
-import { pipelineArgv, pipelineDir } from './pipeline.js';
-import { distributedEnv, placementConflict, planExecutors, type ExecutorPlan } from './plan.js';
-import { freePorts } from './ports.js';
+import type { ExecutorExit, Launcher } from './launcher.js';
+import { launchSpecs, syncCode } from './launch-specs.js';
+import { placementConflict, planExecutors, type ExecutorPlan } from './plan.js';
 import { GangScheduler, NeverFitsError, type Placement } from './scheduler.js';
 
 export interface CodeMaterializer {
@@ -77,17 +73,6 @@ function activeTrial(trial: TrialRecord, experimentId: string, executors: Execut
     stoppingPs: new Set(),
     cancelRequested: new Set(executors.filter((e) => e.cancelRequested).map((e) => e.name)),
   };
-}
-
-const HOST = '127.0.0.1';
-/** Where periscope.py lives, so `import periscope` works in any executor (from the sources or the bundle). */
-const PYTHON_HELPER_DIR = findUp('python/periscope.py', dirname(fileURLToPath(import.meta.url))) ?? '';
-
-function findUp(relativePath: string, from: string): string | undefined {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, relativePath))) return dirname(join(dir, relativePath));
-    if (dirname(dir) === dir) return undefined;
-  }
 }
 
 export class Orchestrator {
@@ -178,7 +163,7 @@ export class Orchestrator {
     await this.o.experiments.transition(experiment.id, { status: 'Preparing', ...(experiment.createdAt === null && { createdAt: Date.now() }) });
     try {
       await this.checkPlacement(plans);
-      await this.syncCode(experiment, trial, plans);
+      await syncCode(this.o.layout, this.o.code, experiment, trial, plans);
     } catch (error) {
       const message = error instanceof NeverFitsError ? error.message : (error as Error).message;
       await this.o.trials.update(trial.id, { state: 'Failed', message, finishedAt: Date.now() });
@@ -263,37 +248,13 @@ export class Orchestrator {
     // A prepared trial keeps the code it synced; anything else (a first start, a restart) syncs afresh.
     if (!this.prepared.delete(trial.id)) {
       try {
-        await this.syncCode(experiment, trial, plans);
+        await syncCode(this.o.layout, this.o.code, experiment, trial, plans);
       } catch (error) {
         return this.finish(active, 'Failed', (error as Error).message);
       }
     }
 
-    const ports = await freePorts(plans.length, HOST);
-    const distributed = distributedEnv(plans, { framework: experiment.spec.meta.framework, host: HOST, ports, gpus: placement.gpus });
-    const specs: LaunchSpec[] = plans.map((p, i) => ({
-      name: p.name,
-      argv: p.pipeline ? pipelineArgv(p.pipeline) : shellCommand(p.cmd),
-      cwd: workDir,
-      logDir: layout.executorLogs(experiment.id, p.name),
-      env: {
-        ...(p.pipeline && { PERISCOPE_PIPELINE_DIR: pipelineDir(layout.executorLogs(experiment.id, p.name)) }),
-        PERISCOPE_API: this.o.apiUrl(),
-        PERISCOPE_EXPERIMENT_ID: experiment.id,
-        PERISCOPE_TRIAL_ID: String(trial.id),
-        PERISCOPE_EXECUTOR: p.name,
-        PERISCOPE_ROLE: p.role,
-        PERISCOPE_REPLICA: String(p.replica),
-        PERISCOPE_HPARAMS: JSON.stringify(trial.hparams),
-        PERISCOPE_CHECKPOINT_DIR: layout.checkpointDir(experiment.id, trial.number),
-        // A restarted trial resumes from where it last saved.
-        ...(trial.latestCheckpoint && { PERISCOPE_LATEST_CHECKPOINT: join(layout.checkpointDir(experiment.id, trial.number), trial.latestCheckpoint) }),
-        PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'),
-        ...distributed[i],
-        // The user's variables come last: they may override ours on purpose.
-        ...p.envVars,
-      },
-    }));
+    const specs = await launchSpecs({ experiment, trial, plans, gpus: placement.gpus, layout, apiUrl: this.o.apiUrl() });
     for (const p of plans) this.byExecutor.set(p.name, trial.id);
     this.active.set(trial.id, active);
     // Executors canceled on their own before the launch are not started at all.
@@ -318,29 +279,6 @@ export class Orchestrator {
     await this.o.trials.update(trial.id, { state: 'Running' });
     const current = await this.o.experiments.get(experiment.id);
     if (current && current.status !== 'Running') await this.o.experiments.transition(experiment.id, { status: 'Running', ...(current.runningAt === null && { runningAt: startedAt }) });
-  }
-
-  /** Brings the code into a fresh work dir; a failure is written to every executor's log and thrown in words. */
-  private async syncCode(experiment: ExperimentRecord, trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
-    const { layout } = this.o;
-    const workDir = layout.workDir(experiment.id, trial.number);
-    try {
-      await rm(workDir, { recursive: true, force: true });
-      await mkdir(workDir, { recursive: true });
-      await mkdir(layout.checkpointDir(experiment.id, trial.number), { recursive: true });
-      if (experiment.spec.code) {
-        if (!this.o.code) throw new Error('code sync is not available on this server');
-        await this.o.code.materialize(experiment.spec.code, workDir);
-      }
-    } catch (error) {
-      const message = `Code sync failed: ${(error as Error).message}`;
-      for (const p of plans) {
-        const dir = layout.executorLogs(experiment.id, p.name);
-        await mkdir(dir, { recursive: true });
-        await appendFile(join(dir, 'stderr'), `periscope: ${message}\n`);
-      }
-      throw new Error(message);
-    }
   }
 
   private async onExit(trialId: number, exit: ExecutorExit): Promise<void> {

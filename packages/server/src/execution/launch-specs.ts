@@ -1,0 +1,90 @@
+/**
+ * What a placed trial needs before its executors start: its code in a fresh work dir, and for each executor
+ * the command and the environment it runs with.
+ */
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExperimentRecord } from '../experiments/store.js';
+import type { DataLayout } from '../logs/layout.js';
+import type { TrialRecord } from '../trials/store.js';
+import type { LaunchSpec } from './launcher.js';
+import { shellCommand } from './local/wrapper.js';
+import type { CodeMaterializer } from './orchestrator.js';
+import { pipelineArgv, pipelineDir } from './pipeline.js';
+import { distributedEnv, type ExecutorPlan } from './plan.js';
+import { freePorts } from './ports.js';
+
+const HOST = '127.0.0.1';
+/** Where periscope.py lives, so `import periscope` works in any executor (from the sources or the bundle). */
+const PYTHON_HELPER_DIR = findUp('python/periscope.py', dirname(fileURLToPath(import.meta.url))) ?? '';
+
+function findUp(relativePath: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, relativePath))) return dirname(join(dir, relativePath));
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+export interface LaunchContext {
+  experiment: ExperimentRecord;
+  trial: TrialRecord;
+  plans: ExecutorPlan[];
+  /** GPU indices per executor, by rank. */
+  gpus: number[][];
+  layout: DataLayout;
+  apiUrl: string;
+}
+
+/** One launch spec per executor: its argv (the user's `sh -c`, or a pipeline runner) and its environment. */
+export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiUrl }: LaunchContext): Promise<LaunchSpec[]> {
+  const ports = await freePorts(plans.length, HOST);
+  const distributed = distributedEnv(plans, { framework: experiment.spec.meta.framework, host: HOST, ports, gpus });
+  const checkpointDir = layout.checkpointDir(experiment.id, trial.number);
+  return plans.map((p, i) => ({
+    name: p.name,
+    argv: p.pipeline ? pipelineArgv(p.pipeline) : shellCommand(p.cmd),
+    cwd: layout.workDir(experiment.id, trial.number),
+    logDir: layout.executorLogs(experiment.id, p.name),
+    env: {
+      ...(p.pipeline && { PERISCOPE_PIPELINE_DIR: pipelineDir(layout.executorLogs(experiment.id, p.name)) }),
+      PERISCOPE_API: apiUrl,
+      PERISCOPE_EXPERIMENT_ID: experiment.id,
+      PERISCOPE_TRIAL_ID: String(trial.id),
+      PERISCOPE_EXECUTOR: p.name,
+      PERISCOPE_ROLE: p.role,
+      PERISCOPE_REPLICA: String(p.replica),
+      PERISCOPE_HPARAMS: JSON.stringify(trial.hparams),
+      PERISCOPE_CHECKPOINT_DIR: checkpointDir,
+      // A restarted trial resumes from where it last saved.
+      ...(trial.latestCheckpoint && { PERISCOPE_LATEST_CHECKPOINT: join(checkpointDir, trial.latestCheckpoint) }),
+      PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'),
+      ...distributed[i],
+      // The user's variables come last: they may override ours on purpose.
+      ...p.envVars,
+    },
+  }));
+}
+
+/** Brings the code into a fresh work dir; a failure is written to every executor's log and thrown in words. */
+export async function syncCode(layout: DataLayout, code: CodeMaterializer | undefined, experiment: ExperimentRecord, trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
+  const workDir = layout.workDir(experiment.id, trial.number);
+  try {
+    await rm(workDir, { recursive: true, force: true });
+    await mkdir(workDir, { recursive: true });
+    await mkdir(layout.checkpointDir(experiment.id, trial.number), { recursive: true });
+    if (experiment.spec.code) {
+      if (!code) throw new Error('code sync is not available on this server');
+      await code.materialize(experiment.spec.code, workDir);
+    }
+  } catch (error) {
+    const message = `Code sync failed: ${(error as Error).message}`;
+    for (const p of plans) {
+      const dir = layout.executorLogs(experiment.id, p.name);
+      await mkdir(dir, { recursive: true });
+      await appendFile(join(dir, 'stderr'), `periscope: ${message}\n`);
+    }
+    throw new Error(message);
+  }
+}
