@@ -21,11 +21,23 @@ export {
   type SubmarineClientOptions,
   type WaitForFinishOptions,
 } from './submarine-clients.js';
-export { createExperiment, getCheckpoint, getExperiment, getTrial, login } from './determined/default-client.js';
+export { createExperiment, createModel, getCheckpoint, getExperiment, getModel, getModelLabels, getModels, getTrial, login } from './determined/default-client.js';
 export type { CreateExperimentOptions, ExperimentConfig } from './determined/client.js';
 export { ExperimentReference, type ExperimentWaitOptions, type GetTrialsOptions, type TrialSortBy } from './determined/experiment-reference.js';
 export { TrialReference, type CheckpointOrder, type LogLevel, type SelectCheckpointOptions, type TrialLogsOptions } from './determined/trial-reference.js';
 export { Checkpoint, type CheckpointState } from './determined/checkpoint.js';
+export {
+  Model,
+  ModelVersion,
+  type CreateModelOptions,
+  type DeleteModelOptions,
+  type GetModelsOptions,
+  type ModelLabel,
+  type ModelOrderBy,
+  type ModelSortBy,
+  type ModelsClient,
+  type RegisterVersionOptions,
+} from './models.js';
 export { DeterminedUsageError } from './determined/selectors.js';
 export {
   PeriscopeApiError,

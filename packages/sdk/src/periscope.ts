@@ -8,6 +8,7 @@ import { ExecutionsClient } from './executions.js';
 import { ExperimentsClient } from './experiments.js';
 import { FlagsClient } from './flags.js';
 import type { HealthReport } from './health.js';
+import { ModelsClient, type CreateModelOptions, type GetModelsOptions, type Model, type ModelLabel } from './models.js';
 import { NodesClient } from './nodes.js';
 import { resolveOptions, type PeriscopeOptions, type ResolvedOptions } from './options.js';
 import { Transport, type CallOptions } from './transport.js';
@@ -28,6 +29,8 @@ export class Periscope {
   readonly executions: ExecutionsClient;
   readonly nodes: NodesClient;
   readonly flags: FlagsClient;
+  /** The model registry: models and their versions (checkpoints). */
+  readonly models: ModelsClient;
   // Private, and so kept out of `console.log(client)`: the headers may hold credentials.
   readonly #options: ResolvedOptions;
   readonly #transport: Transport;
@@ -42,6 +45,7 @@ export class Periscope {
     this.executions = new ExecutionsClient(this.#transport);
     this.nodes = new NodesClient(this.#transport);
     this.flags = new FlagsClient(this.#transport);
+    this.models = new ModelsClient(this.#transport, this.#options);
   }
 
   /** The server URL this client talks to. */
@@ -71,6 +75,26 @@ export class Periscope {
   /** A checkpoint by uuid: download, metadata, delete. */
   getCheckpoint(uuid: string, options: CallOptions = {}): Promise<Checkpoint> {
     return this.#determined.getCheckpoint(uuid, options);
+  }
+
+  /** Determined's `create_model`: adds a model to the registry (CONFLICT when the name is taken). */
+  createModel(name: string, options: CreateModelOptions = {}): Promise<Model> {
+    return this.models.create(name, options);
+  }
+
+  /** A model by name or id; rejects with a NOT_FOUND `PeriscopeApiError` when there is none. */
+  getModel(nameOrId: string | number, options: CallOptions = {}): Promise<Model> {
+    return this.models.get(nameOrId, options);
+  }
+
+  /** The registry's models, by name ascending unless `sortBy`/`orderBy` say otherwise, filtered as asked. */
+  getModels(options: GetModelsOptions = {}): Promise<Model[]> {
+    return this.models.list(options);
+  }
+
+  /** Labels in use, most popular first. */
+  getModelLabels(options: CallOptions = {}): Promise<ModelLabel[]> {
+    return this.models.labels(options);
   }
 
   /** Resolves when the server answers `/api/v1/experiment/ping` (Submarine's connectivity check). */

@@ -5,6 +5,7 @@
 import { Periscope } from '../periscope.js';
 import type { PeriscopeOptions } from '../options.js';
 import type { CallOptions } from '../transport.js';
+import type { CreateModelOptions, GetModelsOptions, Model, ModelLabel } from '../models.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { CreateExperimentOptions, ExperimentConfig } from './client.js';
 import type { ExperimentReference } from './experiment-reference.js';
@@ -36,4 +37,20 @@ export function getTrial(id: number, options: CallOptions = {}): Promise<TrialRe
 
 export function getCheckpoint(uuid: string, options: CallOptions = {}): Promise<Checkpoint> {
   return client().getCheckpoint(uuid, options);
+}
+
+export function createModel(name: string, options: CreateModelOptions = {}): Promise<Model> {
+  return client().createModel(name, options);
+}
+
+export function getModel(nameOrId: string | number, options: CallOptions = {}): Promise<Model> {
+  return client().getModel(nameOrId, options);
+}
+
+export function getModels(options: GetModelsOptions = {}): Promise<Model[]> {
+  return client().getModels(options);
+}
+
+export function getModelLabels(options: CallOptions = {}): Promise<ModelLabel[]> {
+  return client().getModelLabels(options);
 }
