@@ -7,6 +7,7 @@ import { executionCommand, executorCommand } from './commands/execution.js';
 import { experimentCommand } from './commands/experiment.js';
 import { flagCommand } from './commands/flag.js';
 import { healthCommand } from './commands/health.js';
+import { modelCommand } from './commands/model.js';
 import { nodeCommand } from './commands/node.js';
 import { trialCommand } from './commands/trial.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
@@ -48,6 +49,7 @@ Example session:
   experimentCommand(program);
   trialCommand(program);
   checkpointCommand(program);
+  modelCommand(program);
   environmentCommand(program);
   executionCommand(program);
   executorCommand(program);
