@@ -41,6 +41,18 @@ for (const database of DATABASES) {
       assert.deepEqual(echoed.body.result.spec, created.spec);
     });
 
+    it('never echoes a git password, and a PATCH sending the mask back keeps the stored one', async () => {
+      const app = await testApp(await database.fresh());
+      const code = { syncMode: 'git', git: { url: 'https://git.example.com/team/repo.git', username: 'bot', password: 's3cret' } };
+      const created = (await call(app, 'POST', '/api/v1/experiment', spec('private', { code }))).body.result;
+      assert.equal(created.spec.code.git.password, '******');
+      assert.equal(JSON.stringify((await call(app, 'GET', `/api/v1/experiment/${created.experimentId}`)).body).includes('s3cret'), false);
+      const patched = await call(app, 'PATCH', `/api/v1/experiment/${created.experimentId}`, created.spec);
+      assert.equal(patched.status, 200, patched.body.message);
+      const stored = await app.experiments.record(created.experimentId);
+      assert.equal(stored.spec.code?.git?.password, 's3cret', 'the mask did not overwrite the password');
+    });
+
     it('accepts a YAML body, as Submarine does', async () => {
       const app = await testApp(await database.fresh());
       const yaml = 'autoStart: false\nmeta:\n  name: from-yaml\n  framework: TensorFlow\n  cmd: python a.py\nspec:\n  Worker:\n    replicas: 2\n    resources: cpu=1,memory=1G\n';

@@ -2,7 +2,10 @@ import { formatTime, toSubmarineStatus, type Experiment, type ExperimentLog } fr
 import { executorName } from '../execution/plan.js';
 import type { ExperimentRecord } from './store.js';
 
-/** The Submarine wire form of an experiment. */
+/** What a stored git password is shown as; a PATCH that sends it back keeps the stored one. */
+export const REDACTED = '******';
+
+/** The Submarine wire form of an experiment. Credentials are never echoed. */
 export function presentExperiment(record: ExperimentRecord): Experiment {
   return {
     experimentId: record.id,
@@ -12,8 +15,13 @@ export function presentExperiment(record: ExperimentRecord): Experiment {
     createdTime: formatTime(record.createdAt),
     runningTime: formatTime(record.runningAt),
     finishedTime: formatTime(record.finishedAt),
-    spec: record.spec,
+    spec: redacted(record.spec),
   };
+}
+
+function redacted(spec: ExperimentRecord['spec']): ExperimentRecord['spec'] {
+  if (spec.code?.git?.password == null) return spec;
+  return { ...spec, code: { ...spec.code, git: { ...spec.code.git, password: REDACTED } } };
 }
 
 /** Submarine's DELETE answer: status Deleted and all four times null. */

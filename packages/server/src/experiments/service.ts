@@ -16,7 +16,7 @@ import {
   type NormalizedExperimentSpec,
 } from '@periscope/core';
 import type { EnvironmentService } from '../environments/service.js';
-import { podNames, presentDeleted, presentExperiment, presentLog } from './present.js';
+import { podNames, presentDeleted, presentExperiment, presentLog, REDACTED } from './present.js';
 import type { ExperimentRecord, ExperimentStore } from './store.js';
 
 export const EXPERIMENT_NOT_FOUND = 'Not found experiment.';
@@ -97,7 +97,11 @@ export class ExperimentService {
 
   /** Full replacement of the spec (Submarine's PATCH), validated like create; status and times are kept. */
   async patch(id: string, input: ExperimentSpec): Promise<Experiment> {
-    await this.require(id);
+    const current = await this.require(id);
+    // A client PATCHing what it got sends the redacted password back: that means "keep it".
+    if (input.code?.git?.password === REDACTED) {
+      input = { ...input, code: { ...input.code, git: { ...input.code.git, password: current.spec.code?.git?.password ?? null } } };
+    }
     const spec = normalizeExperimentSpec(input, { lowercaseName: false, experimentId: id });
     await this.resolveEnvironment(spec);
     const updated = await this.store.replaceSpec(id, spec);
