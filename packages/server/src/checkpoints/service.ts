@@ -9,11 +9,9 @@ import { ConflictError, formatTime, NotFoundError, ValidationError, type Checkpo
 import type { ExperimentStore } from '../experiments/store.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { MetricStore } from '../metrics/store.js';
-import type { TrialRecord, TrialStore } from '../trials/store.js';
+import { isTrialFinished, type TrialRecord, type TrialStore } from '../trials/store.js';
 import { listResources } from './files.js';
 import type { CheckpointRecord, CheckpointStore } from './store.js';
-
-const FINISHED = ['Succeeded', 'Failed', 'Canceled'];
 
 export interface TrainingEvents {
   /** A validation report arrived (the search driver listens). */
@@ -140,7 +138,7 @@ export class TrainingService {
 
   async searcherState(trialId: number): Promise<SearcherState> {
     const trial = await this.require(trialId);
-    return { maxLength: trial.lengthBudget, shouldStop: FINISHED.includes(trial.state) || trial.stopRequested };
+    return { maxLength: trial.lengthBudget, shouldStop: isTrialFinished(trial.state) || trial.stopRequested };
   }
 
   /** Where a trial's checkpoint lives; the uuid is validated by the schema, so it is a safe path segment. */
@@ -170,7 +168,7 @@ export class TrainingService {
 
   private async requireLive(trialId: number): Promise<TrialRecord> {
     const trial = await this.require(trialId);
-    if (FINISHED.includes(trial.state)) throw new ConflictError(`Trial ${trialId} has ended (${trial.state}); it takes no more reports.`);
+    if (isTrialFinished(trial.state)) throw new ConflictError(`Trial ${trialId} has ended (${trial.state}); it takes no more reports.`);
     return trial;
   }
 

@@ -6,12 +6,12 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CodeSpec, NormalizedExperimentSpec } from '@periscope/core';
+import { isTerminal, type CodeSpec, type NormalizedExperimentSpec } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { LogTailer } from '../logs/tailer.js';
-import type { ExecutorRecord, TrialRecord, TrialStore } from '../trials/store.js';
+import { isTrialFinished, type ExecutorRecord, type TrialRecord, type TrialStore } from '../trials/store.js';
 import { describeExit, stateOfExit } from './exit-words.js';
 import type { ExecutorExit, Launcher } from './launcher.js';
 import { launchSpecs, syncCode } from './launch-specs.js';
@@ -119,7 +119,7 @@ export class Orchestrator {
     await this.serial(trialId, async () => {
       const trial = await this.o.trials.get(trialId);
       const experiment = trial && (await this.o.experiments.get(trial.experimentId));
-      if (!trial || !experiment || !['Succeeded', 'Failed', 'Canceled'].includes(trial.state)) return;
+      if (!trial || !experiment || !isTrialFinished(trial.state)) return;
       await this.o.trials.resetExecutors(trial.id);
       await this.o.trials.update(trial.id, { state: 'Queued', finishedAt: null });
       await this.enqueue({ ...trial, state: 'Queued' }, await this.plan(experiment.id, trial.number, experiment.spec));
@@ -382,7 +382,7 @@ export class Orchestrator {
       }),
     );
     const experiment = await this.o.experiments.get(experimentId);
-    if (experiment && !['Succeeded', 'Failed', 'Canceled'].includes(experiment.status)) {
+    if (experiment && !isTerminal(experiment.status)) {
       await this.o.experiments.transition(experimentId, { status: 'Canceled', finishedAt: Date.now(), message: 'Canceled by request.' });
     }
     this.pump();

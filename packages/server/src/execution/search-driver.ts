@@ -4,7 +4,7 @@
  * budget, stop it, or end the experiment. The searcher's snapshot is saved after every event, so a restarted
  * server resumes the search where it was.
  */
-import { createSearcher, restoreSearcher, type HyperparameterSpace, type Searcher, type SearcherAction, type SearcherConfig, type SearcherEvent } from '@periscope/core';
+import { createSearcher, isTerminal, restoreSearcher, type HyperparameterSpace, type Searcher, type SearcherAction, type SearcherConfig, type SearcherEvent } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
 import type { TrialRecord, TrialStore } from '../trials/store.js';
@@ -101,7 +101,7 @@ export class SearchDriver {
 
   private async apply(experimentId: string, action: SearcherAction, firstBudget: Map<string, number>): Promise<void> {
     const experiment = await this.experiments.get(experimentId);
-    if (!experiment || ['Succeeded', 'Failed', 'Canceled'].includes(experiment.status) || this.orchestrator.isCanceling(experimentId)) return;
+    if (!experiment || isTerminal(experiment.status) || this.orchestrator.isCanceling(experimentId)) return;
     const trials = await this.trials.ofExperiment(experimentId);
     const trial = 'requestId' in action ? trials.find((t) => t.requestId === action.requestId) : undefined;
     switch (action.type) {

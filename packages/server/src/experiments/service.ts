@@ -16,7 +16,7 @@ import {
   type NormalizedExperimentSpec,
 } from '@periscope/core';
 import type { EnvironmentService } from '../environments/service.js';
-import { podNames, presentDeleted, presentExperiment, presentLog, REDACTED } from './present.js';
+import { presentDeleted, presentExperiment, presentLog, REDACTED } from './present.js';
 import type { ExperimentRecord, ExperimentStore } from './store.js';
 
 export const EXPERIMENT_NOT_FOUND = 'Not found experiment.';
@@ -143,10 +143,7 @@ export class ExperimentService {
   /** Submarine's list of logs names every pod of every (matching) experiment, with empty `podLog`. */
   async listLogs(status?: string): Promise<ExperimentLog[]> {
     const page = await this.store.list(statusFilter(status));
-    return page.items.map((record) => ({
-      experimentId: record.id,
-      logContent: podNames(record).map((podName) => ({ podName, podLog: [] })),
-    }));
+    return page.items.map((record) => presentLog(record, () => []));
   }
 
   private async require(id: string): Promise<ExperimentRecord> {

@@ -67,8 +67,4 @@ export class MetricStore {
       .executeTakeFirst();
     return row ? (JSON.parse(row.metrics) as Record<string, number>) : null;
   }
-
-  async deleteTrials(trialIds: number[]): Promise<void> {
-    if (trialIds.length > 0) await this.db.deleteFrom('metrics').where('trial_id', 'in', trialIds).execute();
-  }
 }

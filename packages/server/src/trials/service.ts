@@ -1,7 +1,7 @@
 import { formatTime, NotFoundError, type Executor, type Trial } from '@periscope/core';
 import type { ExperimentRecord } from '../experiments/store.js';
 import type { LogLine, LogQuery, LogService, LogSource } from '../logs/service.js';
-import type { ExecutorRecord, TrialRecord, TrialStore } from './store.js';
+import { isTrialFinished, type ExecutorRecord, type TrialRecord, type TrialStore } from './store.js';
 
 export type TrialView = Trial;
 export type ExecutorView = Executor;
@@ -53,7 +53,7 @@ export class TrialService {
       live = true;
       while (!signal.aborted) {
         const current = await this.trials.get(id);
-        const ended = !current || ['Succeeded', 'Failed', 'Canceled'].includes(current.state);
+        const ended = !current || isTrialFinished(current.state);
         if (ended && sources.every((s) => !this.logs.isLive(s.executor))) break;
         await new Promise((resolve) => {
           const timer = setTimeout(resolve, FOLLOW_CHECK_MS);

@@ -6,6 +6,11 @@ import type { Database, ExecutorsTable, TrialsTable } from '../db/schema.js';
 export const TRIAL_STATES = ['Queued', 'Preparing', 'Ready', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
 export type TrialState = (typeof TRIAL_STATES)[number];
 export const UNFINISHED_TRIAL_STATES: readonly TrialState[] = ['Queued', 'Preparing', 'Running'];
+export const FINISHED_TRIAL_STATES: readonly TrialState[] = ['Succeeded', 'Failed', 'Canceled'];
+
+export function isTrialFinished(state: TrialState): boolean {
+  return FINISHED_TRIAL_STATES.includes(state);
+}
 
 export const EXECUTOR_STATES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceled', 'Lost'] as const;
 export type ExecutorState = (typeof EXECUTOR_STATES)[number];
