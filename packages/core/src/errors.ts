@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'TOO_MANY_REQUESTS'
   | 'INTERNAL_SERVER_ERROR'
   | 'SERVICE_UNAVAILABLE';
 
@@ -21,6 +22,7 @@ export const HTTP_STATUS_OF: Record<ErrorCode, number> = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
   INTERNAL_SERVER_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 };
@@ -29,7 +31,6 @@ export const HTTP_STATUS_OF: Record<ErrorCode, number> = {
 export function reasonOf(httpStatus: number): string {
   for (const [code, status] of Object.entries(HTTP_STATUS_OF)) if (status === httpStatus) return code;
   if (httpStatus === 405) return 'METHOD_NOT_ALLOWED';
-  if (httpStatus === 429) return 'TOO_MANY_REQUESTS';
   return httpStatus >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
 }
 
@@ -75,5 +76,14 @@ export class UnauthorizedError extends PeriscopeError {
 export class ForbiddenError extends PeriscopeError {
   constructor(message = 'Forbidden.') {
     super('FORBIDDEN', message);
+  }
+}
+
+/** Too many attempts (failed logins); `retryAfterSeconds` is when the next one may succeed. */
+export class TooManyRequestsError extends PeriscopeError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super('TOO_MANY_REQUESTS', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -8,3 +8,4 @@ export * from './time.js';
 export * from './metrics.js';
 export * from './search/index.js';
 export * from './models.js';
+export * from './auth.js';

@@ -23,6 +23,7 @@ import { ExperimentService } from './experiments/service.js';
 import { ExperimentStore } from './experiments/store.js';
 import { healthRoutes } from './health/routes.js';
 import { installContentTypes } from './http/content-types.js';
+import { installAuth, type ApiRoute, type AuthMode } from './http/auth.js';
 import { installErrorHandling } from './http/errors.js';
 import { installOpenApi } from './http/openapi.js';
 import { executionRoutes } from './executions/routes.js';
@@ -33,7 +34,11 @@ import { FlagStore } from './flags/store.js';
 import { nodeRoutes } from './nodes/routes.js';
 import { trialRoutes } from './trials/routes.js';
 import { TrialService } from './trials/service.js';
-import { TrialStore } from './trials/store.js';
+import { isTrialFinished, TrialStore } from './trials/store.js';
+import { Owners } from './users/owners.js';
+import { userRoutes } from './users/routes.js';
+import { UserService } from './users/service.js';
+import { UserStore } from './users/store.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -48,6 +53,12 @@ export interface AppOptions {
   /** SIGTERM → SIGKILL grace period when stopping executors, in ms (default 10 s). */
   graceMs?: number;
   logger?: FastifyServerOptions['logger'];
+  /** `token` (default): every API route but health and login needs a bearer token. `none`: everyone is admin. */
+  auth?: AuthMode;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** How long a login session lasts, in ms (default 30 days). */
+  sessionTtlMs?: number;
 }
 
 export interface App {
@@ -60,6 +71,9 @@ export interface App {
   execution: Execution;
   trials: TrialService;
   training: TrainingService;
+  users: UserService;
+  /** Every API route with who may call it (http/route-policies.ts). */
+  routes: readonly ApiRoute[];
   close(): Promise<void>;
 }
 
@@ -83,8 +97,14 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   const codeStore = new CodeStore(options.dataDir);
   const code = new CodeSync(options.dataDir, { store: codeStore });
   const trialStore = new TrialStore(db.kysely);
+  const users = new UserService(new UserStore(db.kysely), { ...(options.sessionTtlMs !== undefined && { sessionTtlMs: options.sessionTtlMs }) });
+  users.trialFinished = async (trialId) => {
+    const trial = await trialStore.get(trialId);
+    return !trial || isTrialFinished(trial.state);
+  };
 
   const http = Fastify({
+    ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Per-request lines would dominate the log and the API's cost; errors are still logged.
@@ -97,6 +117,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   http.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installContentTypes(http);
   installErrorHandling(http);
+  const routes = installAuth(http, options.auth ?? 'token', users, new Owners(db.kysely));
   await installOpenApi(http, VERSION);
 
   const execution = await Execution.create({
@@ -107,6 +128,10 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     code,
     ...(options.capacity && { capacity: options.capacity }),
     ...(options.graceMs !== undefined && { graceMs: options.graceMs }),
+    taskTokens: {
+      issue: (owner, trialId, experimentId) => users.issueTaskToken(owner, trialId, experimentId),
+      revoke: (trialId) => users.revokeTrialTokens(trialId),
+    },
     log: http.log,
   });
   const experiments = new ExperimentService(
@@ -143,7 +168,8 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   await http.register(trialRoutes(trials));
   await http.register(flagRoutes(flags, experiments));
   await http.register(trainingRoutes(training));
-  await http.register(modelRoutes(models));
+  await http.register(modelRoutes(models, new Owners(db.kysely)));
+  await http.register(userRoutes(users));
   await http.register(executionRoutes(executions));
   await http.register(nodeRoutes(execution));
   await http.register(environmentRoutes(environments));
@@ -161,6 +187,8 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     execution,
     trials,
     training,
+    users,
+    routes,
     async close() {
       await http.close();
       await execution.close();

@@ -14,6 +14,9 @@ export interface ServerFlags {
   cpus?: string;
   memory?: string;
   gpus?: string;
+  auth?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** The same with defaults filled in: flags win over environment variables, which win over defaults. */
@@ -22,13 +25,19 @@ export interface ServerConfig {
   dataDir: string;
   /** A SQLite file path or a `postgres://` URL. Default `<dataDir>/periscope.db`. */
   database: string;
-  /** Default 127.0.0.1: loopback only until authentication exists. */
+  /** Default 127.0.0.1: loopback only unless asked. */
   host: string;
   /** Default 32080, Submarine's port in its docs. */
   port: number;
   logLevel: string;
   /** Overrides of the detected capacity of this node. */
   capacity: CapacityOverrides;
+  /** `token` (default) or `none`, which only a loopback-bound server accepts. */
+  auth: 'token' | 'none';
+  /** PEM files: serve HTTPS. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** Where the first admin's token is filed for the local CLI and SDK. */
+  credentialsFile: string;
 }
 
 export const DEFAULT_PORT = 32080;
@@ -63,11 +72,23 @@ export function resolveConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = proce
     if (gpus !== 'none' && !/^\d+(,\d+)*$/.test(gpus)) throw new ConfigError(`gpus: "${gpus}" is not a list of GPU indices like 0,1 (or none)`);
     capacity.gpus = gpus === 'none' ? [] : [...new Set(gpus.split(',').map(Number))];
   }
+  const host = flags.host ?? env.PERISCOPE_HOST ?? '127.0.0.1';
+  const auth = flags.auth ?? env.PERISCOPE_AUTH ?? 'token';
+  if (auth !== 'token' && auth !== 'none') throw new ConfigError(`auth: "${auth}" is not one of token, none`);
+  if (auth === 'none' && !isLoopback(host)) {
+    throw new ConfigError(`auth: none lets anyone who reaches the port act as admin, so it needs a loopback --host (127.0.0.1 or ::1), not ${host}`);
+  }
+  const certFile = flags.tlsCert ?? env.PERISCOPE_TLS_CERT;
+  const keyFile = flags.tlsKey ?? env.PERISCOPE_TLS_KEY;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('tls: give both --tls-cert and --tls-key (PEM files), or neither');
   return {
     capacity,
     dataDir,
+    auth,
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined,
+    credentialsFile: resolve(env.PERISCOPE_CREDENTIALS ?? join(homedir(), '.periscope', 'credentials')),
     database: db ? (isPostgresUrl(db) ? db : resolve(db)) : join(dataDir, 'periscope.db'),
-    host: flags.host ?? env.PERISCOPE_HOST ?? '127.0.0.1',
+    host,
     port,
     logLevel,
   };
@@ -79,4 +100,8 @@ export function describeDatabase(database: string): string {
   const url = new URL(database);
   if (url.password) url.password = '***';
   return `postgres ${url.toString()}`;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

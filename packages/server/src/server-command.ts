@@ -1,7 +1,9 @@
 /** `periscope server`: starts the API on the embedded SQLite default or the given PostgreSQL. */
 import { Command, InvalidArgumentError } from 'commander';
-import { createApp } from './app.js';
+import { readFile } from 'node:fs/promises';
+import { createApp, type App } from './app.js';
 import { ConfigError, describeDatabase, resolveConfig, type ServerFlags } from './config.js';
+import { fileToken } from './users/credentials-file.js';
 import { VERSION } from './version.js';
 
 export function serverCommand(): Command {
@@ -15,7 +17,19 @@ export function serverCommand(): Command {
     .option('--cpus <n>', 'CPUs the scheduler may hand out [env PERISCOPE_CPUS] (default: detected)')
     .option('--memory <size>', 'memory the scheduler may hand out, e.g. 16G [env PERISCOPE_MEMORY] (default: detected)')
     .option('--gpus <list>', 'GPU indices to use, e.g. 0,1, or none [env PERISCOPE_GPUS] (default: detected by nvidia-smi)')
-    .addHelpText('after', '\nFlags win over environment variables. Example:\n  periscope server --port 8080 --db postgres://127.0.0.1:5432/periscope')
+    .option('--auth <mode>', 'token: every API call needs a login token; none: no login, everyone is admin (loopback --host only) [env PERISCOPE_AUTH] (default: token)')
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key) [env PERISCOPE_TLS_CERT]')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert [env PERISCOPE_TLS_KEY]')
+    .addHelpText(
+      'after',
+      `
+On its first start the server creates the user admin with a random password, prints the password once,
+and files an admin token in ~/.periscope/credentials (env PERISCOPE_CREDENTIALS) for the local CLI and SDK.
+
+Flags win over environment variables. Examples:
+  periscope server --port 8080 --db postgres://127.0.0.1:5432/periscope
+  periscope server --host 0.0.0.0 --tls-cert server.pem --tls-key server-key.pem`,
+    )
     .action(async (flags: ServerFlags) => {
       await runServer(flags);
     });
@@ -34,9 +48,22 @@ async function runServer(flags: ServerFlags): Promise<void> {
     if (error instanceof ConfigError) fail(error.message, 2);
     throw error;
   }
+  let tls;
+  try {
+    tls = config.tls && { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) };
+  } catch (error) {
+    fail(`cannot read the TLS certificate or key: ${(error as Error).message}`, 2);
+  }
   let app;
   try {
-    app = await createApp({ database: config.database, dataDir: config.dataDir, capacity: config.capacity, logger: { level: config.logLevel } });
+    app = await createApp({
+      database: config.database,
+      dataDir: config.dataDir,
+      capacity: config.capacity,
+      auth: config.auth,
+      ...(tls && { tls }),
+      logger: { level: config.logLevel },
+    });
   } catch (error) {
     fail(`cannot open the database (${describeDatabase(config.database)}): ${(error as Error).message}`, 1);
   }
@@ -51,8 +78,13 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   // Executors on this machine reach the API over loopback even when the server binds every interface.
   const local = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  app.execution.setApiUrl(`http://${local.includes(':') ? `[${local}]` : local}:${port}`);
-  process.stdout.write(`Periscope ${VERSION} listening on http://${config.host}:${port} (${describeDatabase(config.database)})\n`);
+  const scheme = tls ? 'https' : 'http';
+  const master = `${scheme}://${local.includes(':') ? `[${local}]` : local}:${port}`;
+  app.execution.setApiUrl(master);
+  // Before the listening line, so whoever waits for it finds the credentials filed.
+  if (config.auth === 'none') process.stdout.write('Authentication is off (--auth none): every request acts as admin.\n');
+  else await welcomeFirstAdmin(app, master, config.credentialsFile);
+  process.stdout.write(`Periscope ${VERSION} listening on ${scheme}://${config.host}:${port} (${describeDatabase(config.database)})\n`);
   const node = app.execution.node;
   const gpus = node.gpus.length === 0 ? 'no GPUs' : `GPUs ${node.gpus.map((g) => g.index).join(',')}`;
   process.stdout.write(`Local node ${node.name}: ${node.cpus} CPUs, ${node.memoryMb} MiB memory, ${gpus}\n`);
@@ -67,6 +99,25 @@ async function runServer(flags: ServerFlags): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/**
+ * On the first start, creates the admin, shows its password this once (on stdout, never in the log) and
+ * files a token so the person who started the server can use the CLI and SDK at once.
+ */
+async function welcomeFirstAdmin(app: App, master: string, credentialsFile: string): Promise<void> {
+  const created = await app.users.ensureFirstAdmin();
+  if (!created) return;
+  const { token } = await app.users.issueToken(created.username);
+  let filed = `Logged in as ${created.username} for the CLI and SDK on this machine (${credentialsFile}).`;
+  try {
+    await fileToken(credentialsFile, master, created.username, token);
+  } catch (error) {
+    filed = `Could not write ${credentialsFile} (${(error as Error).message}); log in with: periscope user login ${created.username}`;
+  }
+  process.stdout.write(
+    `Created the first user: ${created.username}, password ${created.password} (shown only now; change it with: periscope user set-password ${created.username})\n${filed}\n`,
+  );
 }
 
 function fail(message: string, exitCode: number): never {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { create } from 'tar';
 import { installContentTypes } from '../http/content-types.js';
 import { installErrorHandling } from '../http/errors.js';
-import { call, testApp } from '../testing/app.js';
+import { adminHeaders, call, testApp } from '../testing/app.js';
 import { DATABASES, tempDir } from '../testing/databases.js';
 import { CodeStore } from './code-store.js';
 import { codeRoutes } from './routes.js';
@@ -33,8 +33,8 @@ async function packedProject(): Promise<{ archive: Buffer; files: Record<string,
   return { archive: Buffer.concat(chunks), files };
 }
 
-function put(http: { inject: (opts: object) => Promise<{ statusCode: number; json: () => any; headers: Record<string, unknown> }> }, digest: string, payload: Buffer | Readable, contentType = 'application/gzip') {
-  return http.inject({ method: 'PUT', url: `/api/v1/code/${digest}`, payload, headers: { 'content-type': contentType } });
+function put(http: { inject: (opts: object) => Promise<{ statusCode: number; json: () => any; headers: Record<string, unknown> }> }, digest: string, payload: Buffer | Readable, contentType = 'application/gzip', auth: Record<string, string> = {}) {
+  return http.inject({ method: 'PUT', url: `/api/v1/code/${digest}`, payload, headers: { 'content-type': contentType, ...auth } });
 }
 
 /** The code routes alone, on a store with a small size limit. */
@@ -56,7 +56,7 @@ describe('code upload round trip', () => {
     const digest = sha256(archive);
 
     assert.equal((await call(app, 'GET', `/api/v1/code/${digest}`)).status, 404);
-    const response = await put(app.http, digest, archive);
+    const response = await put(app.http, digest, archive, 'application/gzip', adminHeaders(app));
     assert.equal(response.statusCode, 200, JSON.stringify(response.json()));
     assert.deepEqual(response.json().result, { sha256: digest, size: archive.length });
     const got = await call(app, 'GET', `/api/v1/code/${digest}`);
@@ -69,7 +69,7 @@ describe('code upload round trip', () => {
     assert.equal(statSync(join(workDir, 'train.py')).mode & 0o111, 0o111, 'the executable bit survives');
 
     // Idempotent: the same digest again answers the stored archive, whatever the content type.
-    const again = await put(app.http, digest, archive, 'application/octet-stream');
+    const again = await put(app.http, digest, archive, 'application/octet-stream', adminHeaders(app));
     assert.deepEqual(again.json().result, { sha256: digest, size: archive.length });
   });
 
@@ -77,7 +77,7 @@ describe('code upload round trip', () => {
     const app = await testApp(await sqlite.fresh());
     const archive = tarGz([{ path: 'a.txt', body: 'a' }]);
     const claimed = sha256(Buffer.from('something else'));
-    const response = await put(app.http, claimed, archive, 'application/x-gzip');
+    const response = await put(app.http, claimed, archive, 'application/x-gzip', adminHeaders(app));
     assert.equal(response.statusCode, 400);
     const message: string = response.json().message;
     assert.ok(message.includes(claimed) && message.includes(sha256(archive)), message);
@@ -89,7 +89,7 @@ describe('code upload round trip', () => {
     const app = await testApp(await sqlite.fresh());
     const archive = tarGz([{ path: 'a.txt', body: 'a' }]);
     for (const bad of [sha256(archive).toUpperCase(), '..%2F..%2Fetc%2Fpasswd', 'abc']) {
-      const response = await put(app.http, bad, archive);
+      const response = await put(app.http, bad, archive, 'application/gzip', adminHeaders(app));
       assert.equal(response.statusCode, 400, bad);
       assert.match(response.json().message, /sha256/);
     }
@@ -99,7 +99,7 @@ describe('code upload round trip', () => {
     const app = await testApp(await sqlite.fresh());
     const archive = tarGz([{ path: 'a.txt', body: 'a' }]);
     for (const headers of [{}, { 'content-type': 'multipart/form-data; boundary=x' }, { 'content-type': 'text/plain' }]) {
-      const response = await app.http.inject({ method: 'PUT', url: `/api/v1/code/${sha256(archive)}`, payload: archive, headers });
+      const response = await app.http.inject({ method: 'PUT', url: `/api/v1/code/${sha256(archive)}`, payload: archive, headers: { ...headers, ...adminHeaders(app) } });
       assert.equal(response.statusCode, 415, JSON.stringify(headers));
       assert.match(response.json().message, /Send the archive as the raw body with Content-Type application\/gzip/);
     }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, testApp } from '../testing/app.js';
+import { adminHeaders, call, testApp } from '../testing/app.js';
 import { DATABASES, tempDir } from '../testing/databases.js';
 import { CodeSync } from './code-sync.js';
 import { ArchiveError } from './errors.js';
@@ -76,7 +76,7 @@ describe('hostile archives are refused before anything is written', () => {
     for (const c of hostile) {
       const archive = tarGz(c.entries);
       const digest = sha256(archive);
-      const response = await app.http.inject({ method: 'PUT', url: `/api/v1/code/${digest}`, payload: archive, headers: { 'content-type': 'application/gzip' } });
+      const response = await app.http.inject({ method: 'PUT', url: `/api/v1/code/${digest}`, payload: archive, headers: { 'content-type': 'application/gzip', ...adminHeaders(app) } });
       assert.equal(response.statusCode, 400, c.name);
       const body = response.json();
       assert.equal(body.status, 'BAD_REQUEST');

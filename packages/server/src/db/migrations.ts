@@ -209,5 +209,51 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('models').execute();
       },
     },
+    '0007_users_tokens_and_owners': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('users')
+          .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigint', autoKey)
+          .addColumn('username', 'text', (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('admin', 'integer', (c) => c.notNull())
+          .addColumn('active', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // A token is `<selector>.<secret>`: the selector finds the row, the secret's hash is compared in
+        // constant time, so neither a lookup nor a comparison leaks anything about a valid token.
+        await db.schema
+          .createTable('tokens')
+          .addColumn('selector', 'text', (c) => c.primaryKey())
+          .addColumn('verifier', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'bigint', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('trial_id', 'bigint')
+          .addColumn('experiment_id', 'text')
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('tokens_user').on('tokens').column('user_id').execute();
+        await db.schema.createIndex('tokens_trial').on('tokens').column('trial_id').execute();
+        // What existed before users belongs to the first admin, who is always called admin.
+        for (const table of ['experiments', 'environments']) {
+          await db.schema.alterTable(table).addColumn('owner', 'text').execute();
+          await db.updateTable(table).set({ owner: 'admin' }).execute();
+        }
+        await db.updateTable('models').set({ owner: 'admin' }).where('owner', 'is', null).execute();
+        await db.schema.createIndex('experiments_owner_seq').on('experiments').columns(['owner', 'seq']).execute();
+        // netunicorn's names are unique per user, not across the server.
+        await db.schema.dropIndex('experiments_execution_name').execute();
+        await db.schema.createIndex('experiments_owner_execution_name').on('experiments').columns(['owner', 'execution_name']).unique().execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropIndex('experiments_owner_execution_name').execute();
+        await db.schema.createIndex('experiments_execution_name').on('experiments').column('execution_name').unique().execute();
+        await db.schema.dropIndex('experiments_owner_seq').execute();
+        for (const table of ['experiments', 'environments']) await db.schema.alterTable(table).dropColumn('owner').execute();
+        await db.schema.dropTable('tokens').execute();
+        await db.schema.dropTable('users').execute();
+      },
+    },
   };
 }

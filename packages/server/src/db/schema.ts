@@ -25,6 +25,8 @@ export interface ExperimentsTable {
   request_digest: string | null;
   /** The searcher's JSON snapshot (search experiments only). */
   searcher_state: string | null;
+  /** Username of the creator; only they (and admins) see it. */
+  owner: string;
 }
 
 export interface FlagsTable {
@@ -39,6 +41,8 @@ export interface FlagsTable {
 
 export interface EnvironmentsTable {
   name: string;
+  /** Username of the creator: everyone may use it, only they (and admins) change it. */
+  owner: string;
   environment_id: string;
   spec: string;
   created_at: Millis;
@@ -150,7 +154,32 @@ export interface ModelVersionsTable {
   created_at: Millis;
 }
 
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  /** `scrypt$N$r$p$salt$hash` (users/passwords.ts). */
+  password_hash: string;
+  admin: number;
+  active: number;
+  created_at: Millis;
+}
+
+export interface TokensTable {
+  selector: string;
+  /** sha256 of the token's secret part, hex. */
+  verifier: string;
+  user_id: number | string;
+  /** session (a login) | task (an executor's, bound to its trial) */
+  kind: string;
+  trial_id: number | string | null;
+  experiment_id: string | null;
+  expires_at: Millis;
+  created_at: Millis;
+}
+
 export interface Database {
+  users: UsersTable;
+  tokens: TokensTable;
   experiments: ExperimentsTable;
   environments: EnvironmentsTable;
   trials: TrialsTable;

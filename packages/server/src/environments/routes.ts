@@ -13,7 +13,7 @@ export function environmentRoutes(service: EnvironmentService): FastifyPluginAsy
     app.post(
       '/api/v1/environment',
       { schema: { tags, summary: 'Create an environment', body: CreateEnvironmentRequest, response: { 200: Envelope(Environment), 409: ErrorEnvelope, ...errors } } },
-      async (request) => ok(await service.create(request.body)),
+      async (request) => ok(await service.create(request.body, request.principal!.username)),
     );
     app.get(
       '/api/v1/environment',

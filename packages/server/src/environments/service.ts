@@ -18,9 +18,9 @@ export class EnvironmentService {
     private readonly ids: IdGenerator,
   ) {}
 
-  async create(input: EnvironmentSpec & { name: string }): Promise<Environment> {
+  async create(input: EnvironmentSpec & { name: string }, owner: string): Promise<Environment> {
     const spec = normalizeEnvironment(input);
-    const created = await this.store.insert({ name: input.name, environmentId: this.ids.next(), spec });
+    const created = await this.store.insert({ name: input.name, environmentId: this.ids.next(), spec, owner });
     if (!created) throw new ConflictError(`Environment "${input.name}" already exists.`);
     return present(created);
   }

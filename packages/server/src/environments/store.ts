@@ -6,6 +6,7 @@ export interface EnvironmentRecord {
   name: string;
   environmentId: string;
   spec: NormalizedEnvironmentSpec;
+  owner: string;
 }
 
 /** Storage of environments, keyed by name. */
@@ -17,7 +18,7 @@ export class EnvironmentStore {
     const now = Date.now();
     const row = await this.db
       .insertInto('environments')
-      .values({ name: record.name, environment_id: record.environmentId, spec: JSON.stringify(record.spec), created_at: now, updated_at: now })
+      .values({ name: record.name, environment_id: record.environmentId, spec: JSON.stringify(record.spec), owner: record.owner, created_at: now, updated_at: now })
       .onConflict((oc) => oc.column('name').doNothing())
       .returningAll()
       .executeTakeFirst();
@@ -50,5 +51,5 @@ export class EnvironmentStore {
 }
 
 function toRecord(row: Selectable<EnvironmentsTable>): EnvironmentRecord {
-  return { name: row.name, environmentId: row.environment_id, spec: JSON.parse(row.spec) as NormalizedEnvironmentSpec };
+  return { name: row.name, environmentId: row.environment_id, spec: JSON.parse(row.spec) as NormalizedEnvironmentSpec, owner: row.owner };
 }

@@ -107,7 +107,7 @@ describe('recovery of half-done work', () => {
     const first = await testApp(target, { dataDir });
     // What a crash between the two writes of a create leaves: the experiment, no trial.
     const spec = normalizeExperimentSpec({ meta: { name: 'cut-off', framework: 'Custom', cmd: 'echo recovered' }, spec: { Worker: {} } }, { lowercaseName: true, experimentId: 'experiment-1700000000000-0001' });
-    await new ExperimentStore(first.db.kysely).insert({ id: 'experiment-1700000000000-0001', uid: 'u', spec, status: 'Accepted', acceptedAt: Date.now() });
+    await new ExperimentStore(first.db.kysely).insert({ id: 'experiment-1700000000000-0001', uid: 'u', spec, status: 'Accepted', acceptedAt: Date.now(), owner: 'admin' });
     await first.close();
     const second = await testApp(target, { dataDir });
     assert.equal((await waitForStatus(second, 'experiment-1700000000000-0001', ['Succeeded', 'Failed'])).status, 'Succeeded');

@@ -12,7 +12,7 @@ import { LogTailer } from '../logs/tailer.js';
 import type { TrialStore } from '../trials/store.js';
 import { detectCapacity, type CapacityOverrides, type NodeCapacity } from './capacity.js';
 import { LocalLauncher } from './local/local-launcher.js';
-import { Orchestrator, type CodeMaterializer } from './orchestrator.js';
+import { Orchestrator, type CodeMaterializer, type TaskTokens } from './orchestrator.js';
 import { GangScheduler } from './scheduler.js';
 import { SearchDriver } from './search-driver.js';
 
@@ -25,6 +25,7 @@ export interface ExecutionOptions {
   capacity?: CapacityOverrides;
   /** SIGTERM → SIGKILL grace period when stopping executors, in ms (default 10 s). */
   graceMs?: number;
+  taskTokens?: TaskTokens;
   log: FastifyBaseLogger;
 }
 
@@ -62,6 +63,7 @@ export class Execution implements ExecutionPort {
       code: options.code,
       graceMs: options.graceMs ?? 10_000,
       apiUrl: () => execution?.apiUrl ?? '',
+      ...(options.taskTokens && { taskTokens: options.taskTokens }),
       log: options.log,
     });
     const search = new SearchDriver(orchestrator, options.experiments, options.trials, options.log);

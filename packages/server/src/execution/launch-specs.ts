@@ -35,10 +35,12 @@ export interface LaunchContext {
   gpus: number[][];
   layout: DataLayout;
   apiUrl: string;
+  /** The trial's task-scoped API token. */
+  token?: string;
 }
 
 /** One launch spec per executor: its argv (the user's `sh -c`, or a pipeline runner) and its environment. */
-export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiUrl }: LaunchContext): Promise<LaunchSpec[]> {
+export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiUrl, token }: LaunchContext): Promise<LaunchSpec[]> {
   const ports = await freePorts(plans.length, HOST);
   const distributed = distributedEnv(plans, { framework: experiment.spec.meta.framework, host: HOST, ports, gpus });
   const checkpointDir = layout.checkpointDir(experiment.id, trial.number);
@@ -50,6 +52,7 @@ export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiU
     env: {
       ...(p.pipeline && { PERISCOPE_PIPELINE_DIR: pipelineDir(layout.executorLogs(experiment.id, p.name)) }),
       PERISCOPE_API: apiUrl,
+      ...(token !== undefined && { PERISCOPE_TOKEN: token }),
       PERISCOPE_EXPERIMENT_ID: experiment.id,
       PERISCOPE_TRIAL_ID: String(trial.id),
       PERISCOPE_EXECUTOR: p.name,

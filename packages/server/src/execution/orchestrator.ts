@@ -36,7 +36,16 @@ export interface OrchestratorOptions {
   graceMs: number;
   /** The URL executors reach the API on (known once the server listens). */
   apiUrl(): string;
+  /** Executors' task-scoped tokens (PERISCOPE_TOKEN); absent, executors get none. */
+  taskTokens?: TaskTokens;
   log: FastifyBaseLogger;
+}
+
+export interface TaskTokens {
+  /** A token acting as `owner` on this trial only. */
+  issue(owner: string, trialId: number, experimentId: string): Promise<string>;
+  /** The trial has ended: its tokens are dead. */
+  revoke(trialId: number): Promise<void>;
 }
 
 /** How a trial ended, told to the search driver; a search experiment's status is the driver's to set. */
@@ -254,7 +263,8 @@ export class Orchestrator {
       }
     }
 
-    const specs = await launchSpecs({ experiment, trial, plans, gpus: placement.gpus, layout, apiUrl: this.o.apiUrl() });
+    const token = await this.o.taskTokens?.issue(experiment.owner, trial.id, experiment.id);
+    const specs = await launchSpecs({ experiment, trial, plans, gpus: placement.gpus, layout, apiUrl: this.o.apiUrl(), ...(token !== undefined && { token }) });
     for (const p of plans) this.byExecutor.set(p.name, trial.id);
     this.active.set(trial.id, active);
     // Executors canceled on their own before the launch are not started at all.
@@ -332,6 +342,7 @@ export class Orchestrator {
     } else {
       const finishedAt = Date.now();
       await this.o.trials.update(trial.id, { state: outcome, message, finishedAt });
+      await this.o.taskTokens?.revoke(trial.id);
       // A search experiment ends when its searcher says so, not with one of its trials.
       if (experiment && !isSearch(experiment)) await this.o.experiments.transition(experiment.id, { status: outcome, finishedAt, message });
       this.onTrialFinished?.({ ...trial, state: outcome, message, finishedAt }, outcome);

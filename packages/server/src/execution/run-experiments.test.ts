@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { call, create, testApp, waitForStatus } from '../testing/app.js';
+import { adminHeaders, call, create, testApp, waitForStatus } from '../testing/app.js';
 import { DATABASES, eventually, tempDir } from '../testing/databases.js';
 import { sha256, tarGz } from '../code/test-archives.js';
 import { groupAlive } from './local/local-launcher.js';
@@ -152,7 +152,7 @@ describe('local execution', () => {
     const app = await testApp(join(tempDir(), 'db.sqlite'));
     const archive = tarGz([{ path: 'pkg/', type: 'Directory' }, { path: 'pkg/run.sh', body: 'echo "uploaded code says $1"\n' }]);
     const digest = sha256(archive);
-    const put = await app.http.inject({ method: 'PUT', url: `/api/v1/code/${digest}`, payload: archive, headers: { 'content-type': 'application/gzip' } });
+    const put = await app.http.inject({ method: 'PUT', url: `/api/v1/code/${digest}`, payload: archive, headers: { 'content-type': 'application/gzip', ...adminHeaders(app) } });
     assert.equal(put.statusCode, 200, put.body);
     const id = await create(app, { ...custom('sh pkg/run.sh hi'), code: { syncMode: 'upload', url: digest } });
     assert.equal((await waitForStatus(app, id, ['Succeeded', 'Failed'])).status, 'Succeeded');

@@ -14,32 +14,32 @@ export function executionRoutes(executions: ExecutionService): FastifyPluginAsyn
     app.put(
       '/api/v1/executions/:name',
       { schema: { tags, summary: 'Prepare an experiment under a name (idempotent: a retry with the same spec answers the same experiment)', params: NameParams, body: ExperimentSpec, response: { 200: Envelope(ExecutionInfo), ...errors } } },
-      async (request) => ok(await executions.prepare(request.params.name, request.body)),
+      async (request) => ok(await executions.prepare(request.principal!, request.params.name, request.body)),
     );
     app.post(
       '/api/v1/executions/:name/start',
       { schema: { tags, summary: 'Start a prepared execution (idempotent: a retry never launches twice)', params: NameParams, response: { 200: Envelope(ExecutionInfo), ...errors } } },
-      async (request) => ok(await executions.start(request.params.name)),
+      async (request) => ok(await executions.start(request.principal!, request.params.name)),
     );
     app.post(
       '/api/v1/executions/:name/cancel',
       { schema: { tags, summary: 'Cancel the whole execution; answers once no process is left', params: NameParams, response: { 200: Envelope(ExecutionInfo), ...errors } } },
-      async (request) => ok(await executions.cancel(request.params.name)),
+      async (request) => ok(await executions.cancel(request.principal!, request.params.name)),
     );
     app.get(
       '/api/v1/executions/:name',
       { schema: { tags, summary: 'Status (UNKNOWN, PREPARING, READY, RUNNING, FINISHED), the experiment and per-executor results', params: NameParams, response: { 200: Envelope(ExecutionInfo), ...errors } } },
-      async (request) => ok(await executions.status(request.params.name)),
+      async (request) => ok(await executions.status(request.principal!, request.params.name)),
     );
     app.get(
       '/api/v1/executions',
       { schema: { tags, summary: 'Every execution, name → status info', response: { 200: Envelope(Type.Record(Type.String(), ExecutionInfo)) } } },
-      async () => ok(await executions.list()),
+      async (request) => ok(await executions.list(request.principal!)),
     );
     app.delete(
       '/api/v1/executions/:name',
       { schema: { tags, summary: 'Delete an execution that is not preparing or running; frees its name', params: NameParams, response: { 200: Envelope(ExecutionInfo), ...errors } } },
-      async (request) => ok(await executions.delete(request.params.name)),
+      async (request) => ok(await executions.delete(request.principal!, request.params.name)),
     );
     app.post(
       '/api/v1/executors/cancel',
@@ -51,7 +51,7 @@ export function executionRoutes(executions: ExecutionService): FastifyPluginAsyn
           response: { 200: Envelope(Type.Object({ canceled: Type.Array(Type.String()), alreadyEnded: Type.Array(Type.String()) })), ...errors },
         },
       },
-      async (request) => ok(await executions.cancelExecutors(request.body.executors)),
+      async (request) => ok(await executions.cancelExecutors(request.principal!, request.body.executors)),
     );
   };
 }

@@ -10,6 +10,7 @@ import type { Orchestrator } from '../execution/orchestrator.js';
 import { readPipeline } from '../execution/pipeline.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { TrialStore } from '../trials/store.js';
+import type { Principal } from '../users/service.js';
 
 export const EXECUTION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -26,16 +27,16 @@ export class ExecutionService {
    * Prepares an experiment under `name`. A retry with the same spec answers the same experiment; a different
    * spec under a live name is a conflict. Concurrent calls race on the store's unique key, so only one wins.
    */
-  async prepare(name: string, spec: ExperimentSpec): Promise<ExecutionInfo> {
+  async prepare(caller: Principal, name: string, spec: ExperimentSpec): Promise<ExecutionInfo> {
     checkName(name);
     const digest = digestOf(spec);
-    let record = await this.store.getByExecutionName(name);
+    let record = await this.store.getByExecutionName(caller.username, name);
     if (!record) {
       try {
-        record = await this.experiments.createNamed(spec, name, digest);
+        record = await this.experiments.createNamed(spec, name, digest, caller.username);
       } catch (error) {
         if (!(error instanceof NameTakenError)) throw error;
-        record = await this.store.getByExecutionName(name);
+        record = await this.store.getByExecutionName(caller.username, name);
         if (!record) throw new ConflictError(`Execution "${name}" is being deleted; try again.`);
       }
     }
@@ -46,31 +47,32 @@ export class ExecutionService {
   }
 
   /** Idempotent: starting one that runs or has finished answers its status and launches nothing. */
-  async start(name: string): Promise<ExecutionInfo> {
-    const record = await this.require(name);
+  async start(caller: Principal, name: string): Promise<ExecutionInfo> {
+    const record = await this.require(caller, name);
     if (!isTerminal(record.status)) await this.experiments.start(record.id);
-    return this.info(await this.require(name));
+    return this.info(await this.require(caller, name));
   }
 
-  async status(name: string): Promise<ExecutionInfo> {
-    return this.info(await this.require(name));
+  async status(caller: Principal, name: string): Promise<ExecutionInfo> {
+    return this.info(await this.require(caller, name));
   }
 
-  async list(): Promise<Record<string, ExecutionInfo>> {
-    const records = await this.store.executions();
+  /** The caller's executions (names are per user, so an admin too lists only their own). */
+  async list(caller: Principal): Promise<Record<string, ExecutionInfo>> {
+    const records = await this.store.executions(caller.username);
     const infos = await Promise.all(records.map((r) => this.info(r)));
     return Object.fromEntries(infos.map((i) => [i.name, i]));
   }
 
-  async cancel(name: string): Promise<ExecutionInfo> {
-    const record = await this.require(name);
+  async cancel(caller: Principal, name: string): Promise<ExecutionInfo> {
+    const record = await this.require(caller, name);
     if (!isTerminal(record.status)) await this.experiments.cancel(record.id);
-    return this.info(await this.require(name));
+    return this.info(await this.require(caller, name));
   }
 
   /** Refused while it prepares or runs (cancel it first); afterwards the name is free for a new experiment. */
-  async delete(name: string): Promise<ExecutionInfo> {
-    const record = await this.require(name);
+  async delete(caller: Principal, name: string): Promise<ExecutionInfo> {
+    const record = await this.require(caller, name);
     if (['Accepted', 'Preparing', 'Running'].includes(record.status)) {
       throw new ConflictError(`Execution "${name}" is ${STATUS_TABLE[record.status].netunicorn}; cancel it before deleting it.`);
     }
@@ -79,17 +81,20 @@ export class ExecutionService {
     return info;
   }
 
-  async cancelExecutors(names: string[]): Promise<{ canceled: string[]; alreadyEnded: string[] }> {
+  /** Executors of other users' experiments are reported missing, like ones that do not exist. */
+  async cancelExecutors(caller: Principal, names: string[]): Promise<{ canceled: string[]; alreadyEnded: string[] }> {
     if (names.length === 0) throw new ValidationError('executors: give at least one executor name', 'executors');
-    const records = await Promise.all(names.map((n) => this.trials.executor(n)));
+    const found = await Promise.all(names.map((n) => this.trials.executor(n)));
+    const owners = await Promise.all(found.map(async (r) => r && (await this.store.get(r.experimentId))?.owner));
+    const records = found.map((r, i) => (caller.admin || owners[i] === caller.username ? r : undefined));
     const missing = names.filter((_, i) => !records[i]);
     if (missing.length > 0) throw new NotFoundError(`Not found executor${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`);
     return this.orchestrator.cancelExecutors(records.map((r) => r!));
   }
 
-  private async require(name: string): Promise<ExperimentRecord> {
+  private async require(caller: Principal, name: string): Promise<ExperimentRecord> {
     checkName(name);
-    const record = await this.store.getByExecutionName(name);
+    const record = await this.store.getByExecutionName(caller.username, name);
     if (!record) throw new NotFoundError(`Not found execution "${name}".`);
     return record;
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { call, testApp as baseTestApp, waitForStatus } from '../testing/app.js';
+import { adminHeaders, call, testApp as baseTestApp, waitForStatus } from '../testing/app.js';
 import { DATABASES, tempDir } from '../testing/databases.js';
 
 // A node large enough for the specs below whatever machine runs the tests.
@@ -64,7 +64,7 @@ for (const database of DATABASES) {
     it('treats an empty application/json body on GET and DELETE as no body (the Python client sends that)', async () => {
       const app = await testApp(await database.fresh());
       const id = (await call(app, 'POST', '/api/v1/experiment', spec('empty-body'))).body.result.experimentId;
-      const headers = { 'content-type': 'application/json', 'user-agent': 'OpenAPI-Generator/0.9.0-SNAPSHOT/python' };
+      const headers = { 'content-type': 'application/json', 'user-agent': 'OpenAPI-Generator/0.9.0-SNAPSHOT/python', ...adminHeaders(app) };
       for (const url of ['/api/v1/experiment', `/api/v1/experiment/${id}`, '/api/v1/experiment/logs', `/api/v1/experiment/logs/${id}`]) {
         const response = await app.http.inject({ method: 'GET', url, headers, payload: '' });
         assert.equal(response.statusCode, 200, `${url}: ${response.body}`);

@@ -11,6 +11,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
+import { ownedBy } from '../users/service.js';
 import type { TrialService } from '../trials/service.js';
 import type { ExperimentService } from './service.js';
 
@@ -35,7 +36,7 @@ export function experimentRoutes(service: ExperimentService, trials: TrialServic
     app.post(
       '/api/v1/experiment',
       { schema: { tags, summary: 'Create an experiment', body: ExperimentSpec, response: { 200: Envelope(Experiment), ...errors } } },
-      async (request) => ok(await service.create(request.body)),
+      async (request) => ok(await service.create(request.body, request.principal!.username)),
     );
 
     app.get(
@@ -51,6 +52,7 @@ export function experimentRoutes(service: ExperimentService, trials: TrialServic
       async (request) => {
         const { status, limit, after } = request.query;
         const page = await service.list({
+          ...ownedBy(request.principal!),
           ...(status !== undefined && { status }),
           ...(limit !== undefined && { limit }),
           ...(after !== undefined && { after }),
@@ -69,7 +71,7 @@ export function experimentRoutes(service: ExperimentService, trials: TrialServic
           response: { 200: Envelope(Type.Array(ExperimentLog)), 400: ErrorEnvelope },
         },
       },
-      async (request) => ok(await service.listLogs(request.query.status)),
+      async (request) => ok(await service.listLogs(request.query.status, ownedBy(request.principal!).owner)),
     );
 
     app.get(

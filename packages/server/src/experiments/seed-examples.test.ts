@@ -38,15 +38,18 @@ function shape(value: unknown, key = ''): unknown {
 
 for (const database of DATABASES) {
   describe(`seed 002 curl examples on ${database.name}`, { skip: database.skip }, () => {
-    it('answer field for field as documented', async () => {
-      const app = await testApp(await database.fresh());
+    for (const auth of ['token', 'none'] as const) {
+    it(`answer field for field as documented (auth ${auth}: ${auth === 'token' ? 'with a bearer token' : 'no token sent'})`, async () => {
+      const app = await testApp(await database.fresh(), { auth });
+      // With auth on, `call` sends the admin's bearer token; with it off, nothing.
+      const headers = auth === 'none' ? { authorization: '' } : {};
       let id = '';
       // The doc's log examples show the experiment before its PATCH (one worker) and before its DELETE.
       const rank = (e: Example) => ['POST', 'GET', 'PATCH', 'DELETE'].indexOf(e.method);
       const ordered = [...examples].sort((a, b) => rank(a) - rank(b));
       for (const example of ordered) {
         const path = new URL(example.url).pathname.replace(SEED_ID, id);
-        const answer = await call(app, example.method, path, example.body ?? undefined);
+        const answer = await call(app, example.method, path, example.body ?? undefined, headers);
         assert.equal(answer.status, 200, `${example.method} ${path}: ${JSON.stringify(answer.body)}`);
         if (example.method === 'POST') {
           id = answer.body.result.experimentId;
@@ -62,8 +65,11 @@ for (const database of DATABASES) {
         }
       }
       // After the documented DELETE the experiment is gone.
-      assert.equal((await call(app, 'GET', `/api/v1/experiment/${id}`)).status, 404);
+      assert.equal((await call(app, 'GET', `/api/v1/experiment/${id}`, undefined, headers)).status, 404);
+      // And without a token an auth-on server refuses the very same request.
+      if (auth === 'token') assert.equal((await call(app, 'GET', '/api/v1/experiment', undefined, { authorization: '' })).status, 401);
     });
+    }
 
     it('keeps the experiment id in the echoed meta and the status of the record', async () => {
       const app = await testApp(await database.fresh());

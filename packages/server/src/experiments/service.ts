@@ -41,6 +41,8 @@ export interface ExperimentListPage {
 
 export interface ListExperimentsOptions {
   status?: string;
+  /** Only this user's experiments; absent for an admin, who sees everyone's. */
+  owner?: string;
   limit?: number;
   after?: string;
 }
@@ -54,22 +56,22 @@ export class ExperimentService {
     private readonly execution: ExecutionPort,
   ) {}
 
-  async create(input: ExperimentSpec): Promise<Experiment> {
+  async create(input: ExperimentSpec, owner: string): Promise<Experiment> {
     const id = this.ids.next();
     const spec = normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id });
     await this.resolveEnvironment(spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now() });
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), owner });
     if (spec.autoStart !== false) await this.execution.start(record);
     else await this.execution.prepare(record);
     return presentExperiment(record);
   }
 
   /** Creates an experiment under a netunicorn execution name; the caller handles a taken name. */
-  async createNamed(input: ExperimentSpec, executionName: string, requestDigest: string): Promise<ExperimentRecord> {
+  async createNamed(input: ExperimentSpec, executionName: string, requestDigest: string, owner: string): Promise<ExperimentRecord> {
     const id = this.ids.next();
     const spec = normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id });
     await this.resolveEnvironment(spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest });
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest, owner });
     await this.execution.prepare(record);
     return record;
   }
@@ -89,6 +91,7 @@ export class ExperimentService {
   async list(options: ListExperimentsOptions = {}): Promise<ExperimentListPage> {
     const page = await this.store.list({
       ...statusFilter(options.status),
+      ...(options.owner !== undefined && { owner: options.owner }),
       ...(options.limit !== undefined && { limit: options.limit }),
       ...(options.after !== undefined && { after: parseCursor(options.after) }),
     });
@@ -141,8 +144,8 @@ export class ExperimentService {
   }
 
   /** Submarine's list of logs names every pod of every (matching) experiment, with empty `podLog`. */
-  async listLogs(status?: string): Promise<ExperimentLog[]> {
-    const page = await this.store.list(statusFilter(status));
+  async listLogs(status: string | undefined, owner: string | undefined): Promise<ExperimentLog[]> {
+    const page = await this.store.list({ ...statusFilter(status), ...(owner !== undefined && { owner }) });
     return page.items.map((record) => presentLog(record, () => []));
   }
 

@@ -17,6 +17,8 @@ export interface ExperimentRecord {
   message: string | null;
   executionName: string | null;
   requestDigest: string | null;
+  /** Username of the creator. */
+  owner: string;
 }
 
 export interface NewExperiment {
@@ -25,6 +27,7 @@ export interface NewExperiment {
   spec: NormalizedExperimentSpec;
   status: ExperimentStatus;
   acceptedAt: number;
+  owner: string;
   executionName?: string;
   requestDigest?: string;
 }
@@ -51,6 +54,8 @@ export interface ListOptions {
   limit?: number;
   /** Exclusive cursor from a previous page. */
   after?: number;
+  /** Only this user's experiments (absent: everyone's, for admins). */
+  owner?: string;
 }
 
 /** Storage of experiments behind domain verbs; the only module that writes their SQL. */
@@ -74,6 +79,7 @@ export class ExperimentStore {
         updated_at: experiment.acceptedAt,
         execution_name: experiment.executionName ?? null,
         request_digest: experiment.requestDigest ?? null,
+        owner: experiment.owner,
       })
       .returningAll()
       .executeTakeFirstOrThrow()
@@ -93,14 +99,15 @@ export class ExperimentStore {
     await this.db.updateTable('experiments').set({ searcher_state: JSON.stringify(snapshot) }).where('id', '=', id).execute();
   }
 
-  async getByExecutionName(name: string): Promise<ExperimentRecord | undefined> {
-    const row = await this.db.selectFrom('experiments').selectAll().where('execution_name', '=', name).executeTakeFirst();
+  /** Execution names are per user (netunicorn's `UNIQUE(username, experiment_name)`). */
+  async getByExecutionName(owner: string, name: string): Promise<ExperimentRecord | undefined> {
+    const row = await this.db.selectFrom('experiments').selectAll().where('owner', '=', owner).where('execution_name', '=', name).executeTakeFirst();
     return row && toRecord(row);
   }
 
-  /** Every experiment created through the executions face, by name. */
-  async executions(): Promise<ExperimentRecord[]> {
-    return (await this.db.selectFrom('experiments').selectAll().where('execution_name', 'is not', null).orderBy('seq').execute()).map(toRecord);
+  /** Every experiment `owner` created through the executions face, by name. */
+  async executions(owner: string): Promise<ExperimentRecord[]> {
+    return (await this.db.selectFrom('experiments').selectAll().where('owner', '=', owner).where('execution_name', 'is not', null).orderBy('seq').execute()).map(toRecord);
   }
 
   async get(id: string): Promise<ExperimentRecord | undefined> {
@@ -110,6 +117,7 @@ export class ExperimentStore {
 
   async list(options: ListOptions = {}): Promise<ExperimentPage> {
     let query = this.db.selectFrom('experiments').selectAll().orderBy('seq', 'asc');
+    if (options.owner !== undefined) query = query.where('owner', '=', options.owner);
     if (options.statuses) {
       if (options.statuses.length === 0) return { items: [], nextCursor: null };
       query = query.where('status', 'in', options.statuses);
@@ -176,6 +184,7 @@ function toRecord(row: Selectable<ExperimentsTable>): ExperimentRecord {
     message: row.message,
     executionName: row.execution_name,
     requestDigest: row.request_digest,
+    owner: row.owner,
   };
 }
 

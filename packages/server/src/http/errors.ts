@@ -1,4 +1,4 @@
-import { PeriscopeError } from '@periscope/core';
+import { PeriscopeError, TooManyRequestsError } from '@periscope/core';
 import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import { failure } from './envelope.js';
 
@@ -9,6 +9,7 @@ import { failure } from './envelope.js';
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | PeriscopeError | Error, request, reply) => {
+    if (error instanceof TooManyRequestsError) void reply.header('retry-after', String(error.retryAfterSeconds));
     if (error instanceof PeriscopeError) {
       return reply.code(error.httpStatus).send(failure(error.httpStatus, error.message));
     }

@@ -1,7 +1,8 @@
-import { CreateModelRequest, Envelope, ErrorEnvelope, ListModelsQuery, Model, ModelVersion, PatchModelRequest, RegisterVersionRequest } from '@periscope/core';
+import { CreateModelRequest, Envelope, ErrorEnvelope, ForbiddenError, NotFoundError, ListModelsQuery, Model, ModelVersion, PatchModelRequest, RegisterVersionRequest } from '@periscope/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
+import type { Owners } from '../users/owners.js';
 import type { ModelService } from './service.js';
 
 const tags = ['models'];
@@ -10,10 +11,10 @@ const VersionParams = Type.Intersect([ModelParams, Type.Object({ version: Type.S
 const errors = { 400: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope };
 
 /** The model registry under /api/v1/models; a model is addressed by its name or its id. */
-export function modelRoutes(models: ModelService): FastifyPluginAsyncTypebox {
+export function modelRoutes(models: ModelService, owners: Owners): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post('/api/v1/models', { schema: { tags, summary: 'Create a model (409 on a taken name)', body: CreateModelRequest, response: { 200: Envelope(Model), ...errors } } }, async (request) =>
-      ok(await models.create(request.body)),
+      ok(await models.create(request.body, request.principal!.username)),
     );
     app.get('/api/v1/models', { schema: { tags, summary: 'List models, sorted and filtered', querystring: ListModelsQuery, response: { 200: Envelope(Type.Array(Model)), ...errors } } }, async (request) =>
       ok(await models.list(request.query)),
@@ -34,12 +35,22 @@ export function modelRoutes(models: ModelService): FastifyPluginAsyncTypebox {
     app.delete(
       '/api/v1/models/:model',
       { schema: { tags, summary: 'Delete a model (refused while it has versions, unless force=true)', params: ModelParams, querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }), response: { 200: Envelope(Model), ...errors } } },
-      async (request) => ok(await models.delete(request.params.model, request.query.force ?? false)),
+      async (request) => {
+        // Force deletes versions other users may rely on: an admin decision.
+        if (request.query.force && !request.principal!.admin) throw new ForbiddenError('Only an admin may force-delete a model that has versions.');
+        return ok(await models.delete(request.params.model, request.query.force ?? false));
+      },
     );
     app.post(
       '/api/v1/models/:model/versions',
       { schema: { tags, summary: 'Register a checkpoint as the next version', params: ModelParams, body: RegisterVersionRequest, response: { 200: Envelope(ModelVersion), ...errors } } },
-      async (request) => ok(await models.registerVersion(request.params.model, request.body)),
+      async (request) => {
+        // Registering publishes a checkpoint of one's own experiments; others' do not exist for the caller.
+        const uuid = request.body.checkpointUuid;
+        const owned = await owners.of('checkpoint', uuid);
+        if (owned && !request.principal!.admin && owned.owner !== request.principal!.username) throw new NotFoundError(`Not found checkpoint ${uuid}.`);
+        return ok(await models.registerVersion(request.params.model, request.body));
+      },
     );
     app.get(
       '/api/v1/models/:model/versions',

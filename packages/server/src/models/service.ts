@@ -11,7 +11,7 @@ export class ModelService {
     private readonly training: TrainingService,
   ) {}
 
-  async create(request: CreateModelRequest): Promise<Model> {
+  async create(request: CreateModelRequest, owner: string): Promise<Model> {
     const now = Date.now();
     const created = await this.store.insert({
       name: request.name,
@@ -19,7 +19,7 @@ export class ModelService {
       metadata: request.metadata ?? {},
       labels: request.labels ?? [],
       archived: false,
-      owner: null,
+      owner,
       workspace: request.workspace ?? DEFAULT_WORKSPACE,
       createdAt: now,
       updatedAt: now,

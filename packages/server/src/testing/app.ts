@@ -1,12 +1,31 @@
 import { after } from 'node:test';
 import { createApp, type App, type AppOptions } from '../app.js';
+import { adminToken } from './admin-token.js';
 import { tempDir } from './databases.js';
 
-/** An app on the given database with a fresh data dir, closed after the test. */
+/** Each test app's admin token, which `call` sends unless told otherwise. */
+const tokens = new WeakMap<App, string>();
+
+/**
+ * An app on the given database with a fresh data dir, closed after the test. Auth is on, as in production:
+ * `call` acts as the first admin unless it is given an `authorization` header ('' sends none).
+ */
 export async function testApp(database: string, options: Partial<AppOptions> = {}): Promise<App> {
   const app = await createApp({ database, dataDir: tempDir(), ...options });
   after(() => app.close());
+  tokens.set(app, await adminToken(app));
   return app;
+}
+
+/** The admin's bearer header for a test app (to pass to inject by hand). */
+export function adminHeaders(app: App): Record<string, string> {
+  return { authorization: `Bearer ${tokens.get(app)}` };
+}
+
+/** A user (admin or not) and a bearer header acting as them. */
+export async function userHeaders(app: App, username: string, admin = false): Promise<Record<string, string>> {
+  await app.users.create({ username, password: `${username}-password`, admin });
+  return { authorization: `Bearer ${(await app.users.issueToken(username)).token}` };
 }
 
 export interface Answer<T = any> {
@@ -21,8 +40,9 @@ export async function call<T = any>(
   method: string,
   url: string,
   payload?: unknown,
-  headers: Record<string, string> = {},
+  given: Record<string, string> = {},
 ): Promise<Answer<T>> {
+  const headers = given.authorization === undefined ? { ...adminHeaders(app), ...given } : Object.fromEntries(Object.entries(given).filter(([k, v]) => k !== 'authorization' || v !== ''));
   const response = await app.http.inject({
     method: method as 'GET',
     url,

@@ -1,21 +1,38 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after } from 'node:test';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseCredentials, tokenFor } from '@periscope/core';
 
 export const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
-const LISTENING = /listening on http:\/\/([\d.]+):(\d+) \((.*)\)/;
+const LISTENING = /listening on (https?):\/\/([\d.]+):(\d+) \((.*)\)/;
 
 export interface Started {
   child: ChildProcess;
   base: string;
   banner: string;
+  /** The credentials file the server filed its first admin's token in. */
+  credentials: string;
+}
+
+/** The admin token each started server filed, by base URL (what `api` sends). */
+const tokens = new Map<string, string>();
+/** A restarted server files nothing (its admin exists): it is reached with the token filed for its data dir. */
+const tokensByDataDir = new Map<string, string>();
+
+/** The admin token `api` sends to a started server. */
+export function tokenOf(base: string): string | undefined {
+  return tokens.get(base);
 }
 
 /** Starts `periscope server` as a real process and resolves once it prints where it listens (no sleeping). */
 export async function start(args: string[], env: Record<string, string> = {}, command: string[] = [process.execPath, '--import', 'tsx', MAIN]): Promise<Started> {
+  const credentials = env.PERISCOPE_CREDENTIALS ?? join(mkdtempSync(join(tmpdir(), 'periscope-credentials-')), 'credentials');
   const child = spawn(command[0]!, [...command.slice(1), ...args], {
-    env: { ...process.env, PERISCOPE_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PERISCOPE_LOG_LEVEL: 'warn', PERISCOPE_CREDENTIALS: credentials, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a wrapper such as npm can be stopped together with the server it started.
     detached: true,
@@ -33,7 +50,14 @@ export async function start(args: string[], env: Record<string, string> = {}, co
     child.stdout!.on('data', (d: Buffer) => {
       output += d;
       const m = LISTENING.exec(output);
-      if (m) resolve({ child, base: `http://${m[1]}:${m[2]}`, banner: m[3]! });
+      if (!m) return;
+      const base = `${m[1]}://${m[2]}:${m[3]}`;
+      const filed = tokenFor(parseCredentials(existsSync(credentials) ? readFileSync(credentials, 'utf8') : undefined), base)?.token;
+      const dataDir = args.includes('--data-dir') ? args[args.indexOf('--data-dir') + 1]! : (env.PERISCOPE_DATA_DIR ?? '');
+      if (filed) tokensByDataDir.set(dataDir, filed);
+      const token = filed ?? tokensByDataDir.get(dataDir);
+      if (token) tokens.set(base, token);
+      resolve({ child, base, banner: m[4]!, credentials });
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
   });
@@ -49,9 +73,11 @@ export async function stop(started: Started, signal: NodeJS.Signals = 'SIGTERM',
 
 /** One API call against a started server; answers the envelope. */
 export async function api(base: string, method: string, path: string, body?: unknown): Promise<any> {
+  const token = tokens.get(base);
   const response = await fetch(`${base}${path}`, {
     method,
-    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   return response.json();
 }

@@ -1,0 +1,108 @@
+/**
+ * Who may call each route: the one table the auth hook enforces and the authorization tests are generated
+ * from. A route missing here stops the server at startup, so no route can ship without a decision.
+ */
+
+/** `public`: anyone; `user`: any logged-in user (and then the resource checks); `admin`: admins only. */
+export type Access = 'public' | 'user' | 'admin';
+
+/**
+ * The resource a path parameter names, checked against the caller. Private kinds (experiment, trial,
+ * checkpoint) answer 404 to other users, as if they did not exist; shared kinds (model, environment) may be
+ * read by every user, and changed (`write`) only by their owner or an admin (403).
+ */
+export type ResourceKind = 'experiment' | 'trial' | 'checkpoint' | 'model' | 'environment';
+
+export interface RoutePolicy {
+  access: Access;
+  resource?: { kind: ResourceKind; param: string; write?: boolean };
+  /** An executor's task token may call it, for its own trial (`trial`) or its experiment (`experiment`). */
+  task?: 'trial' | 'experiment';
+}
+
+const user: RoutePolicy = { access: 'user' };
+const experiment = (write = false): RoutePolicy => ({ access: 'user', resource: { kind: 'experiment', param: 'id', write } });
+const trial: RoutePolicy = { access: 'user', resource: { kind: 'trial', param: 'id' } };
+const checkpoint: RoutePolicy = { access: 'user', resource: { kind: 'checkpoint', param: 'uuid' } };
+const model = (write = false): RoutePolicy => ({ access: 'user', resource: { kind: 'model', param: 'model', write } });
+const environment = (write = false): RoutePolicy => ({ access: 'user', resource: { kind: 'environment', param: 'name', write } });
+
+export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
+  'GET /api/v1/health': { access: 'public' },
+  'POST /api/v1/auth/login': { access: 'public' },
+  'POST /api/v1/auth/logout': user,
+  'GET /api/v1/me': user,
+  'GET /api/v1/users': { access: 'admin' },
+  'POST /api/v1/users': { access: 'admin' },
+  'GET /api/v1/users/:username': { access: 'admin' },
+  'PATCH /api/v1/users/:username': { access: 'admin' },
+
+  'POST /api/v1/experiment': user,
+  'GET /api/v1/experiment': user,
+  'GET /api/v1/experiment/ping': user,
+  'GET /api/v1/experiment/tensorboard': user,
+  'GET /api/v1/experiment/mlflow': user,
+  'GET /api/v1/experiment/logs': user,
+  'GET /api/v1/experiment/logs/:id': experiment(),
+  'GET /api/v1/experiment/:id': experiment(),
+  'PATCH /api/v1/experiment/:id': experiment(true),
+  'DELETE /api/v1/experiment/:id': experiment(true),
+  'POST /api/v1/experiment/:id/cancel': experiment(true),
+  'POST /api/v1/experiment/:id/start': experiment(true),
+  'GET /api/v1/experiment/:id/checkpoints/top': experiment(),
+  'GET /api/v1/experiment/:id/trials': experiment(),
+  'GET /api/v1/experiment/:id/flags': { ...experiment(), task: 'experiment' },
+  'GET /api/v1/experiment/:id/flags/:name': { ...experiment(), task: 'experiment' },
+  'PUT /api/v1/experiment/:id/flags/:name': { ...experiment(true), task: 'experiment' },
+  'POST /api/v1/experiment/:id/flags/:name/increment': { ...experiment(true), task: 'experiment' },
+
+  // Execution names are per user: the service looks a name up among the caller's own experiments.
+  'GET /api/v1/executions': user,
+  'PUT /api/v1/executions/:name': user,
+  'GET /api/v1/executions/:name': user,
+  'DELETE /api/v1/executions/:name': user,
+  'POST /api/v1/executions/:name/start': user,
+  'POST /api/v1/executions/:name/cancel': user,
+  'POST /api/v1/executors/cancel': user,
+
+  'POST /api/v1/environment': user,
+  'GET /api/v1/environment': user,
+  'GET /api/v1/environment/:name': environment(),
+  'PATCH /api/v1/environment/:name': environment(true),
+  'DELETE /api/v1/environment/:name': environment(true),
+
+  'GET /api/v1/trials/:id': { ...trial, task: 'trial' },
+  'GET /api/v1/trials/:id/logs': trial,
+  'POST /api/v1/trials/:id/metrics': { ...trial, task: 'trial' },
+  'GET /api/v1/trials/:id/metrics': { ...trial, task: 'trial' },
+  'POST /api/v1/trials/:id/checkpoints': { ...trial, task: 'trial' },
+  'GET /api/v1/trials/:id/checkpoints': { ...trial, task: 'trial' },
+  'GET /api/v1/trials/:id/searcher': { ...trial, task: 'trial' },
+
+  'GET /api/v1/checkpoints/:uuid': checkpoint,
+  'DELETE /api/v1/checkpoints/:uuid': checkpoint,
+  'PATCH /api/v1/checkpoints/:uuid/metadata': checkpoint,
+  'GET /api/v1/checkpoints/:uuid/download': checkpoint,
+
+  // Content-addressed: knowing the digest is the capability, as with any upload the caller made.
+  'PUT /api/v1/code/:sha256': user,
+  'GET /api/v1/code/:sha256': user,
+
+  'POST /api/v1/models': user,
+  'GET /api/v1/models': user,
+  'GET /api/v1/models/labels': user,
+  'GET /api/v1/models/:model': model(),
+  'PATCH /api/v1/models/:model': model(true),
+  'DELETE /api/v1/models/:model': model(true),
+  'POST /api/v1/models/:model/versions': model(true),
+  'GET /api/v1/models/:model/versions': model(),
+  'GET /api/v1/models/:model/versions/:version': model(),
+  'DELETE /api/v1/models/:model/versions/:version': model(true),
+
+  'GET /api/v1/nodes': user,
+};
+
+/** The policy of a route, by method and Fastify path; HEAD shares GET's. */
+export function policyOf(method: string, url: string): RoutePolicy | undefined {
+  return ROUTE_POLICIES[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+}

@@ -1,0 +1,196 @@
+/**
+ * Who is calling: users with scrypt-hashed passwords, login sessions and executors' task tokens. Everything
+ * that decides whether a token is good lives here; the HTTP hook only asks.
+ */
+import {
+  ConflictError,
+  NotFoundError,
+  UnauthorizedError,
+  formatTime,
+  type CreateUserRequest,
+  type LoginAnswer,
+  type UpdateUserRequest,
+  type User,
+} from '@periscope/core';
+import { LoginLimiter } from './login-limiter.js';
+import { hashPassword, randomPassword, verifyPassword } from './passwords.js';
+import { UsernameTakenError, type UserRecord, type UserStore } from './store.js';
+import { mintToken, parseToken, verifiersMatch } from './tokens.js';
+
+/** The first user, created on first start; whatever existed before users belongs to it. */
+export const FIRST_ADMIN = 'admin';
+
+export interface Principal {
+  username: string;
+  admin: boolean;
+  /** Present for an executor's token: the one trial (and its experiment) it may act on. */
+  task?: { trialId: number; experimentId: string };
+  /** The token's selector, so logout can revoke exactly it (absent when auth is off). */
+  selector?: string;
+}
+
+/** The list filter for a caller: their own things, or (for an admin) everyone's. */
+export function ownedBy(principal: Principal): { owner?: string } {
+  return principal.admin ? {} : { owner: principal.username };
+}
+
+export interface UserServiceOptions {
+  /** How long a login session lasts (default 30 days). */
+  sessionTtlMs?: number;
+  limiter?: LoginLimiter;
+}
+
+const DAY = 24 * 60 * 60_000;
+/** A task token outlives any sane trial; it dies with the trial long before (see `authenticate`). */
+const TASK_TTL_MS = 365 * DAY;
+const BAD_LOGIN = 'Invalid username or password.';
+
+export class UserService {
+  private readonly sessionTtlMs: number;
+  private readonly limiter: LoginLimiter;
+  /** Whether a trial has finished: a task token is dead from then on, even before its row is purged. */
+  trialFinished: (trialId: number) => Promise<boolean> = async () => false;
+
+  constructor(
+    private readonly store: UserStore,
+    options: UserServiceOptions = {},
+  ) {
+    this.sessionTtlMs = options.sessionTtlMs ?? 30 * DAY;
+    this.limiter = options.limiter ?? new LoginLimiter();
+  }
+
+  async create(request: CreateUserRequest): Promise<User> {
+    try {
+      const record = await this.store.insert({
+        username: request.username,
+        passwordHash: await hashPassword(request.password),
+        admin: request.admin ?? false,
+        active: true,
+        createdAt: Date.now(),
+      });
+      return present(record);
+    } catch (error) {
+      if (error instanceof UsernameTakenError) throw new ConflictError(`User "${request.username}" already exists.`);
+      throw error;
+    }
+  }
+
+  async list(): Promise<User[]> {
+    return (await this.store.list()).map(present);
+  }
+
+  async get(username: string): Promise<User> {
+    return present(await this.require(username));
+  }
+
+  /** Admin changes. Deactivating or changing the password ends the user's sessions; the last admin stays. */
+  async update(username: string, changes: UpdateUserRequest): Promise<User> {
+    const user = await this.require(username);
+    const losesAdmin = user.admin && user.active && (changes.admin === false || changes.active === false);
+    if (losesAdmin && (await this.store.activeAdmins()) <= 1) {
+      throw new ConflictError(`"${username}" is the last active admin; make another user admin first.`);
+    }
+    await this.store.update(user.id, {
+      ...(changes.password !== undefined && { passwordHash: await hashPassword(changes.password) }),
+      ...(changes.admin !== undefined && { admin: changes.admin }),
+      ...(changes.active !== undefined && { active: changes.active }),
+    });
+    if (changes.active === false || changes.password !== undefined) await this.store.deleteSessions(user.id);
+    return this.get(username);
+  }
+
+  /** Password login; failures are counted per user and per address, and answer the same whatever failed. */
+  async login(username: string, password: string, address: string): Promise<LoginAnswer> {
+    this.limiter.check(username, address);
+    const user = await this.store.byName(username);
+    // A missing user still costs one scrypt, so timing does not tell which usernames exist.
+    const good = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !good || !user.active) {
+      this.limiter.fail(username, address);
+      throw new UnauthorizedError(BAD_LOGIN);
+    }
+    this.limiter.succeed(username);
+    const { token, expiresAt } = await this.session(user);
+    return { token, expiresTime: formatTime(expiresAt)!, user: present(user) };
+  }
+
+  /** A fresh session token for `username` without a password (the server's own bootstrap and tests). */
+  async issueToken(username: string): Promise<{ token: string; expiresTime: string }> {
+    const { token, expiresAt } = await this.session(await this.require(username));
+    return { token, expiresTime: formatTime(expiresAt)! };
+  }
+
+  /** An executor's token: acts as the experiment's owner, only on its own trial. */
+  async issueTaskToken(owner: string, trialId: number, experimentId: string): Promise<string> {
+    const user = await this.require(owner);
+    const minted = mintToken();
+    const now = Date.now();
+    await this.store.insertToken({ selector: minted.selector, verifier: minted.verifier, userId: user.id, kind: 'task', trialId, experimentId, expiresAt: now + TASK_TTL_MS, createdAt: now });
+    return minted.token;
+  }
+
+  async revokeTrialTokens(trialId: number): Promise<void> {
+    await this.store.deleteTrialTokens(trialId);
+  }
+
+  /** The caller behind a bearer token; UNAUTHORIZED for a missing, malformed, unknown, expired or dead one. */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) throw new UnauthorizedError('Authentication required: send Authorization: Bearer <token> (get one with periscope user login).');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    const parsed = match ? parseToken(match[1]!) : undefined;
+    const record = parsed && (await this.store.token(parsed.selector));
+    if (!parsed || !record || !verifiersMatch(record.verifier, parsed.verifier)) throw new UnauthorizedError('Invalid token.');
+    if (record.expiresAt <= Date.now()) throw new UnauthorizedError('Token expired: log in again.');
+    if (!record.user.active) throw new UnauthorizedError('User is deactivated.');
+    if (record.kind === 'task') {
+      if (record.trialId === null || record.experimentId === null || (await this.trialFinished(record.trialId))) throw new UnauthorizedError('Task token of a finished trial.');
+      return { username: record.user.username, admin: false, task: { trialId: record.trialId, experimentId: record.experimentId }, selector: record.selector };
+    }
+    return { username: record.user.username, admin: record.user.admin, selector: record.selector };
+  }
+
+  async logout(principal: Principal): Promise<void> {
+    if (principal.selector !== undefined) await this.store.deleteToken(principal.selector);
+  }
+
+  /**
+   * Creates the first admin when there are no users yet, with a random password that is returned (to be shown
+   * once) and never stored in clear; undefined when users already exist.
+   */
+  async ensureFirstAdmin(): Promise<{ username: string; password: string } | undefined> {
+    if ((await this.store.count()) > 0) return undefined;
+    const password = randomPassword();
+    try {
+      await this.create({ username: FIRST_ADMIN, password, admin: true });
+    } catch (error) {
+      if (error instanceof ConflictError) return undefined; // another server on the same database won the race
+      throw error;
+    }
+    return { username: FIRST_ADMIN, password };
+  }
+
+  async pruneExpired(): Promise<void> {
+    await this.store.deleteExpired(Date.now());
+  }
+
+  private async session(user: UserRecord): Promise<{ token: string; expiresAt: number }> {
+    const minted = mintToken();
+    const now = Date.now();
+    const expiresAt = now + this.sessionTtlMs;
+    await this.store.insertToken({ selector: minted.selector, verifier: minted.verifier, userId: user.id, kind: 'session', expiresAt, createdAt: now });
+    return { token: minted.token, expiresAt };
+  }
+
+  private async require(username: string): Promise<UserRecord> {
+    const user = await this.store.byName(username);
+    if (!user) throw new NotFoundError(`Not found user "${username}".`);
+    return user;
+  }
+}
+
+/** A well-formed hash of no password anyone knows, checked against when the user does not exist. */
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+function present(user: UserRecord): User {
+  return { id: user.id, username: user.username, admin: user.admin, active: user.active, createdTime: formatTime(user.createdAt)! };
+}
