@@ -151,7 +151,7 @@ describe('createExperiment and the references', () => {
   });
 
   it('the module-level functions use the default client that login() sets', async () => {
-    login({ master: server.master });
+    await login({ master: server.master });
     const again = await getExperiment(experiment.id);
     const top = await again.topCheckpoint();
     assert.equal((await getTrial(top.trialId)).hparams?.x, 3.2);

@@ -78,11 +78,15 @@ describe('errors', () => {
       seen.push(new Headers(init?.headers).get('authorization'));
       return fetch(input, init);
     };
-    const periscope = new Periscope({ master: proxy.master, headers: { authorization: 'Bearer s3cret-token' }, fetch: recording });
-    await periscope.ping();
-    assert.deepEqual(seen, ['Bearer s3cret-token']);
+    // An Authorization among the headers is sent as given, instead of the saved token (another session's).
+    const { token } = await server.app.users.issueToken('admin');
+    assert.notEqual(token, server.token);
+    const periscope = new Periscope({ master: proxy.master, headers: { authorization: `Bearer ${token}`, 'x-proxy-key': 's3cret' }, fetch: recording });
+    assert.equal((await periscope.whoami()).username, 'admin');
+    assert.deepEqual(seen, [`Bearer ${token}`]);
     for (const shown of [inspect(periscope, { depth: 20, showHidden: true }), JSON.stringify(periscope), inspect(new ExperimentClient(periscope), { depth: 20 })]) {
       assert.doesNotMatch(shown, /s3cret/);
+      assert.ok(!shown.includes(token), 'the token is not shown');
     }
   });
 

@@ -3,7 +3,11 @@
  * `instanceof` (which breaks across duplicated bundles):
  * - `PeriscopeApiError`: the server answered with an error; `code` is the envelope's status name
  *   (`NOT_FOUND`, `BAD_REQUEST`, `CONFLICT`, …), `httpStatus` the HTTP status, `message` the server's own words.
- * - `PeriscopeConnectionError`: no answer at all (refused, DNS, reset, per-attempt timeout); `code` `UNREACHABLE`.
+ *   Three codes are about who is calling: `UNAUTHORIZED` (401: not logged in, or the token is bad, expired or
+ *   revoked; the message says which and what to do), `FORBIDDEN` (403: logged in, but not allowed, e.g. a
+ *   non-admin managing users) and `TOO_MANY_REQUESTS` (429: too many failed logins; see `retryAfterSeconds`).
+ * - `PeriscopeConnectionError`: no answer at all (refused, DNS, reset, per-attempt timeout, a certificate not
+ *   trusted); `code` `UNREACHABLE`.
  * - `PeriscopeTimeoutError`: `waitForFinish` gave up waiting; `code` `TIMEOUT`.
  * An aborted call rejects with the signal's reason (an `AbortError` DOMException by default), as fetch does.
  */
@@ -48,23 +52,53 @@ export class PeriscopeApiError extends PeriscopeClientError {
   /** `GET /api/v1/experiment/…`: the request that failed (no query string, no headers). */
   readonly request: string;
 
-  constructor(init: { httpStatus: number; code?: string | null; message?: string | null; request: string }) {
+  /** Seconds the server asked to wait before trying again (its `Retry-After`, e.g. on a 429), when it said. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(init: { httpStatus: number; code?: string | null; message?: string | null; request: string; retryAfterSeconds?: number | undefined }) {
     const code = init.code && /^[A-Z][A-Z_]*$/.test(init.code) ? init.code : reasonOf(init.httpStatus);
     super(init.message?.trim() || `${init.request} answered HTTP ${init.httpStatus} (${code})`);
     this.code = code;
     this.httpStatus = init.httpStatus;
     this.request = init.request;
+    this.retryAfterSeconds = init.retryAfterSeconds;
   }
 }
+
+/**
+ * The same error told in other words (the SDK explains a refused login or token better than a status). Not a
+ * method: a class that names itself inside its body gets renamed by bundlers, and `name` with it.
+ */
+export function reworded(error: PeriscopeApiError, message: string): PeriscopeApiError {
+  return new PeriscopeApiError({ httpStatus: error.httpStatus, code: error.code, message, request: error.request, retryAfterSeconds: error.retryAfterSeconds });
+}
+
+/**
+ * What was wrong with a server's certificate: not issued by anyone trusted (self-signed, unknown CA), issued
+ * for another name, or out of its validity dates.
+ */
+export type CertificateProblem = 'untrusted' | 'wrong-name' | 'expired';
+
+const CERTIFICATE_ADVICE: Record<CertificateProblem, string> = {
+  untrusted: 'pass certPath with the PEM file of the certificate or its CA, or noverify to skip the check',
+  'wrong-name': 'pass certName with a name the certificate holds, or noverify to skip the check',
+  expired: 'renew the certificate, or pass noverify to skip the check',
+};
 
 export class PeriscopeConnectionError extends PeriscopeClientError {
   readonly code = 'UNREACHABLE';
   /** The server URL that could not be reached. */
   readonly master: string;
+  /** Why, in a few words (`connection refused`, `its certificate is self-signed`). */
+  readonly reason: string;
+  /** Set when the connection failed on the server's certificate; the message then says which option helps. */
+  readonly certificate: CertificateProblem | undefined;
 
-  constructor(master: string, reason: string, cause?: unknown) {
-    super(`cannot reach the Periscope server at ${master}: ${reason}`, { cause });
+  constructor(master: string, reason: string, cause?: unknown, certificate?: CertificateProblem) {
+    super(`cannot reach the Periscope server at ${master}: ${reason}${certificate ? ` (${CERTIFICATE_ADVICE[certificate]})` : ''}`, { cause });
     this.master = master;
+    this.reason = reason;
+    this.certificate = certificate;
   }
 }
 

@@ -32,7 +32,7 @@ async function twoCheckpoints(): Promise<void> {
     writeFileSync(join(dir, 'state.json'), JSON.stringify({ step: 10 * (i + 1) }));
     const answer = await fetch(`${server.master}/api/v1/trials/${trial.id}/checkpoints`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
       body: JSON.stringify({ uuid, stepsCompleted: 10 * (i + 1) }),
     });
     assert.equal(answer.status, 200, await answer.text());
@@ -131,7 +131,7 @@ describe('model registry through the SDK', () => {
   });
 
   it('module-level functions use the login() client', async () => {
-    login({ master: server.master });
+    await login({ master: server.master });
     const made = await createModel('via-login', { labels: ['x'] });
     assert.equal((await getModel('via-login')).id, made.id);
     assert.deepEqual((await getModels({ label: 'x' })).map((m) => m.name), ['via-login']);

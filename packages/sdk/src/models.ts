@@ -6,7 +6,6 @@
 import type { Model as ModelInfo, ModelSortKey, ModelVersion as ModelVersionInfo, PatchModelRequest } from '@periscope/core';
 import { DeterminedApi } from './determined/api.js';
 import { Checkpoint } from './determined/checkpoint.js';
-import type { ResolvedOptions } from './options.js';
 import { path, type CallOptions, type Transport } from './transport.js';
 
 /** Determined's `ModelSortBy`: the field a model list is ordered by. */
@@ -66,8 +65,8 @@ export interface ModelLabel {
 export class ModelsClient {
   readonly #api: DeterminedApi;
 
-  constructor(transport: Transport, options: ResolvedOptions) {
-    this.#api = new DeterminedApi(transport, options);
+  constructor(transport: Transport) {
+    this.#api = new DeterminedApi(transport);
   }
 
   /** Adds a model to the registry; rejects with CONFLICT when the name is taken. */

@@ -1,3 +1,4 @@
+import type { LoginAnswer, User } from '@periscope/core';
 import { EnvironmentsClient } from './environments.js';
 import { DeterminedClient, type CreateExperimentOptions, type ExperimentConfig } from './determined/client.js';
 import type { Checkpoint } from './determined/checkpoint.js';
@@ -12,14 +13,18 @@ import { ModelsClient, type CreateModelOptions, type GetModelsOptions, type Mode
 import { NodesClient } from './nodes.js';
 import { resolveOptions, type PeriscopeOptions, type ResolvedOptions } from './options.js';
 import { Transport, type CallOptions } from './transport.js';
+import { UsersClient } from './users.js';
 
 /**
- * The client: one connection (server URL, retries, timeouts, headers) shared by the resource sub-clients.
+ * The client: one connection (server URL, retries, timeouts, headers, TLS) and one login session, shared by
+ * the resource sub-clients. Several clients may talk to several masters, each as its own user, at once.
  *
  * ```ts
- * const periscope = new Periscope({ master: 'http://127.0.0.1:32080' });
+ * const periscope = new Periscope({ master: 'http://127.0.0.1:32080' }); // the token `periscope user login` saved
  * const experiment = await periscope.experiments.create(spec);
  * const { status, logs } = await periscope.experiments.wait(experiment.experimentId);
+ *
+ * const other = new Periscope({ master: 'https://gpu-box:32080', user: 'ci', password, certPath: 'ca.pem' });
  * ```
  */
 export class Periscope {
@@ -31,7 +36,9 @@ export class Periscope {
   readonly flags: FlagsClient;
   /** The model registry: models and their versions (checkpoints). */
   readonly models: ModelsClient;
-  // Private, and so kept out of `console.log(client)`: the headers may hold credentials.
+  /** The server's users (admin only). */
+  readonly users: UsersClient;
+  // Private, and so kept out of `console.log(client)`: the headers, password and token are credentials.
   readonly #options: ResolvedOptions;
   readonly #transport: Transport;
   readonly #determined: DeterminedClient;
@@ -39,18 +46,42 @@ export class Periscope {
   constructor(options: PeriscopeOptions = {}) {
     this.#options = resolveOptions(options);
     this.#transport = new Transport(this.#options);
-    this.#determined = new DeterminedClient(this.#transport, this.#options);
+    this.#determined = new DeterminedClient(this.#transport);
     this.experiments = new ExperimentsClient(this.#transport);
     this.environments = new EnvironmentsClient(this.#transport);
     this.executions = new ExecutionsClient(this.#transport);
     this.nodes = new NodesClient(this.#transport);
     this.flags = new FlagsClient(this.#transport);
-    this.models = new ModelsClient(this.#transport, this.#options);
+    this.models = new ModelsClient(this.#transport);
+    this.users = new UsersClient(this.#transport);
   }
 
   /** The server URL this client talks to. */
   get master(): string {
     return this.#options.master;
+  }
+
+  /** The user this client acts as, as the server sees it (`--auth none`: an admin). Also checks the login. */
+  async whoami(options: CallOptions = {}): Promise<User> {
+    return (await this.#transport.call<User>({ method: 'GET', path: '/me', ...options })).result;
+  }
+
+  /**
+   * Logs in with the client's `user` and `password` now rather than on the first call, and answers the
+   * server's `LoginAnswer`, token included: for a caller that keeps it (`periscope user login` saves it in the
+   * credentials file). Rejects with UNAUTHORIZED on a bad password, TOO_MANY_REQUESTS after too many.
+   */
+  login(): Promise<LoginAnswer> {
+    return this.#transport.session.login();
+  }
+
+  /**
+   * Ends this client's session: the server revokes the token it used (a saved one too: it stops working for
+   * every program using it; the SDK leaves the credentials file as it is). The client sends no token after.
+   */
+  async logout(options: CallOptions = {}): Promise<void> {
+    await this.#transport.call<null>({ method: 'POST', path: '/auth/logout', ...options });
+    this.#transport.session.end();
   }
 
   /**

@@ -1,10 +1,12 @@
 /**
- * The one place the SDK talks HTTP: builds the URL, sends JSON, unwraps Submarine's envelope, turns failures
- * into the SDK's errors and retries what is safe to retry.
+ * The one place the SDK talks HTTP: builds the URL, sends JSON with the session's token, unwraps Submarine's
+ * envelope, turns failures into the SDK's errors and retries what is safe to retry.
  */
-import type { EnvelopeOf } from '@periscope/core';
-import { PeriscopeApiError, PeriscopeConnectionError } from './errors.js';
+import type { EnvelopeOf, LoginAnswer } from '@periscope/core';
+import { PeriscopeApiError, PeriscopeConnectionError, type CertificateProblem } from './errors.js';
 import type { ResolvedOptions } from './options.js';
+import { Session } from './session.js';
+import { tlsFetch } from './tls.js';
 
 /** Options every SDK method accepts. */
 export interface CallOptions {
@@ -29,6 +31,8 @@ export interface ApiRequest extends CallOptions {
   retries?: number;
   /** Per-attempt limit for this request instead of `requestTimeoutMs` (a long-poll waits longer); 0 = none. */
   timeoutMs?: number;
+  /** Sent without the session's token: the login itself. Default false. */
+  anonymous?: boolean;
 }
 
 export interface ApiAnswer<T> {
@@ -48,16 +52,28 @@ export function path(strings: TemplateStringsArray, ...segments: string[]): stri
 }
 
 export class Transport {
-  // `#` keeps the options (headers may hold credentials) out of any inspection of a client.
+  // `#` keeps the options (headers, password, token) out of any inspection of a client.
   readonly #options: ResolvedOptions;
+  readonly #session: Session;
+  /** The fetch to send with: the option's, or undici's with the TLS settings (made on first use). */
+  #fetch: Promise<typeof fetch> | undefined;
+  /** The `headers` option carries an `Authorization` of its own, which then is sent instead of the session's. */
+  readonly #ownAuthorization: boolean;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
+    this.#session = new Session(options.master, options.credentials, (username, password) => this.login(username, password));
+    this.#ownAuthorization = Object.keys(options.headers).some((name) => name.toLowerCase() === 'authorization');
+  }
+
+  /** Who this client is: its token, and login/logout. */
+  get session(): Session {
+    return this.#session;
   }
 
   async call<T>(request: ApiRequest): Promise<ApiAnswer<T>> {
-    const { status, text } = await this.exchange(request, 'text');
-    return decode<T>(status, text, label(request), this.#options.master);
+    const exchanged = await this.exchange(request, 'text');
+    return this.decode<T>(exchanged, request);
   }
 
   /**
@@ -67,21 +83,108 @@ export class Transport {
    * it when it stops, e.g. on abort).
    */
   async open(request: ApiRequest): Promise<Response> {
-    const { status, text, response } = await this.exchange(request, 'stream');
-    if (response) return response;
-    return decode<never>(status, text, label(request), this.#options.master) as never;
+    const exchanged = await this.exchange(request, 'stream');
+    if (exchanged.response) return exchanged.response;
+    return this.decode<never>(exchanged, request) as never;
   }
 
-  /** Sends `request`, retrying what is safe to retry; answers the final status with its text or open body. */
+  /**
+   * A raw body each way (an archive upload, a checkpoint download): sent once, with no per-attempt limit (a
+   * large download takes its time), with the session's token; an error answer fails as `call` would.
+   */
+  async raw(method: 'GET' | 'PUT', route: string, options: CallOptions, send?: { body: Uint8Array; contentType: string }): Promise<Uint8Array> {
+    const request: ApiRequest = { method, path: route };
+    const fetchWith = await this.fetcher();
+    for (let renewed = false; ; renewed = true) {
+      const authorization = await this.authorization(request);
+      let response: Response;
+      try {
+        response = await fetchWith(this.url(request), {
+          method,
+          headers: { ...(send && { 'content-type': send.contentType }), ...this.headers(authorization) },
+          ...(send && { body: send.body }),
+          ...(options.signal && { signal: options.signal }),
+        });
+      } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        throw connectionError(this.#options.master, error);
+      }
+      if (response.status === 401 && !renewed && (await this.renew(request, authorization))) {
+        await response.body?.cancel();
+        continue;
+      }
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (response.ok) return bytes;
+      // An error status with any body (an envelope or not) decodes to the error.
+      return this.decode<never>({ status: response.status, text: new TextDecoder().decode(bytes), retryAfter: response.headers.get('retry-after') }, request).result;
+    }
+  }
+
+  /** POST /auth/login, without a token. */
+  private async login(username: string, password: string): Promise<LoginAnswer> {
+    return (await this.call<LoginAnswer>({ method: 'POST', path: '/auth/login', body: { username, password }, anonymous: true })).result;
+  }
+
+  /** The answer's result, or the error it is; a refused token (401) is explained by the session. */
+  private decode<T>(exchanged: Exchanged, request: ApiRequest): ApiAnswer<T> {
+    try {
+      return decode<T>(exchanged, label(request), this.#options.master);
+    } catch (error) {
+      if (error instanceof PeriscopeApiError && error.httpStatus === 401 && !request.anonymous && !this.#ownAuthorization) throw this.#session.refused(error);
+      throw error;
+    }
+  }
+
+  /** The client's headers, with the session's token when there is one to send. */
+  private headers(authorization: string | undefined): Record<string, string> {
+    return { ...this.#options.headers, ...(authorization !== undefined && { authorization }) };
+  }
+
+  /** The session's `Authorization` for `request`: none for the login itself, or when `headers` has one. */
+  private authorization(request: ApiRequest): Promise<string | undefined> {
+    return request.anonymous || this.#ownAuthorization ? Promise.resolve(undefined) : this.#session.authorization();
+  }
+
+  /** After a 401: whether to send `request` once more, with the session's renewed token. */
+  private async renew(request: ApiRequest, sent: string | undefined): Promise<boolean> {
+    return !request.anonymous && !this.#ownAuthorization && (await this.#session.renew(sent));
+  }
+
+  private fetcher(): Promise<typeof fetch> {
+    const { tls } = this.#options;
+    if (!tls) return Promise.resolve(this.#options.fetch);
+    // A CA file that cannot be read fails every call the same way, and the next call reads it again.
+    this.#fetch ??= tlsFetch(tls).catch((error: unknown) => {
+      this.#fetch = undefined;
+      throw error;
+    });
+    return this.#fetch;
+  }
+
+  /**
+   * Sends `request` with the session's token, retrying what is safe to retry; after a 401, once more with a
+   * renewed token when the session has one (a login again, a token saved since). Answers the final status
+   * with its text or open body.
+   */
   private async exchange(request: ApiRequest, mode: 'text' | 'stream'): Promise<Exchanged> {
+    for (let renewed = false; ; renewed = true) {
+      const authorization = await this.authorization(request);
+      const answer = await this.attempts(request, mode, authorization);
+      if (answer.status === 401 && !renewed && (await this.renew(request, authorization))) continue;
+      return answer;
+    }
+  }
+
+  private async attempts(request: ApiRequest, mode: 'text' | 'stream', authorization: string | undefined): Promise<Exchanged> {
     const { signal } = request;
     const url = this.url(request);
+    const send = await this.fetcher();
     const init: RequestInit = {
       method: request.method,
       headers: {
         accept: mode === 'stream' ? 'text/event-stream' : 'application/json',
         ...(request.body !== undefined && { 'content-type': 'application/json' }),
-        ...this.#options.headers,
+        ...this.headers(authorization),
       },
       ...(request.body !== undefined && { body: JSON.stringify(request.body) }),
     };
@@ -93,14 +196,15 @@ export class Transport {
       signal?.throwIfAborted();
       let answer: Exchanged;
       try {
-        answer = await this.attempt(url, init, signal, limit, mode);
+        answer = await this.attempt(send, url, init, signal, limit, mode);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        if (attempt < retries) {
+        // A certificate is no better a second time.
+        if (attempt < retries && !certificateProblem(error)) {
           await sleep(this.backoff(attempt), signal);
           continue;
         }
-        throw new PeriscopeConnectionError(this.#options.master, describeNetworkError(error), error);
+        throw connectionError(this.#options.master, error);
       }
       if (RETRY_STATUSES.has(answer.status) && attempt < retries) {
         await sleep(this.backoff(attempt), signal);
@@ -121,15 +225,16 @@ export class Transport {
    * One attempt, bounded by `limit` ms: the whole answer in `text` mode; only until the headers in `stream`
    * mode, where a 2xx answer comes back with its body open. Rejects on network failure or abort.
    */
-  private async attempt(url: string, init: RequestInit, signal: AbortSignal | undefined, limit: number, mode: 'text' | 'stream'): Promise<Exchanged> {
+  private async attempt(send: typeof fetch, url: string, init: RequestInit, signal: AbortSignal | undefined, limit: number, mode: 'text' | 'stream'): Promise<Exchanged> {
     const controller = new AbortController();
     const forward = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     const timer = limit > 0 ? setTimeout(() => controller.abort(new AttemptTimeout(limit)), limit) : undefined;
     try {
-      const response = await this.#options.fetch(url, { ...init, signal: controller.signal });
-      if (mode === 'stream' && response.ok) return { status: response.status, text: '', response };
-      return { status: response.status, text: await response.text() };
+      const response = await send(url, { ...init, signal: controller.signal });
+      const retryAfter = response.headers.get('retry-after');
+      if (mode === 'stream' && response.ok) return { status: response.status, text: '', retryAfter, response };
+      return { status: response.status, text: await response.text(), retryAfter };
     } catch (error) {
       // fetch rejects with the abort reason; surface our own timeout as such, not as an abort.
       throw controller.signal.reason instanceof AttemptTimeout && !signal?.aborted ? controller.signal.reason : error;
@@ -163,6 +268,8 @@ export class Transport {
 interface Exchanged {
   status: number;
   text: string;
+  /** The `Retry-After` header, when there was one. */
+  retryAfter: string | null;
   /** Set for a successful `stream`-mode answer, whose body is left unread. */
   response?: Response;
 }
@@ -177,12 +284,14 @@ class AttemptTimeout extends Error {
   }
 }
 
-function decode<T>(status: number, text: string, label: string, master: string): ApiAnswer<T> {
+function decode<T>({ status, text, retryAfter }: Exchanged, label: string, master: string): ApiAnswer<T> {
   const envelope = parseEnvelope<T>(text);
   const ok = status >= 200 && status < 300;
+  const retryAfterSeconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : undefined;
   if (!envelope) {
     throw new PeriscopeApiError({
       httpStatus: status,
+      retryAfterSeconds,
       code: ok ? 'INVALID_RESPONSE' : null,
       message: ok
         ? `${label} answered HTTP ${status} without Periscope's JSON envelope (is ${master} a Periscope server?)`
@@ -194,6 +303,7 @@ function decode<T>(status: number, text: string, label: string, master: string):
     // A real Submarine server answers some bad input with HTTP 200, `success: null` and a message.
     throw new PeriscopeApiError({
       httpStatus: status,
+      retryAfterSeconds,
       code: envelope.status === 'OK' ? null : envelope.status,
       message: envelope.message,
       request: label,
@@ -225,13 +335,48 @@ const NETWORK_REASONS: Record<string, string> = {
   UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
 };
 
-/** A short reason for a failed fetch: undici hides the useful part in `cause`. */
-function describeNetworkError(error: unknown): string {
-  if (error instanceof AttemptTimeout) return error.message;
-  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  const code = cause?.code ?? (error as { code?: string } | undefined)?.code;
-  if (code && NETWORK_REASONS[code]) return NETWORK_REASONS[code];
-  return cause?.message ?? (error instanceof Error ? error.message : String(error));
+/** OpenSSL's verdicts on a server certificate (Node's `error.code`), in words, by what would fix them. */
+const CERTIFICATE_REASONS: Record<string, { problem: CertificateProblem; reason: string }> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: { problem: 'untrusted', reason: 'its certificate is self-signed' },
+  SELF_SIGNED_CERT_IN_CHAIN: { problem: 'untrusted', reason: 'its certificate chain ends in a self-signed certificate that is not trusted' },
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: { problem: 'untrusted', reason: 'its certificate is not signed by a trusted CA' },
+  UNABLE_TO_GET_ISSUER_CERT: { problem: 'untrusted', reason: 'its certificate is not signed by a trusted CA' },
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: { problem: 'untrusted', reason: 'its certificate is not signed by a trusted CA' },
+  ERR_TLS_CERT_ALTNAME_INVALID: { problem: 'wrong-name', reason: 'its certificate is issued for another name' },
+  CERT_HAS_EXPIRED: { problem: 'expired', reason: 'its certificate has expired' },
+  CERT_NOT_YET_VALID: { problem: 'expired', reason: 'its certificate is not valid yet' },
+};
+
+interface FetchCause {
+  code?: string;
+  message?: string;
+  /** On ERR_TLS_CERT_ALTNAME_INVALID: the name checked, and the certificate (`subjectaltname`: what it holds). */
+  host?: string;
+  cert?: { subjectaltname?: string };
+}
+
+function errorCode(error: unknown): FetchCause {
+  const cause = (error as { cause?: FetchCause } | undefined)?.cause;
+  return { ...cause, code: cause?.code ?? (error as { code?: string } | undefined)?.code };
+}
+
+function certificateProblem(error: unknown): boolean {
+  const { code } = errorCode(error);
+  return code !== undefined && code in CERTIFICATE_REASONS;
+}
+
+/** The connection error for a failed fetch, in a few words: undici hides the useful part in `cause`. */
+function connectionError(master: string, error: unknown): PeriscopeConnectionError {
+  if (error instanceof AttemptTimeout) return new PeriscopeConnectionError(master, error.message, error);
+  const { code, message, host, cert } = errorCode(error);
+  const certificate = code !== undefined ? CERTIFICATE_REASONS[code] : undefined;
+  if (certificate) {
+    const names = cert?.subjectaltname;
+    const detail = certificate.problem === 'wrong-name' && host && names ? ` (${names}), not ${host}` : '';
+    return new PeriscopeConnectionError(master, `${certificate.reason}${detail}`, error, certificate.problem);
+  }
+  if (code && NETWORK_REASONS[code]) return new PeriscopeConnectionError(master, NETWORK_REASONS[code], error);
+  return new PeriscopeConnectionError(master, message ?? (error instanceof Error ? error.message : String(error)), error);
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */

@@ -1,11 +1,9 @@
 /**
  * The calls behind the Determined-shaped references: JSON through the shared transport, plus the two raw
- * bodies JSON cannot carry (the code archive upload and the checkpoint download), sent with the client's own
- * fetch, base URL and headers, and failing with the same `PeriscopeApiError`s.
+ * bodies JSON cannot carry (the code archive upload and the checkpoint download), sent by the same transport
+ * (its fetch, token and TLS settings) and failing with the same `PeriscopeApiError`s.
  */
 import type { Checkpoint as CheckpointInfo, Experiment, MetricReport, Trial } from '@periscope/core';
-import { PeriscopeApiError, PeriscopeConnectionError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
 import { path, type ApiRequest, type CallOptions, type Transport } from '../transport.js';
 
 export type MetricGroup = 'training' | 'validation';
@@ -13,11 +11,9 @@ export type OrderBy = 'asc' | 'desc';
 
 export class DeterminedApi {
   readonly #transport: Transport;
-  readonly #options: ResolvedOptions;
 
-  constructor(transport: Transport, options: ResolvedOptions) {
+  constructor(transport: Transport) {
     this.#transport = transport;
-    this.#options = options;
   }
 
   get transport(): Transport {
@@ -66,28 +62,7 @@ export class DeterminedApi {
     return this.raw('GET', path`/checkpoints/${uuid}/download`, options);
   }
 
-  private async raw(method: 'GET' | 'PUT', route: string, options: CallOptions, send?: { body: Uint8Array; contentType: string }): Promise<Uint8Array> {
-    const label = `${method} /api/v1${route}`;
-    let response: Response;
-    try {
-      response = await this.#options.fetch(`${this.#options.apiBase}${route}`, {
-        method,
-        headers: { ...(send && { 'content-type': send.contentType }), ...this.#options.headers },
-        ...(send && { body: send.body }),
-        ...(options.signal && { signal: options.signal }),
-      });
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      throw new PeriscopeConnectionError(this.#options.master, (error as Error).message, error);
-    }
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (response.ok) return bytes;
-    let envelope: { status?: string; message?: string } = {};
-    try {
-      envelope = JSON.parse(new TextDecoder().decode(bytes)) as typeof envelope;
-    } catch {
-      // Not our envelope: the error says the status only.
-    }
-    throw new PeriscopeApiError({ httpStatus: response.status, code: envelope.status ?? null, message: envelope.message ?? null, request: label });
+  private raw(method: 'GET' | 'PUT', route: string, options: CallOptions, send?: { body: Uint8Array; contentType: string }): Promise<Uint8Array> {
+    return this.#transport.raw(method, route, options, send);
   }
 }

@@ -3,7 +3,6 @@
  * config and a model directory, and reference experiments, trials and checkpoints by id.
  */
 import type { ExperimentSpec } from '@periscope/core';
-import type { ResolvedOptions } from '../options.js';
 import type { CallOptions, Transport } from '../transport.js';
 import { DeterminedApi } from './api.js';
 import { Checkpoint } from './checkpoint.js';
@@ -22,8 +21,8 @@ export interface CreateExperimentOptions extends CallOptions {
 export class DeterminedClient {
   readonly #api: DeterminedApi;
 
-  constructor(transport: Transport, options: ResolvedOptions) {
-    this.#api = new DeterminedApi(transport, options);
+  constructor(transport: Transport) {
+    this.#api = new DeterminedApi(transport);
   }
 
   /**

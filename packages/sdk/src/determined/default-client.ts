@@ -1,6 +1,7 @@
 /**
  * Module-level functions bound to a default client, as seed 003's `client` module: the client is created on
- * first use from `PERISCOPE_MASTER` (or the local server), or explicitly with `login({ master })`.
+ * first use from `PERISCOPE_MASTER` (or the local server) and the saved login, or explicitly with
+ * `await login({ master, user, password })`.
  */
 import { Periscope } from '../periscope.js';
 import type { PeriscopeOptions } from '../options.js';
@@ -13,10 +14,17 @@ import type { TrialReference } from './trial-reference.js';
 
 let defaultClient: Periscope | undefined;
 
-/** Replaces the default client (Determined's `client.login(master=…)`). */
-export function login(options: PeriscopeOptions = {}): Periscope {
-  defaultClient = new Periscope(options);
-  return defaultClient;
+/**
+ * Determined's `client.login(master, user, password, cert_path, cert_name, noverify)`: makes the client the
+ * module-level functions use, and checks it at once (a login with the password, or the saved token against
+ * `/me`), so a wrong password fails here rather than at the first call. The default client is replaced only
+ * when the check passes. Options as `new Periscope(…)`'s.
+ */
+export async function login(options: PeriscopeOptions = {}): Promise<Periscope> {
+  const candidate = new Periscope(options);
+  await candidate.whoami();
+  defaultClient = candidate;
+  return candidate;
 }
 
 function client(): Periscope {

@@ -5,11 +5,12 @@
  * connection once the server has answered (the server acted; the client never hears of it), `cut` forwards
  * and relays the answer's headers and first chunk of body, then drops the connection (a stream broken
  * mid-way), `pass` forwards to the real server. The plan is a list (request n gets step n; after it runs out
- * every request passes) or a function of the request.
+ * every request passes) or a function of the request. The target's saved login is filed for the proxy too.
  */
 import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
+import { shareLogin } from './server.js';
 
 export type Step = '503' | '404' | 'reset' | 'hang' | 'lose' | 'cut' | 'pass';
 
@@ -58,8 +59,11 @@ export async function flakyProxy(target: string, plan: Plan): Promise<FlakyProxy
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   const { port } = server.address() as AddressInfo;
+  const master = `http://127.0.0.1:${port}`;
+  // Clients of the proxy act as the server's admin, as clients of the server do.
+  shareLogin(target, master);
   return {
-    master: `http://127.0.0.1:${port}`,
+    master,
     received,
     arrived: (n) =>
       new Promise<void>((resolve) => {

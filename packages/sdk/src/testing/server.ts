@@ -1,20 +1,35 @@
 /**
  * A real Periscope server for tests: the Fastify app on a fresh SQLite file and data dir, listening on a random
  * port of 127.0.0.1, closed (and its files removed) after the test or file that started it.
+ *
+ * Servers check tokens, as in production. Each test process has its own credentials file (named by
+ * `PERISCOPE_CREDENTIALS`, set here once), and every server started here files its admin's token in it, so a
+ * plain `new Periscope({ master })` acts as that admin through the SDK's ordinary credentials-file path.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { createApp, type App, type AppOptions } from '@periscope/server';
+import { parseCredentials, serializeCredentials, tokenFor, withToken } from '@periscope/core';
+import { adminToken, createApp, type App, type AppOptions } from '@periscope/server';
+
+const credentialsDir = mkdtempSync(join(tmpdir(), 'periscope-sdk-credentials-'));
+/** This test process's credentials file. */
+export const CREDENTIALS = join(credentialsDir, 'credentials');
+process.env.PERISCOPE_CREDENTIALS = CREDENTIALS;
+// Whoever runs the tests may have a user of their own set; the tests choose theirs explicitly.
+delete process.env.PERISCOPE_USER;
+after(() => rmSync(credentialsDir, { recursive: true, force: true }));
 
 export interface TestServer {
   app: App;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`). */
   master: string;
+  /** A session token of the server's `admin` (filed in the credentials file too, unless auth is off). */
+  token: string;
 }
 
 export async function startServer(options: Partial<AppOptions> = {}): Promise<TestServer> {
@@ -27,7 +42,23 @@ export async function startServer(options: Partial<AppOptions> = {}): Promise<Te
   });
   await app.http.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.http.server.address() as AddressInfo;
-  return { app, master: `http://127.0.0.1:${port}` };
+  const master = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const token = await adminToken(app);
+  if (options.auth !== 'none') fileToken(master, 'admin', token);
+  return { app, master, token };
+}
+
+/** Files `token` as `user`'s at `master` in this process's credentials file, and makes `user` current there. */
+export function fileToken(master: string, user: string, token: string): void {
+  const file = parseCredentials(existsSync(CREDENTIALS) ? readFileSync(CREDENTIALS, 'utf8') : undefined);
+  writeFileSync(CREDENTIALS, serializeCredentials(withToken(file, master, user, token)), { mode: 0o600 });
+}
+
+/** Files the current login at `from` under `to` too (a proxy in front of a server). */
+export function shareLogin(from: string, to: string): void {
+  const file = parseCredentials(existsSync(CREDENTIALS) ? readFileSync(CREDENTIALS, 'utf8') : undefined);
+  const login = tokenFor(file, from);
+  if (login) fileToken(to, login.user, login.token);
 }
 
 /** A URL where nothing listens: a port the OS just handed out and took back. */
