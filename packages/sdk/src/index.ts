@@ -12,6 +12,7 @@ export type { CancelExecutorsResult, ExecutionStatus, ExecutionsClient, WaitForE
 export type { Flag, FlagValues, FlagsClient, GetFlagOptions } from './flags.js';
 export type { HealthReport } from './health.js';
 export type { ListNodesOptions, NodeGpu, NodesClient, PeriscopeNode } from './nodes.js';
+export type { UsersClient } from './users.js';
 export { NetunicornClient, type NetunicornClientOptions, type NetunicornContext } from './netunicorn-client.js';
 export { isFinal, type FinalStatus, type FollowEnd, type FollowLogsOptions, type PodLogLine, type WaitOptions, type WaitProgress, type WaitResult } from './wait.js';
 export { masterPod } from './master-pod.js';
@@ -46,5 +47,21 @@ export {
   PeriscopeTimeoutError,
   isNotFound,
   isPeriscopeError,
+  type CertificateProblem,
 } from './errors.js';
-export type { Environment, EnvironmentSpec, ExecutionInfo, Executor, ExecutorResult, Experiment, ExperimentLog, ExperimentSpec, LogLine, Trial } from '@periscope/core';
+export type {
+  CreateUserRequest,
+  Environment,
+  EnvironmentSpec,
+  ExecutionInfo,
+  Executor,
+  ExecutorResult,
+  Experiment,
+  ExperimentLog,
+  ExperimentSpec,
+  LoginAnswer,
+  LogLine,
+  Trial,
+  UpdateUserRequest,
+  User,
+} from '@periscope/core';
