@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { eventually, tempDir } from './testing/databases.js';
-import { MAIN, start, stop } from './testing/server-process.js';
+import { api, MAIN, start, stop } from './testing/server-process.js';
 
 describe('periscope server process', () => {
   it('serves the Submarine API on the SQLite file in --data-dir, keeps data across a restart, stops on SIGTERM', async () => {
@@ -14,23 +14,17 @@ describe('periscope server process', () => {
     const first = await start(['--data-dir', dataDir, '--port', '0']);
     assert.match(first.banner, /^sqlite /);
     assert.ok(existsSync(join(dataDir, 'periscope.db')));
-    const created: any = await (
-      await fetch(`${first.base}/api/v1/experiment`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ autoStart: false, meta: { name: 'proc', framework: 'TensorFlow', cmd: 'true' }, spec: { Worker: { replicas: 1 } } }),
-      })
-    ).json();
+    const created = await api(first.base, 'POST', '/api/v1/experiment', { autoStart: false, meta: { name: 'proc', framework: 'TensorFlow', cmd: 'true' }, spec: { Worker: { replicas: 1 } } });
     assert.equal(created.status, 'OK');
     const id = created.result.experimentId;
     const prepared = await eventually('the experiment to be prepared', async () => {
-      const got: any = await (await fetch(`${first.base}/api/v1/experiment/${id}`)).json();
+      const got = await api(first.base, 'GET', `/api/v1/experiment/${id}`);
       return got.result.status === 'Created' && got.result;
     });
     assert.equal(await stop(first), 0);
 
     const second = await start(['--data-dir', dataDir, '--port', '0']);
-    const got: any = await (await fetch(`${second.base}/api/v1/experiment/${created.result.experimentId}`)).json();
+    const got = await api(second.base, 'GET', `/api/v1/experiment/${created.result.experimentId}`);
     assert.deepEqual(got.result, prepared);
     const health: any = await (await fetch(`${second.base}/api/v1/health`)).json();
     assert.equal(health.result.status, 'healthy');
@@ -45,7 +39,7 @@ describe('periscope server process', () => {
     const dataDir = tempDir();
     const root = fileURLToPath(new URL('../../..', import.meta.url));
     const started = await start(['--data-dir', dataDir, '--port', '0'], {}, ['npm', 'start', '--prefix', root, '--']);
-    const ping: any = await (await fetch(`${started.base}/api/v1/experiment/ping`)).json();
+    const ping = await api(started.base, 'GET', '/api/v1/experiment/ping');
     assert.equal(ping.result, 'Pong');
     assert.ok(existsSync(join(dataDir, 'periscope.db')));
     await stop(started, 'SIGTERM', true);

@@ -7,7 +7,7 @@ import { extract } from 'tar';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
-import { call, create, testApp, waitForStatus } from '../testing/app.js';
+import { adminHeaders, call, create, testApp, waitForStatus } from '../testing/app.js';
 import { tempDir } from '../testing/databases.js';
 
 /** Minimizes (x - 3)^2 by steps; saves a checkpoint every 5 steps; crashes once after step 10 when CRASH_ONCE is set. */
@@ -82,7 +82,7 @@ describe('training-side API', () => {
     assert.match(unknownMetric.body.message, /no checkpoint of .* has a validation metric "f1"/);
 
     // Download: the archive holds the same bytes the training code wrote.
-    const response = await fetch(`${base}/api/v1/checkpoints/${best.uuid}/download`);
+    const response = await fetch(`${base}/api/v1/checkpoints/${best.uuid}/download`, { headers: adminHeaders(app) });
     assert.equal(response.headers.get('content-type'), 'application/x-tar');
     const out = tempDir();
     await pipeline(Readable.fromWeb(response.body as any), extract({ cwd: out }));
@@ -94,7 +94,7 @@ describe('training-side API', () => {
     assert.deepEqual(patched.body.result.metadata, { tag: 'best' });
     const deleted = await call(app, 'DELETE', `/api/v1/checkpoints/${best.uuid}`);
     assert.equal(deleted.body.result.state, 'DELETED');
-    assert.equal((await fetch(`${base}/api/v1/checkpoints/${best.uuid}/download`)).status, 409);
+    assert.equal((await fetch(`${base}/api/v1/checkpoints/${best.uuid}/download`, { headers: adminHeaders(app) })).status, 409);
     assert.equal((await call(app, 'GET', '/api/v1/checkpoints/00000000-0000-0000-0000-000000000000')).status, 404);
     assert.equal((await call(app, 'GET', '/api/v1/checkpoints/not-a-uuid')).status, 400);
 

@@ -128,7 +128,7 @@ describe('executions', () => {
     assert.match(unknown.body.message, /Not found executor: nobody-worker-0/);
   });
 
-  it('two executors coordinate through a flag increment and a long-poll, then both finish', async () => {
+  it('two executors coordinate through a flag increment and a long-poll (with their task token), then both finish', async () => {
     const app = await testApp(join(tempDir(), 'db.sqlite'));
     await app.http.listen({ host: '127.0.0.1', port: 0 });
     app.execution.setApiUrl(`http://127.0.0.1:${(app.http.server.address() as { port: number }).port}`);
@@ -137,7 +137,7 @@ describe('executions', () => {
       "api, eid = os.environ['PERISCOPE_API'], os.environ['PERISCOPE_EXPERIMENT_ID']",
       'def call(method, path, body=None):',
       "    data = json.dumps(body).encode() if body is not None else None",
-      "    req = urllib.request.Request(api + path, method=method, data=data, headers={'content-type': 'application/json'})",
+      "    req = urllib.request.Request(api + path, method=method, data=data, headers={'content-type': 'application/json', 'authorization': 'Bearer ' + os.environ['PERISCOPE_TOKEN']})",
       "    return json.load(urllib.request.urlopen(req))['result']",
       "flag = call('POST', f'/api/v1/experiment/{eid}/flags/ready/increment', {'by': 1})",
       "while flag['intValue'] < 2:",

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { call, create, testApp, waitForStatus } from '../testing/app.js';
+import { adminHeaders, call, create, testApp, waitForStatus } from '../testing/app.js';
 import { tempDir } from '../testing/databases.js';
 
 describe('executor logs', () => {
@@ -54,7 +54,7 @@ describe('executor logs', () => {
     });
     await waitForStatus(app, id, ['Running']);
     const trial = (await call(app, 'GET', `/api/v1/experiment/${id}/trials`)).body.result[0];
-    const response = await fetch(`${base}/api/v1/trials/${trial.id}/logs?follow=true`);
+    const response = await fetch(`${base}/api/v1/trials/${trial.id}/logs?follow=true`, { headers: adminHeaders(app) });
     assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();

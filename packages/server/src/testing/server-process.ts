@@ -16,6 +16,8 @@ export interface Started {
   banner: string;
   /** The credentials file the server filed its first admin's token in. */
   credentials: string;
+  /** Everything it printed so far, stdout and stderr. */
+  output(): string;
 }
 
 /** The admin token each started server filed, by base URL (what `api` sends). */
@@ -57,7 +59,7 @@ export async function start(args: string[], env: Record<string, string> = {}, co
       if (filed) tokensByDataDir.set(dataDir, filed);
       const token = filed ?? tokensByDataDir.get(dataDir);
       if (token) tokens.set(base, token);
-      resolve({ child, base, banner: m[4]!, credentials });
+      resolve({ child, base, banner: m[4]!, credentials, output: () => output });
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
   });

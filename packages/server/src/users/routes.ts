@@ -28,7 +28,7 @@ export function userRoutes(users: UserService): FastifyPluginAsyncTypebox {
       return ok(null);
     });
     app.get('/api/v1/me', { schema: { tags, summary: 'The user this request acts as', response: { 200: Envelope(User), ...errors } } }, async (request) =>
-      ok(await users.get(request.principal!.username)),
+      ok(await users.me(request.principal!)),
     );
     app.get('/api/v1/users', { schema: { tags, summary: 'Every user (admin)', response: { 200: Envelope(Type.Array(User)), ...errors } } }, async () => ok(await users.list()));
     app.post(

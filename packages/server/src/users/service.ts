@@ -83,6 +83,13 @@ export class UserService {
     return present(await this.require(username));
   }
 
+  /** The caller's user; with auth off and no users yet, the first admin as it will be created. */
+  async me(principal: Principal): Promise<User> {
+    const user = await this.store.byName(principal.username);
+    if (user) return present(user);
+    return { id: 0, username: principal.username, admin: principal.admin, active: true, createdTime: formatTime(Date.now())! };
+  }
+
   /** Admin changes. Deactivating or changing the password ends the user's sessions; the last admin stays. */
   async update(username: string, changes: UpdateUserRequest): Promise<User> {
     const user = await this.require(username);

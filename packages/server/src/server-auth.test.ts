@@ -1,0 +1,91 @@
+/**
+ * Auth as a user meets it on a real server process: the first admin and its credentials file, `--auth none`
+ * (loopback only), and HTTPS with a self-signed certificate, driven with curl as the README's examples are.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseCredentials, tokenFor } from '@periscope/core';
+import { tempDir } from './testing/databases.js';
+import { MAIN, start, stop } from './testing/server-process.js';
+
+const PASSWORD_LINE = /Created the first user: admin, password (\S+) \(shown only now/;
+
+function curl(args: string[]): { code: number; body: string; stderr: string } {
+  const result = spawnSync('curl', ['-sS', '--max-time', '20', ...args], { encoding: 'utf8' });
+  return { code: result.status ?? -1, body: result.stdout, stderr: result.stderr };
+}
+
+function json(text: string): any {
+  return JSON.parse(text);
+}
+
+describe('auth on a real server process', () => {
+  it('creates admin on first start, prints its password once and files a token (0600) the CLI and SDK use', async () => {
+    const dataDir = tempDir();
+    const credentials = join(tempDir(), 'nested', 'credentials');
+    const first = await start(['--data-dir', dataDir, '--port', '0'], { PERISCOPE_CREDENTIALS: credentials });
+    const output = first.output();
+    const password = PASSWORD_LINE.exec(output)?.[1];
+    assert.ok(password, output);
+    assert.equal(statSync(credentials).mode & 0o777, 0o600);
+    assert.equal(statSync(join(credentials, '..')).mode & 0o777, 0o700);
+    const filed = tokenFor(parseCredentials(readFileSync(credentials, 'utf8')), first.base.replace('127.0.0.1', 'localhost'));
+    assert.equal(filed?.user, 'admin');
+    const me = curl(['-H', `Authorization: Bearer ${filed!.token}`, `${first.base}/api/v1/me`]);
+    assert.equal(json(me.body).result.username, 'admin');
+    const login = curl(['-X', 'POST', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ username: 'admin', password }), `${first.base}/api/v1/auth/login`]);
+    assert.equal(json(login.body).result.user.admin, true);
+    const anonymous = curl(['-i', `${first.base}/api/v1/experiment`]);
+    assert.match(anonymous.body, /^HTTP\/1\.1 401/);
+    assert.match(anonymous.body, /www-authenticate: Bearer/i);
+    assert.match(anonymous.body, /"status":"UNAUTHORIZED"/);
+    // The health check stays public (load balancers and `periscope health` call it).
+    assert.equal(json(curl([`${first.base}/api/v1/health`]).body).result.status, 'healthy');
+    await stop(first);
+
+    const second = await start(['--data-dir', dataDir, '--port', '0'], { PERISCOPE_CREDENTIALS: join(tempDir(), 'credentials') });
+    assert.doesNotMatch(second.output(), /password/);
+    await stop(second);
+  });
+
+  it('--auth none serves the Submarine curl examples without a token on loopback, and refuses any other address', async () => {
+    const started = await start(['--data-dir', tempDir(), '--port', '0', '--auth', 'none']);
+    const body = JSON.stringify({ meta: { name: 'tf-mnist-json', namespace: 'default', framework: 'TensorFlow', cmd: 'true' }, spec: { Worker: { replicas: 1, resources: 'cpu=0.1,memory=64M' } }, autoStart: false });
+    const created = json(curl(['-X', 'POST', '-H', 'Content-Type: application/json', '-d', body, `${started.base}/api/v1/experiment`]).body);
+    assert.equal(created.status, 'OK', JSON.stringify(created));
+    const listed = json(curl(['-X', 'GET', `${started.base}/api/v1/experiment`]).body);
+    assert.deepEqual(listed.result.map((e: { experimentId: string }) => e.experimentId), [created.result.experimentId]);
+    assert.equal(json(curl([`${started.base}/api/v1/me`]).body).result.admin, true);
+    await stop(started);
+
+    for (const [args, message] of [
+      [['--auth', 'none', '--host', '0.0.0.0'], /needs a loopback --host/],
+      [['--auth', 'maybe'], /auth: "maybe" is not one of token, none/],
+      [['--tls-cert', 'cert.pem'], /give both --tls-cert and --tls-key/],
+    ] as const) {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, '--data-dir', tempDir(), '--port', '0', ...args], { encoding: 'utf8' });
+      assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    }
+  });
+
+  it('serves HTTPS with --tls-cert/--tls-key: curl trusts it with the CA file and refuses it without', async () => {
+    const dir = tempDir();
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const started = await start(['--data-dir', tempDir(), '--port', '0', '--tls-cert', cert, '--tls-key', key]);
+    assert.match(started.base, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const trusted = curl(['--cacert', cert, `${started.base}/api/v1/health`]);
+    assert.equal(json(trusted.body).result.status, 'healthy', trusted.stderr);
+    const untrusted = curl([`${started.base}/api/v1/health`]);
+    assert.equal(untrusted.code, 60, untrusted.stderr); // curl: peer certificate cannot be authenticated
+    const plain = curl([started.base.replace('https:', 'http:') + '/api/v1/health']);
+    assert.notEqual(plain.code, 0);
+    await stop(started);
+  });
+});
