@@ -42,7 +42,7 @@ for (const database of DATABASES) {
     it(`answer field for field as documented (auth ${auth}: ${auth === 'token' ? 'with a bearer token' : 'no token sent'})`, async () => {
       const app = await testApp(await database.fresh(), { auth });
       // With auth on, `call` sends the admin's bearer token; with it off, nothing.
-      const headers = auth === 'none' ? { authorization: '' } : {};
+      const headers: Record<string, string> = auth === 'none' ? { authorization: '' } : {};
       let id = '';
       // The doc's log examples show the experiment before its PATCH (one worker) and before its DELETE.
       const rank = (e: Example) => ['POST', 'GET', 'PATCH', 'DELETE'].indexOf(e.method);
