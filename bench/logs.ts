@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { closeSync, openSync, watch } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { api, checkNotFailed, firstTrialId, submit, waitSucceeded } from './lib/client.js';
+import { api, authHeaders, checkNotFailed, firstTrialId, submit, waitSucceeded } from './lib/client.js';
 import type { Benchmark, Context } from './lib/context.js';
 import { shToFile } from './lib/processes.js';
 import { row, type Row } from './lib/report.js';
@@ -166,7 +166,7 @@ async function follow(ctx: Context, scope: Scope, server: Server, dir: string, l
 async function followServer(server: Server, lines: number): Promise<{ latencies: number[]; id: string }> {
   const id = await submit(server.base, 'follow', ticker(lines));
   const trial = await trialOf(server, id);
-  const response = await fetch(`${server.base}/api/v1/trials/${trial}/logs?follow=true`);
+  const response = await fetch(`${server.base}/api/v1/trials/${trial}/logs?follow=true`, { headers: authHeaders(server.base) });
   if (!response.ok || !response.body) throw new Error(`follow answered ${response.status}`);
   const latencies: number[] = [];
   const decoder = new TextDecoder();

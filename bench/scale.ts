@@ -5,7 +5,7 @@
  * are timed, one request at a time, interleaved with requests to the bare Fastify route. Growth is the
  * ratio to the smallest size; RSS is taken again at the largest.
  */
-import { api } from './lib/client.js';
+import { api, authHeaders } from './lib/client.js';
 import type { Benchmark, Context } from './lib/context.js';
 import { startBareFastify, type BareServer } from './lib/bare.js';
 import { populate } from './lib/load.js';
@@ -80,7 +80,7 @@ async function timePages(ctx: Context, server: Server, bare: BareServer, size: n
   const out: Timings = { page: [], status: [], bare: [] };
   const timed = async (url: string, into: number[]) => {
     const t0 = nowMs();
-    const response = await fetch(url);
+    const response = await fetch(url, { headers: authHeaders(url) });
     await response.arrayBuffer();
     into.push(nowMs() - t0);
   };

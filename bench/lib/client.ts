@@ -7,10 +7,24 @@ export interface Envelope<T = any> {
   attributes: Record<string, unknown>;
 }
 
+/** Each benchmarked server's admin token (auth is on, as users run it), by base URL. */
+const tokens = new Map<string, string>();
+
+export function useToken(base: string, token: string): void {
+  tokens.set(base, token);
+}
+
+/** The Authorization header for a server's URL (or any URL under it). */
+export function authHeaders(url: string): Record<string, string> {
+  const token = tokens.get(new URL(url).origin);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 export async function api<T = any>(base: string, method: string, path: string, body?: unknown): Promise<Envelope<T>> {
   const response = await fetch(`${base}${path}`, {
     method,
-    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: { ...authHeaders(base), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   const envelope = (await response.json()) as Envelope<T>;
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${envelope.message ?? ''}`);

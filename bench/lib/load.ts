@@ -1,6 +1,6 @@
 /** autocannon, the load generator of the API benchmarks (in this process, sharing the machine's cores). */
 import autocannon, { type Result } from 'autocannon';
-import { spec } from './client.js';
+import { authHeaders, spec } from './client.js';
 
 export interface Load {
   /** Completed requests per second over the run. */
@@ -25,7 +25,8 @@ export async function load(url: string, options: LoadOptions = {}): Promise<Load
     connections: options.connections ?? 50,
     ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.seconds ?? 5 }),
     method: options.method ?? 'GET',
-    ...(options.body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(options.body) }),
+    headers: { ...authHeaders(url), ...(options.body !== undefined && { 'content-type': 'application/json' }) },
+    ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
   });
   return { rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99, bad: result.non2xx + result.errors + result.timeouts };
 }

@@ -1,11 +1,12 @@
 /** Starts the bundled server (`npm start`'s build) as a real process on a free port with a temp data dir. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { api } from './client.js';
+import { parseCredentials, tokenFor } from '@periscope/core';
+import { api, useToken } from './client.js';
 import { killQuietly, processesUnder, rssMb } from './processes.js';
 import type { Scope } from './scope.js';
 
@@ -52,6 +53,9 @@ export async function startServer(scope: Scope, options: ServerOptions = {}): Pr
   if (options.db) args.push('--db', options.db);
   // The server's own PERISCOPE_* settings of this shell must not leak in; the flags say everything.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PERISCOPE_')));
+  // Auth is on, as users run it: the first admin's token is filed here and sent with every request.
+  const credentials = join(dataDir, 'credentials');
+  env.PERISCOPE_CREDENTIALS = credentials;
   const node = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const child = spawn(process.execPath, [...node, SERVER_BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   scope.defer(`server ${child.pid}`, () => stopServer(child, dataDir, base));
@@ -76,6 +80,9 @@ export async function startServer(scope: Scope, options: ServerOptions = {}): Pr
       reject(new Error(`server exited with ${code ?? signal} before listening: ${output}`));
     });
   });
+  const filed = tokenFor(parseCredentials(readFileSync(credentials, 'utf8')), base);
+  if (!filed) throw new Error(`the server filed no admin token in ${credentials}`);
+  useToken(base, filed.token);
   return { base, pid: child.pid!, dataDir, rssMb: () => rssMb(child.pid!) };
 }
 
