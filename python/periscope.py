@@ -22,6 +22,7 @@ Executors started by Periscope have it on PYTHONPATH, so training code can::
 import contextlib
 import json
 import os
+import ssl
 import urllib.error
 import urllib.request
 import uuid as _uuid
@@ -53,6 +54,7 @@ class Context:
         env = dict(os.environ if env is None else env)
         self._api = env.get("PERISCOPE_API", "").rstrip("/")
         self._token = env.get("PERISCOPE_TOKEN")
+        self._ca_file = env.get("PERISCOPE_CA_FILE")
         self.trial_id = int(env["PERISCOPE_TRIAL_ID"]) if env.get("PERISCOPE_TRIAL_ID") else None
         self.experiment_id = env.get("PERISCOPE_EXPERIMENT_ID")
         self.hparams = json.loads(env.get("PERISCOPE_HPARAMS") or "{}")
@@ -107,6 +109,12 @@ class Context:
             raise PeriscopeError("PERISCOPE_TRIAL_ID is not set: not running under Periscope?")
         return self.trial_id
 
+    def _tls(self):
+        # A server with a self-signed certificate hands its executors the PEM file to trust it with.
+        if not self._ca_file or not self._api.startswith("https:"):
+            return None
+        return ssl.create_default_context(cafile=self._ca_file)
+
     def _call(self, method, path, body=None):
         if not self._api:
             raise PeriscopeError("PERISCOPE_API is not set: not running under Periscope?")
@@ -116,7 +124,7 @@ class Context:
             headers["authorization"] = "Bearer " + self._token
         request = urllib.request.Request(self._api + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with urllib.request.urlopen(request, timeout=60, context=self._tls()) as response:
                 return json.load(response)["result"]
         except urllib.error.HTTPError as error:
             try:

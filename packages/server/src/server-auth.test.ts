@@ -8,8 +8,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCredentials, tokenFor } from '@periscope/core';
-import { tempDir } from './testing/databases.js';
-import { MAIN, start, stop } from './testing/server-process.js';
+import { eventually, tempDir } from './testing/databases.js';
+import { MAIN, start, stop, tokenOf } from './testing/server-process.js';
 
 const PASSWORD_LINE = /Created the first user: admin, password (\S+) \(shown only now/;
 
@@ -73,7 +73,7 @@ describe('auth on a real server process', () => {
     }
   });
 
-  it('serves HTTPS with --tls-cert/--tls-key: curl trusts it with the CA file and refuses it without', async () => {
+  it('serves HTTPS with --tls-cert/--tls-key: curl trusts it with the CA file and refuses it without; executors report over it', async () => {
     const dir = tempDir();
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
@@ -86,6 +86,21 @@ describe('auth on a real server process', () => {
     assert.equal(untrusted.code, 60, untrusted.stderr); // curl: peer certificate cannot be authenticated
     const plain = curl([started.base.replace('https:', 'http:') + '/api/v1/health']);
     assert.notEqual(plain.code, 0);
+
+    // Executors report over the same HTTPS, trusting the certificate the server hands them, with their task token.
+    const auth = ['--cacert', cert, '-H', `Authorization: Bearer ${tokenOf(started.base)}`];
+    const cmd = `python3 -c "import periscope; periscope.init().report_training_metrics(1, {'loss': 0.5})"`;
+    const spec = JSON.stringify({ meta: { name: 'over-tls', framework: 'Custom', cmd }, spec: { Worker: { resources: 'cpu=0.1,memory=64M' } } });
+    const id = json(curl([...auth, '-X', 'POST', '-H', 'Content-Type: application/json', '-d', spec, `${started.base}/api/v1/experiment`]).body).result.experimentId;
+    const finished = await eventually('the experiment over TLS to finish', async () => {
+      const status = json(curl([...auth, `${started.base}/api/v1/experiment/${id}`]).body).result.status;
+      return ['Succeeded', 'Failed'].includes(status) && status;
+    });
+    const log = json(curl([...auth, `${started.base}/api/v1/experiment/logs/${id}`]).body).result.logContent[0].podLog;
+    assert.equal(finished, 'Succeeded', log.join('\n'));
+    const trial = json(curl([...auth, `${started.base}/api/v1/experiment/${id}/trials`]).body).result[0].id;
+    const metrics = json(curl([...auth, `${started.base}/api/v1/trials/${trial}/metrics`]).body).result;
+    assert.deepEqual(metrics.map((m: { metrics: unknown }) => m.metrics), [{ loss: 0.5 }]);
     await stop(started);
   });
 });

@@ -80,7 +80,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const local = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const scheme = tls ? 'https' : 'http';
   const master = `${scheme}://${local.includes(':') ? `[${local}]` : local}:${port}`;
-  app.execution.setApiUrl(master);
+  app.execution.setApiUrl(master, config.tls?.certFile);
   // Before the listening line, so whoever waits for it finds the credentials filed.
   if (config.auth === 'none') process.stdout.write('Authentication is off (--auth none): every request acts as admin.\n');
   else await welcomeFirstAdmin(app, master, config.credentialsFile);

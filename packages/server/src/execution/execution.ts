@@ -31,6 +31,7 @@ export interface ExecutionOptions {
 
 export class Execution implements ExecutionPort {
   private apiUrl = '';
+  private apiCaFile: string | undefined;
 
   private constructor(
     readonly node: NodeCapacity,
@@ -63,6 +64,7 @@ export class Execution implements ExecutionPort {
       code: options.code,
       graceMs: options.graceMs ?? 10_000,
       apiUrl: () => execution?.apiUrl ?? '',
+      apiCaFile: () => execution?.apiCaFile,
       ...(options.taskTokens && { taskTokens: options.taskTokens }),
       log: options.log,
     });
@@ -71,9 +73,10 @@ export class Execution implements ExecutionPort {
     return execution;
   }
 
-  /** Where executors reach the API (PERISCOPE_API), once the server listens. */
-  setApiUrl(url: string): void {
+  /** Where executors reach the API (PERISCOPE_API), once the server listens; `caFile` verifies its HTTPS. */
+  setApiUrl(url: string, caFile?: string): void {
     this.apiUrl = url;
+    this.apiCaFile = caFile;
   }
 
   /** A plain experiment runs one trial; one with a searcher runs the trials its searcher creates. */

@@ -37,10 +37,12 @@ export interface LaunchContext {
   apiUrl: string;
   /** The trial's task-scoped API token. */
   token?: string;
+  /** PEM file to verify the API's HTTPS certificate with. */
+  caFile?: string | undefined;
 }
 
 /** One launch spec per executor: its argv (the user's `sh -c`, or a pipeline runner) and its environment. */
-export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiUrl, token }: LaunchContext): Promise<LaunchSpec[]> {
+export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiUrl, token, caFile }: LaunchContext): Promise<LaunchSpec[]> {
   const ports = await freePorts(plans.length, HOST);
   const distributed = distributedEnv(plans, { framework: experiment.spec.meta.framework, host: HOST, ports, gpus });
   const checkpointDir = layout.checkpointDir(experiment.id, trial.number);
@@ -53,6 +55,8 @@ export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiU
       ...(p.pipeline && { PERISCOPE_PIPELINE_DIR: pipelineDir(layout.executorLogs(experiment.id, p.name)) }),
       PERISCOPE_API: apiUrl,
       ...(token !== undefined && { PERISCOPE_TOKEN: token }),
+      // periscope.py reads the first; Node (the TypeScript helper's fetch) the second.
+      ...(caFile !== undefined && { PERISCOPE_CA_FILE: caFile, NODE_EXTRA_CA_CERTS: caFile }),
       PERISCOPE_EXPERIMENT_ID: experiment.id,
       PERISCOPE_TRIAL_ID: String(trial.id),
       PERISCOPE_EXECUTOR: p.name,

@@ -36,6 +36,8 @@ export interface OrchestratorOptions {
   graceMs: number;
   /** The URL executors reach the API on (known once the server listens). */
   apiUrl(): string;
+  /** A PEM file executors trust the API's certificate with (self-signed HTTPS). */
+  apiCaFile?(): string | undefined;
   /** Executors' task-scoped tokens (PERISCOPE_TOKEN); absent, executors get none. */
   taskTokens?: TaskTokens;
   log: FastifyBaseLogger;
@@ -264,7 +266,7 @@ export class Orchestrator {
     }
 
     const token = await this.o.taskTokens?.issue(experiment.owner, trial.id, experiment.id);
-    const specs = await launchSpecs({ experiment, trial, plans, gpus: placement.gpus, layout, apiUrl: this.o.apiUrl(), ...(token !== undefined && { token }) });
+    const specs = await launchSpecs({ experiment, trial, plans, gpus: placement.gpus, layout, apiUrl: this.o.apiUrl(), caFile: this.o.apiCaFile?.(), ...(token !== undefined && { token }) });
     for (const p of plans) this.byExecutor.set(p.name, trial.id);
     this.active.set(trial.id, active);
     // Executors canceled on their own before the launch are not started at all.

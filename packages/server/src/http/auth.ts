@@ -41,6 +41,8 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
       if (!policy) throw new Error(`route ${method} ${route.url} has no entry in http/route-policies.ts`);
       if (method !== 'HEAD') routes.push({ method, url: route.url, policy });
     }
+    // The OpenAPI document says which routes need no token (the rest inherit the global bearer requirement).
+    if (policyOf([route.method].flat()[0]!, route.url)!.access === 'public') route.schema = { ...route.schema, security: [] };
   });
 
   app.addHook('onRequest', async (request, reply) => {
