@@ -1,8 +1,10 @@
 /**
- * What every command gets from the global options: the client for --master (or PERISCOPE_MASTER), whether to
- * print JSON, and styled output streams. Built lazily, so `--help` never needs a server URL.
+ * What every command gets from the global options: the client for --master (or PERISCOPE_MASTER) acting as
+ * --user (or PERISCOPE_USER, or whoever last logged in there) with the TLS flags, whether to print JSON, and
+ * styled output streams. Built lazily, so `--help` never needs a server URL.
  */
-import { Periscope } from '@periscope/sdk';
+import { accessSync, constants } from 'node:fs';
+import { Periscope, type PeriscopeOptions } from '@periscope/sdk';
 import type { Command } from 'commander';
 import { UsageError } from './exit-codes.js';
 import { styleFor, type Style } from './output/style.js';
@@ -10,7 +12,20 @@ import { styleFor, type Style } from './output/style.js';
 export interface GlobalOptions {
   master?: string;
   json?: boolean;
+  user?: string;
+  certPath?: string;
+  certName?: string;
+  noverify?: boolean;
 }
+
+/** Where each SDK option came from on the command line, for messages that name what the user typed. */
+const SOURCES: Record<string, (options: GlobalOptions) => string> = {
+  master: (o) => (o.master !== undefined ? '--master' : 'PERISCOPE_MASTER'),
+  user: (o) => (o.user !== undefined ? '--user' : 'PERISCOPE_USER'),
+  certPath: () => '--cert-path',
+  certName: () => '--cert-name',
+  noverify: () => '--noverify',
+};
 
 export class Context {
   readonly json: boolean;
@@ -30,17 +45,47 @@ export class Context {
     return new Context(command.optsWithGlobals<GlobalOptions>());
   }
 
+  /** The client of the global options: the saved token of the user they name (or of the current user). */
   get periscope(): Periscope {
-    if (!this.client) {
+    this.client ??= this.connect();
+    return this.client;
+  }
+
+  /**
+   * A client of the global options with `extra` on top (`periscope user login` adds a user and password,
+   * `logout` the exact token it revokes). Bad values are usage errors naming the flag or variable.
+   */
+  connect(extra: Pick<PeriscopeOptions, 'user' | 'password' | 'token'> = {}): Periscope {
+    const { master, user, certPath, certName, noverify } = this.options;
+    if (certPath !== undefined) {
       try {
-        this.client = new Periscope(this.options.master !== undefined ? { master: this.options.master } : {});
+        accessSync(certPath, constants.R_OK);
       } catch (error) {
-        // The SDK names the option and the value: `master: "x" is not a URL …`.
-        const source = this.options.master !== undefined ? '--master' : 'PERISCOPE_MASTER';
-        throw new UsageError(`${source} ${(error as Error).message.replace(/^master: /, '')}`);
+        throw new UsageError(`--cert-path: cannot read ${certPath} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       }
     }
-    return this.client;
+    try {
+      return new Periscope({
+        ...(master !== undefined && { master }),
+        ...(user !== undefined && { user }),
+        ...(certPath !== undefined && { certPath }),
+        ...(certName !== undefined && { certName }),
+        ...(noverify === true && { noverify }),
+        ...extra,
+      });
+    } catch (error) {
+      // The SDK names the option and the value: `master: "x" is not a URL …`; say what the user typed.
+      const message = (error as Error).message;
+      const field = /^(\w+): /.exec(message)?.[1];
+      const source = field !== undefined ? SOURCES[field] : undefined;
+      if (!source) throw error;
+      throw new UsageError(`${source(this.options)} ${message.slice(field!.length + 2)}`);
+    }
+  }
+
+  /** --user (or PERISCOPE_USER) when given. */
+  get user(): string | undefined {
+    return this.options.user ?? (process.env.PERISCOPE_USER?.trim() || undefined);
   }
 
   /** The server URL commands talk to. */

@@ -7,8 +7,9 @@ describe('periscope --help and server', () => {
   it('--help lists the commands and documents the exit codes, exiting 0', async () => {
     const run = await periscope(['--help']);
     assert.equal(run.code, 0);
-    for (const command of ['server', 'experiment', 'environment', 'execution', 'executor', 'flag', 'node', 'health']) assert.match(run.stdout, new RegExp(`^  ${command}\\b`, 'm'));
-    assert.match(run.stdout, /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*usage error.*\n {2}3 .*unreachable/);
+    for (const command of ['server', 'experiment', 'environment', 'execution', 'executor', 'flag', 'node', 'health', 'user']) assert.match(run.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+    for (const flag of ['--master', '--user', '--cert-path', '--cert-name', '--noverify']) assert.match(run.stdout, new RegExp(`^  ${flag}\\b`, 'm'));
+    assert.match(run.stdout, /Exit codes:\n {2}0 .*\n {2}1 .*\n {5}also not logged in.*periscope user login.*\n {2}2 .*usage error.*\n {2}3 .*unreachable.*\n {5}or its certificate is not trusted/);
     const experiment = await periscope(['experiment', 'wait', '--help']);
     assert.equal(experiment.code, 0);
     assert.match(experiment.stdout, /exit 0 if it Succeeded, 1 if it Failed/);

@@ -1,5 +1,5 @@
 /** Runs `periscope` with the process's arguments and exits with the documented code; never a stack trace. */
-import { PeriscopeApiError, PeriscopeConnectionError, PeriscopeTimeoutError } from '@periscope/sdk';
+import { PeriscopeApiError, PeriscopeConnectionError, PeriscopeTimeoutError, type CertificateProblem } from '@periscope/sdk';
 import { CommanderError } from 'commander';
 import { CommandFailure, EXIT, UsageError } from './exit-codes.js';
 import { buildProgram, commanderExitCode } from './program.js';
@@ -14,6 +14,13 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** What to pass for each kind of certificate problem (the SDK names its options, these are the flags). */
+const CERTIFICATE_ADVICE: Record<CertificateProblem, string> = {
+  untrusted: 'pass --cert-path FILE with the certificate or its CA, or --noverify to skip the check',
+  'wrong-name': 'pass --cert-name NAME with a name the certificate holds, or --noverify to skip the check',
+  expired: 'renew the certificate, or pass --noverify to skip the check',
+};
+
 /** One line on stderr (none when the command already said it) and the exit code for `error`. */
 function report(error: unknown): number {
   const say = (message: string) => process.stderr.write(`periscope: ${message}\n`);
@@ -27,12 +34,20 @@ function report(error: unknown): number {
     return error.exitCode;
   }
   if (error instanceof PeriscopeConnectionError) {
-    say(`${error.message} (start one with \`periscope server\`, or point --master / PERISCOPE_MASTER at one)`);
+    if (error.certificate) say(`cannot connect securely to ${error.master}: ${error.reason} (${CERTIFICATE_ADVICE[error.certificate]})`);
+    else say(`${error.message} (start one with \`periscope server\`, or point --master / PERISCOPE_MASTER at one)`);
     return EXIT.UNREACHABLE;
   }
   if (error instanceof PeriscopeApiError) {
-    say(`${error.message} (${error.code})`);
+    // The SDK's advice for its own callers ("or pass user and password") has no flag here.
+    const message = error.code === 'UNAUTHORIZED' ? error.message.replace(/, or pass user and password$/, '') : error.message;
+    say(`${message} (${error.code})`);
     return EXIT.FAILED;
+  }
+  // A --cert-path file that holds no certificate: found only when the first request needs it.
+  if (error instanceof TypeError && /^certPath: /.test(error.message)) {
+    say(error.message.replace(/^certPath: /, '--cert-path: '));
+    return EXIT.USAGE;
   }
   if (error instanceof PeriscopeTimeoutError) {
     say(error.message);

@@ -16,7 +16,8 @@ const weights = (i: number) => Buffer.from(Array.from({ length: 200 * (i + 1) },
 async function api(method: string, path: string, body?: unknown): Promise<any> {
   const answer = await fetch(`${master}/api/v1${path}`, {
     method,
-    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: { authorization: `Bearer ${server.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   const envelope = (await answer.json()) as any;
   assert.equal(answer.status, 200, envelope.message);

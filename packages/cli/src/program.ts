@@ -10,6 +10,7 @@ import { healthCommand } from './commands/health.js';
 import { modelCommand } from './commands/model.js';
 import { nodeCommand } from './commands/node.js';
 import { trialCommand } from './commands/trial.js';
+import { userCommand } from './commands/user.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -25,6 +26,10 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     .description('Periscope: run ML experiments on this machine or a cluster, and follow them.')
     .version(VERSION, '-V, --version', 'print the version')
     .option('--master <url>', 'Periscope server URL [env PERISCOPE_MASTER] (default: http://127.0.0.1:32080)')
+    .option('--user <name>', 'act as this user, with the token `periscope user login` saved [env PERISCOPE_USER] (default: the user last logged in to the server)')
+    .option('--cert-path <file>', "PEM file of the https server's certificate or its CA, to trust instead of the system's")
+    .option('--cert-name <name>', 'the name the server certificate must hold, when the --master host differs')
+    .option('--noverify', "do not check the https server's certificate at all")
     .option('--json', 'print results as JSON (log lines as one JSON object per line)')
     .addHelpText(
       'after',
@@ -32,6 +37,7 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
 
 Example session:
   periscope server &                                   # API on http://127.0.0.1:32080, data in ~/.periscope
+  periscope user login alice                           # once per server: the token is saved for later commands
   periscope experiment create -f mnist.yaml --follow   # submit, stream the logs, exit with its outcome
   periscope experiment list --status running
   periscope experiment logs experiment-1647574374688-0001 --tail 20 --only-master
@@ -56,6 +62,7 @@ Example session:
   flagCommand(program);
   nodeCommand(program);
   healthCommand(program);
+  userCommand(program);
   return program;
 }
 

@@ -1,17 +1,30 @@
 /**
  * Test doors for the CLI: a real server in this process on a random port (fresh SQLite file and data dir),
  * and the real `periscope` binary run as a child process against it.
+ *
+ * Servers check tokens, as in production. This test process has its own credentials file (set once here as
+ * `PERISCOPE_CREDENTIALS`, which every `periscope` child inherits), and each server started here files its
+ * admin's token in it: a command acts as that admin unless a test says otherwise.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createApp, type App } from '@periscope/server';
+import { parseCredentials, serializeCredentials, withToken } from '@periscope/core';
+import { adminToken, createApp, type App, type AppOptions } from '@periscope/server';
 
 export const BIN = fileURLToPath(new URL('../../bin/periscope.mjs', import.meta.url));
+
+const credentialsDir = mkdtempSync(join(tmpdir(), 'periscope-cli-credentials-'));
+/** This test process's credentials file. */
+export const CREDENTIALS = join(credentialsDir, 'credentials');
+process.env.PERISCOPE_CREDENTIALS = CREDENTIALS;
+// Whoever runs the tests may have a user of their own set; the tests choose theirs explicitly.
+delete process.env.PERISCOPE_USER;
+after(() => rmSync(credentialsDir, { recursive: true, force: true }));
 
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'periscope-cli-test-'));
@@ -19,12 +32,33 @@ export function tempDir(): string {
   return dir;
 }
 
-export async function startServer(): Promise<{ app: App; master: string }> {
+export interface TestServer {
+  app: App;
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`). */
+  master: string;
+  /** A session token of the server's `admin`, also filed in the credentials file (unless auth is off). */
+  token: string;
+}
+
+export async function startServer(options: Pick<AppOptions, 'auth' | 'tls'> = {}): Promise<TestServer> {
   const dir = tempDir();
-  const app = await createApp({ database: join(dir, 'periscope.db'), dataDir: dir, graceMs: 1000 });
+  const app = await createApp({ database: join(dir, 'periscope.db'), dataDir: dir, graceMs: 1000, ...options });
   after(() => app.close());
   await app.http.listen({ host: '127.0.0.1', port: 0 });
-  return { app, master: `http://127.0.0.1:${(app.http.server.address() as AddressInfo).port}` };
+  const master = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
+  const token = await adminToken(app);
+  if (options.auth !== 'none') fileToken(master, 'admin', token);
+  return { app, master, token };
+}
+
+/** Files `token` as `user`'s at `master` in this process's credentials file, and makes `user` current there. */
+export function fileToken(master: string, user: string, token: string): void {
+  writeFileSync(CREDENTIALS, serializeCredentials(withToken(savedCredentials(), master, user, token)), { mode: 0o600 });
+}
+
+/** What this process's credentials file holds now. */
+export function savedCredentials(): ReturnType<typeof parseCredentials> {
+  return parseCredentials(existsSync(CREDENTIALS) ? readFileSync(CREDENTIALS, 'utf8') : undefined);
 }
 
 /** A URL where nothing listens: a port the OS just handed out and took back. */
