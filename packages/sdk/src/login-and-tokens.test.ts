@@ -158,7 +158,7 @@ describe('tokens', () => {
         assert.equal((await new Periscope({ master }).whoami()).username, 'bob');
       });
       // A user with no token filed there is not logged in.
-      await rejectsUnauthorized(new Periscope({ master, user: 'carol' }).whoami(), /^Not logged in to .* as carol: run `periscope user login`, or pass user and password$/);
+      await rejectsUnauthorized(new Periscope({ master, user: 'carol' }).whoami(), /^Not logged in to .* as carol: run `periscope user login carol`, or pass user and password$/);
     });
   });
 

@@ -94,7 +94,7 @@ export class Session {
         const filed = this.#filedUser;
         if (filed === undefined) {
           const user = credentials.user;
-          return reworded(error, `Not logged in to ${master}${user ? ` as ${user}` : ''}: run \`periscope user login\`, or pass user and password`);
+          return reworded(error, `Not logged in to ${master}${user ? ` as ${user}` : ''}: run \`periscope user login${user ? ` ${user}` : ''}\`, or pass user and password`);
         }
         return reworded(error, `The saved login of ${filed} at ${master} was refused (${reason}): run \`periscope user login ${filed}\` again, or pass user and password`);
       }

@@ -357,7 +357,8 @@ interface FetchCause {
 
 function errorCode(error: unknown): FetchCause {
   const cause = (error as { cause?: FetchCause } | undefined)?.cause;
-  return { ...cause, code: cause?.code ?? (error as { code?: string } | undefined)?.code };
+  // Picked one by one: an Error's `message` is not an own enumerable property, so a spread would drop it.
+  return { code: cause?.code ?? (error as { code?: string } | undefined)?.code, message: cause?.message, host: cause?.host, cert: cause?.cert };
 }
 
 function certificateProblem(error: unknown): boolean {
