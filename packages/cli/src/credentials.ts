@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseCredentials, serializeCredentials, tokenFor, withoutToken, withToken, type CredentialsFile } from '@periscope/core';
+import { parseCredentials, serializeCredentials, tokenFor, withoutToken, withToken, type CredentialsFile } from '@periscope/core/credentials';
 
 export function credentialsPath(): string {
   return process.env.PERISCOPE_CREDENTIALS?.trim() || join(homedir(), '.periscope', 'credentials');

@@ -42,8 +42,9 @@ export async function askLine(question: string): Promise<string> {
  */
 function hiddenLine(question: string): Promise<string> {
   const input = process.stdin;
-  process.stderr.write(question);
+  // Raw (no echo) before the question shows: whatever is typed once it is up stays hidden.
   input.setRawMode(true);
+  process.stderr.write(question);
   input.setEncoding('utf8');
   input.resume();
   return new Promise((resolve, reject) => {

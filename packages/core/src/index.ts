@@ -9,3 +9,4 @@ export * from './metrics.js';
 export * from './search/index.js';
 export * from './models.js';
 export * from './auth.js';
+export * from './credentials.js';

@@ -2,14 +2,13 @@
  * Node only: reads the token of a user at a master from the credentials file (`~/.periscope/credentials`, or
  * the file `PERISCOPE_CREDENTIALS` names). The SDK only reads it; `periscope user login` and `logout` write it.
  *
- * The format is core's (auth.ts). Its lookup (`credentialsKey`, `tokenFor`) is mirrored here rather than
- * imported: loading @periscope/core at run time loads TypeBox, ~0.7 s on every CLI command, all of them
- * needing a token. credentials-file.test.ts holds the mirror to core's answers.
+ * The format is core's, imported from its TypeBox-free subpath: every CLI command reads this file, and loading
+ * the schemas would cost it ~0.7 s.
  */
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { CredentialsFile } from '@periscope/core';
+import { parseCredentials, tokenFor } from '@periscope/core/credentials';
 
 /** `PERISCOPE_CREDENTIALS`, else `~/.periscope/credentials`; read at each call, not at import. */
 export function credentialsPath(env: Record<string, string | undefined> = process.env): string {
@@ -22,25 +21,7 @@ export async function filedToken(master: string, user: string | undefined): Prom
   return lookUp(text, master, user);
 }
 
-/** Core's `tokenFor(parseCredentials(text), master, user)`. */
+/** The token filed in a credentials file's text (core's reading: master spellings, default user, garbage). */
 export function lookUp(text: string | undefined, master: string, user: string | undefined): { user: string; token: string } | undefined {
-  let file: Partial<CredentialsFile> | undefined;
-  try {
-    file = text ? (JSON.parse(text) as Partial<CredentialsFile>) : undefined;
-  } catch {
-    return undefined;
-  }
-  if (file?.version !== 1 || typeof file.masters !== 'object' || file.masters === null) return undefined;
-  const entry = file.masters[credentialsKey(master)];
-  if (typeof entry?.user !== 'string' || typeof entry.tokens !== 'object' || entry.tokens === null) return undefined;
-  const name = user ?? entry.user;
-  const token = entry.tokens[name];
-  return typeof token === 'string' ? { user: name, token } : undefined;
-}
-
-/** Core's `credentialsKey`: origin and path, `localhost` and `[::1]` read as `127.0.0.1`. */
-function credentialsKey(master: string): string {
-  const url = new URL(master.trim());
-  if (url.hostname === 'localhost' || url.hostname === '[::1]') url.hostname = '127.0.0.1';
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  return tokenFor(parseCredentials(text), master, user);
 }
