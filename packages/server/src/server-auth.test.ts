@@ -44,6 +44,9 @@ describe('auth on a real server process', () => {
     assert.match(anonymous.body, /"status":"UNAUTHORIZED"/);
     // The health check stays public (load balancers and `periscope health` call it).
     assert.equal(json(curl([`${first.base}/api/v1/health`]).body).result.status, 'healthy');
+    // The password shows once (the welcome line); no token is ever printed or logged.
+    assert.equal(first.output().split(password).length - 1, 1);
+    assert.ok(!first.output().includes(filed!.token) && !first.output().includes(json(login.body).result.token));
     await stop(first);
 
     const second = await start(['--data-dir', dataDir, '--port', '0'], { PERISCOPE_CREDENTIALS: join(tempDir(), 'credentials') });
