@@ -9,11 +9,30 @@ export interface Owned {
   experimentId?: string;
 }
 
+/** Experiments, trials and checkpoints never change owner and their keys are never reused: safe to remember. */
+const IMMUTABLE: ReadonlySet<ResourceKind> = new Set(['experiment', 'trial', 'checkpoint']);
+const REMEMBERED = 10_000;
+
 export class Owners {
+  private readonly remembered = new Map<string, Owned>();
+
   constructor(private readonly db: Kysely<Database>) {}
 
   /** The owner of the resource, or undefined when there is none by that key (the route then says so). */
   async of(kind: ResourceKind, key: string): Promise<Owned | undefined> {
+    if (!IMMUTABLE.has(kind)) return this.lookUp(kind, key);
+    const cacheKey = `${kind}:${key}`;
+    const known = this.remembered.get(cacheKey);
+    if (known) return known;
+    const owned = await this.lookUp(kind, key);
+    if (owned) {
+      if (this.remembered.size >= REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
+      this.remembered.set(cacheKey, owned);
+    }
+    return owned;
+  }
+
+  private async lookUp(kind: ResourceKind, key: string): Promise<Owned | undefined> {
     switch (kind) {
       case 'experiment': {
         const row = await this.db.selectFrom('experiments').select(['owner', 'id']).where('id', '=', key).executeTakeFirst();

@@ -14,7 +14,7 @@ import {
 } from '@periscope/core';
 import { LoginLimiter } from './login-limiter.js';
 import { hashPassword, randomPassword, verifyPassword } from './passwords.js';
-import { UsernameTakenError, type UserRecord, type UserStore } from './store.js';
+import { UsernameTakenError, type TokenRecord, type UserRecord, type UserStore } from './store.js';
 import { mintToken, parseToken, verifiersMatch } from './tokens.js';
 
 /** The first user, created on first start; whatever existed before users belongs to it. */
@@ -45,9 +45,18 @@ const DAY = 24 * 60 * 60_000;
 const TASK_TTL_MS = 365 * DAY;
 const BAD_LOGIN = 'Invalid username or password.';
 
+/**
+ * Tokens looked up in the last few seconds, so a burst of requests costs one query. This server drops an
+ * entry the moment it revokes the token or changes its user; another server on the same database sees such a
+ * change within this many ms.
+ */
+const TOKEN_CACHE_MS = 5_000;
+const TOKEN_CACHE_SIZE = 10_000;
+
 export class UserService {
   private readonly sessionTtlMs: number;
   private readonly limiter: LoginLimiter;
+  private readonly recentTokens = new Map<string, { record: TokenRecord; until: number }>();
   /** Whether a trial has finished: a task token is dead from then on, even before its row is purged. */
   trialFinished: (trialId: number) => Promise<boolean> = async () => false;
 
@@ -102,6 +111,8 @@ export class UserService {
       ...(changes.admin !== undefined && { admin: changes.admin }),
       ...(changes.active !== undefined && { active: changes.active }),
     });
+    // Any change to a user (admin flag included) must be seen by their next request.
+    this.forget((r) => r.user.id === user.id);
     if (changes.active === false || changes.password !== undefined) await this.store.deleteSessions(user.id);
     return this.get(username);
   }
@@ -137,6 +148,7 @@ export class UserService {
   }
 
   async revokeTrialTokens(trialId: number): Promise<void> {
+    this.forget((r) => r.trialId === trialId);
     await this.store.deleteTrialTokens(trialId);
   }
 
@@ -145,7 +157,7 @@ export class UserService {
     if (!authorization) throw new UnauthorizedError('Authentication required: send Authorization: Bearer <token> (get one with periscope user login).');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     const parsed = match ? parseToken(match[1]!) : undefined;
-    const record = parsed && (await this.store.token(parsed.selector));
+    const record = parsed && (await this.token(parsed.selector));
     if (!parsed || !record || !verifiersMatch(record.verifier, parsed.verifier)) throw new UnauthorizedError('Invalid token.');
     if (record.expiresAt <= Date.now()) throw new UnauthorizedError('Token expired: log in again.');
     if (!record.user.active) throw new UnauthorizedError('User is deactivated.');
@@ -157,7 +169,26 @@ export class UserService {
   }
 
   async logout(principal: Principal): Promise<void> {
-    if (principal.selector !== undefined) await this.store.deleteToken(principal.selector);
+    if (principal.selector === undefined) return;
+    this.recentTokens.delete(principal.selector);
+    await this.store.deleteToken(principal.selector);
+  }
+
+  private async token(selector: string): Promise<TokenRecord | undefined> {
+    const now = Date.now();
+    const recent = this.recentTokens.get(selector);
+    if (recent && recent.until > now) return recent.record;
+    const record = await this.store.token(selector);
+    this.recentTokens.delete(selector);
+    if (record) {
+      if (this.recentTokens.size >= TOKEN_CACHE_SIZE) this.recentTokens.delete(this.recentTokens.keys().next().value!);
+      this.recentTokens.set(selector, { record, until: now + TOKEN_CACHE_MS });
+    }
+    return record;
+  }
+
+  private forget(match: (record: TokenRecord) => boolean): void {
+    for (const [selector, { record }] of this.recentTokens) if (match(record)) this.recentTokens.delete(selector);
   }
 
   /**

@@ -36,6 +36,8 @@ for (const database of DATABASES) {
       await userHeaders(app, 'alice');
       const first = (await call(app, 'POST', '/api/v1/auth/login', { username: 'alice', password: 'alice-password' }, none)).body.result.token;
       const second = (await call(app, 'POST', '/api/v1/auth/login', { username: 'alice', password: 'alice-password' }, none)).body.result.token;
+      // Used first, so a server that remembers recent tokens must forget this one on logout.
+      assert.equal((await call(app, 'GET', '/api/v1/me', undefined, bearer(first))).status, 200);
       assert.equal((await call(app, 'POST', '/api/v1/auth/logout', undefined, bearer(first))).status, 200);
       assert.equal((await call(app, 'GET', '/api/v1/me', undefined, bearer(first))).status, 401);
       assert.equal((await call(app, 'GET', '/api/v1/me', undefined, bearer(second))).status, 200);
@@ -46,6 +48,7 @@ for (const database of DATABASES) {
     it('deactivating a user or setting their password ends their sessions; a deactivated user cannot log in', async () => {
       const app = await testApp(await database.fresh());
       const alice = await userHeaders(app, 'alice');
+      assert.equal((await call(app, 'GET', '/api/v1/me', undefined, alice)).status, 200);
       const reset = await call(app, 'PATCH', '/api/v1/users/alice', { password: 'new secret' });
       assert.equal(reset.status, 200, reset.body.message);
       assert.equal((await call(app, 'GET', '/api/v1/me', undefined, alice)).status, 401);
@@ -67,6 +70,7 @@ for (const database of DATABASES) {
       assert.equal(last.status, 409);
       assert.match(last.body.message, /last active admin/);
       assert.equal((await call(app, 'PATCH', '/api/v1/users/bob', { admin: true })).body.result.admin, true);
+      // Bob's token, refused a moment ago, now carries admin rights at once.
       assert.equal((await call(app, 'GET', '/api/v1/users', undefined, bob)).body.result.length, 2);
       assert.equal((await call(app, 'PATCH', '/api/v1/users/admin', { active: false }, bob)).status, 200);
       const taken = await call(app, 'POST', '/api/v1/users', { username: 'bob', password: 'x' }, bob);
