@@ -17,6 +17,7 @@ export interface ServerFlags {
   auth?: string;
   tlsCert?: string;
   tlsKey?: string;
+  resetAdminPassword?: boolean;
 }
 
 /** The same with defaults filled in: flags win over environment variables, which win over defaults. */
@@ -38,6 +39,8 @@ export interface ServerConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Where the first admin's token is filed for the local CLI and SDK. */
   credentialsFile: string;
+  /** Give `admin` a new random password on this start (shown once), e.g. when the first one was lost. */
+  resetAdminPassword: boolean;
 }
 
 export const DEFAULT_PORT = 32080;
@@ -86,6 +89,7 @@ export function resolveConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = proce
     dataDir,
     auth,
     tls: certFile !== undefined && keyFile !== undefined ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined,
+    resetAdminPassword: flags.resetAdminPassword === true,
     credentialsFile: resolve(env.PERISCOPE_CREDENTIALS ?? join(homedir(), '.periscope', 'credentials')),
     database: db ? (isPostgresUrl(db) ? db : resolve(db)) : join(dataDir, 'periscope.db'),
     host,

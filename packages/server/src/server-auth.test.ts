@@ -52,6 +52,16 @@ describe('auth on a real server process', () => {
     const second = await start(['--data-dir', dataDir, '--port', '0'], { PERISCOPE_CREDENTIALS: join(tempDir(), 'credentials') });
     assert.doesNotMatch(second.output(), /password/);
     await stop(second);
+
+    // The first password lost: --reset-admin-password gives a new one, once; the old one and old tokens stop working.
+    const third = await start(['--data-dir', dataDir, '--port', '0', '--reset-admin-password'], { PERISCOPE_CREDENTIALS: join(tempDir(), 'credentials') });
+    const renewed = /New password of admin: (\S+) \(shown only now/.exec(third.output())?.[1];
+    assert.ok(renewed && renewed !== password, third.output());
+    const loginWith = (pw: string) => json(curl(['-X', 'POST', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ username: 'admin', password: pw }), `${third.base}/api/v1/auth/login`]).body);
+    assert.equal(loginWith(password).status, 'UNAUTHORIZED');
+    assert.equal(loginWith(renewed).result.user.username, 'admin');
+    assert.equal(json(curl(['-H', `Authorization: Bearer ${filed!.token}`, `${third.base}/api/v1/me`]).body).status, 'UNAUTHORIZED');
+    await stop(third);
   });
 
   it('--auth none serves the Submarine curl examples without a token on loopback, and refuses any other address', async () => {

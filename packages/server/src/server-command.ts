@@ -20,6 +20,7 @@ export function serverCommand(): Command {
     .option('--auth <mode>', 'token: every API call needs a login token; none: no login, everyone is admin (loopback --host only) [env PERISCOPE_AUTH] (default: token)')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key) [env PERISCOPE_TLS_CERT]')
     .option('--tls-key <file>', 'PEM private key of --tls-cert [env PERISCOPE_TLS_KEY]')
+    .option('--reset-admin-password', 'give the user admin a new random password, shown once, and file its token (for a lost first password)')
     .addHelpText(
       'after',
       `
@@ -83,7 +84,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   app.execution.setApiUrl(master, config.tls?.certFile);
   // Before the listening line, so whoever waits for it finds the credentials filed.
   if (config.auth === 'none') process.stdout.write('Authentication is off (--auth none): every request acts as admin.\n');
-  else await welcomeFirstAdmin(app, master, config.credentialsFile);
+  else await welcomeFirstAdmin(app, master, config.credentialsFile, config.resetAdminPassword);
   process.stdout.write(`Periscope ${VERSION} listening on ${scheme}://${config.host}:${port} (${describeDatabase(config.database)})\n`);
   const node = app.execution.node;
   const gpus = node.gpus.length === 0 ? 'no GPUs' : `GPUs ${node.gpus.map((g) => g.index).join(',')}`;
@@ -105,8 +106,8 @@ async function runServer(flags: ServerFlags): Promise<void> {
  * On the first start, creates the admin, shows its password this once (on stdout, never in the log) and
  * files a token so the person who started the server can use the CLI and SDK at once.
  */
-async function welcomeFirstAdmin(app: App, master: string, credentialsFile: string): Promise<void> {
-  const created = await app.users.ensureFirstAdmin();
+async function welcomeFirstAdmin(app: App, master: string, credentialsFile: string, reset: boolean): Promise<void> {
+  const created = reset ? await app.users.resetFirstAdmin() : await app.users.ensureFirstAdmin();
   if (!created) return;
   const { token } = await app.users.issueToken(created.username);
   let filed = `Logged in as ${created.username} for the CLI and SDK on this machine (${credentialsFile}).`;
@@ -115,9 +116,8 @@ async function welcomeFirstAdmin(app: App, master: string, credentialsFile: stri
   } catch (error) {
     filed = `Could not write ${credentialsFile} (${(error as Error).message}); log in with: periscope user login ${created.username}`;
   }
-  process.stdout.write(
-    `Created the first user: ${created.username}, password ${created.password} (shown only now; change it with: periscope user set-password ${created.username})\n${filed}\n`,
-  );
+  const what = reset ? `New password of ${created.username}:` : `Created the first user: ${created.username}, password`;
+  process.stdout.write(`${what} ${created.password} (shown only now; change it with: periscope user set-password ${created.username})\n${filed}\n`);
 }
 
 function fail(message: string, exitCode: number): never {

@@ -207,6 +207,23 @@ export class UserService {
     return { username: FIRST_ADMIN, password };
   }
 
+  /**
+   * For whoever runs the server and lost the first admin's password: a new random password (returned, to be
+   * shown once), the account active and admin again, its old sessions ended. Creates it if it is missing.
+   */
+  async resetFirstAdmin(): Promise<{ username: string; password: string }> {
+    const password = randomPassword();
+    const user = await this.store.byName(FIRST_ADMIN);
+    if (!user) {
+      await this.create({ username: FIRST_ADMIN, password, admin: true });
+      return { username: FIRST_ADMIN, password };
+    }
+    await this.store.update(user.id, { passwordHash: await hashPassword(password), admin: true, active: true });
+    this.forget((r) => r.user.id === user.id);
+    await this.store.deleteSessions(user.id);
+    return { username: FIRST_ADMIN, password };
+  }
+
   async pruneExpired(): Promise<void> {
     await this.store.deleteExpired(Date.now());
   }
