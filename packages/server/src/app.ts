@@ -59,6 +59,8 @@ export interface AppOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** How long a login session lasts, in ms (default 30 days). */
   sessionTtlMs?: number;
+  /** scrypt's N for new password hashes (default 16384); tests lower it to keep thousands of users cheap. */
+  passwordCost?: number;
 }
 
 export interface App {
@@ -97,7 +99,10 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   const codeStore = new CodeStore(options.dataDir);
   const code = new CodeSync(options.dataDir, { store: codeStore });
   const trialStore = new TrialStore(db.kysely);
-  const users = new UserService(new UserStore(db.kysely), { ...(options.sessionTtlMs !== undefined && { sessionTtlMs: options.sessionTtlMs }) });
+  const users = new UserService(new UserStore(db.kysely), {
+    ...(options.sessionTtlMs !== undefined && { sessionTtlMs: options.sessionTtlMs }),
+    ...(options.passwordCost !== undefined && { passwordCost: options.passwordCost }),
+  });
   users.trialFinished = async (trialId) => {
     const trial = await trialStore.get(trialId);
     return !trial || isTrialFinished(trial.state);

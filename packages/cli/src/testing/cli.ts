@@ -42,7 +42,7 @@ export interface TestServer {
 
 export async function startServer(options: Pick<AppOptions, 'auth' | 'tls'> = {}): Promise<TestServer> {
   const dir = tempDir();
-  const app = await createApp({ database: join(dir, 'periscope.db'), dataDir: dir, graceMs: 1000, ...options });
+  const app = await createApp({ database: join(dir, 'periscope.db'), dataDir: dir, graceMs: 1000, passwordCost: 1024, ...options });
   after(() => app.close());
   await app.http.listen({ host: '127.0.0.1', port: 0 });
   const master = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;

@@ -35,7 +35,7 @@ export interface TestServer {
 export async function startServer(options: Partial<AppOptions> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'periscope-sdk-test-'));
   // A short SIGTERM → SIGKILL grace keeps cancel and delete of stubborn test jobs quick.
-  const app = await createApp({ database: join(dir, 'periscope.db'), dataDir: dir, graceMs: 1000, ...options });
+  const app = await createApp({ database: join(dir, 'periscope.db'), dataDir: dir, graceMs: 1000, passwordCost: 1024, ...options });
   after(async () => {
     await app.close();
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,8 @@ const tokens = new WeakMap<App, string>();
  * `call` acts as the first admin unless it is given an `authorization` header ('' sends none).
  */
 export async function testApp(database: string, options: Partial<AppOptions> = {}): Promise<App> {
-  const app = await createApp({ database, dataDir: tempDir(), ...options });
+  // A cheap scrypt cost: hundreds of test apps each hash an admin's password (the cost is tested on its own).
+  const app = await createApp({ database, dataDir: tempDir(), passwordCost: 1024, ...options });
   after(() => app.close());
   tokens.set(app, await adminToken(app));
   return app;

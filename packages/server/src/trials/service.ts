@@ -41,15 +41,19 @@ export class TrialService {
     const sources = await this.sources(trial, query);
     const buffered: LogLine[][] = [];
     let live = false;
-    // Subscribe before reading the backlog so no line falls between the two; what the backlog already had
-    // (by byte offset) is dropped from the buffered live lines.
-    const stop = this.logs.follow(sources, query, (lines) => (live ? onLines(lines) : buffered.push(lines)));
+    // Per executor stream, the offset of the last line sent: a line at or before it was sent already. The
+    // tailer may deliver a line the backlog also read, before or after the backlog is sent; it goes out once.
+    const reached = new Map<string, number>();
+    const send = (lines: LogLine[]) => {
+      const fresh = lines.filter((l) => l.offset > (reached.get(`${l.executor}/${l.stream}`) ?? -1));
+      for (const l of fresh) reached.set(`${l.executor}/${l.stream}`, l.offset);
+      if (fresh.length > 0) onLines(fresh);
+    };
+    // Subscribe before reading the backlog so no line falls between the two.
+    const stop = this.logs.follow(sources, query, (lines) => (live ? send(lines) : buffered.push(lines)));
     try {
-      const backlog = await this.logs.lines(sources, query);
-      onLines(backlog);
-      const reached = new Map<string, number>();
-      for (const l of backlog) reached.set(`${l.executor}/${l.stream}`, Math.max(reached.get(`${l.executor}/${l.stream}`) ?? -1, l.offset));
-      for (const lines of buffered) onLines(lines.filter((l) => l.offset > (reached.get(`${l.executor}/${l.stream}`) ?? -1)));
+      send(await this.logs.lines(sources, query));
+      for (const lines of buffered) send(lines);
       live = true;
       while (!signal.aborted) {
         const current = await this.trials.get(id);

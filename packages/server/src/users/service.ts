@@ -13,7 +13,7 @@ import {
   type User,
 } from '@periscope/core';
 import { LoginLimiter } from './login-limiter.js';
-import { hashPassword, randomPassword, verifyPassword } from './passwords.js';
+import { DEFAULT_PASSWORD_COST, hashPassword, randomPassword, verifyPassword } from './passwords.js';
 import { UsernameTakenError, type TokenRecord, type UserRecord, type UserStore } from './store.js';
 import { mintToken, parseToken, verifiersMatch } from './tokens.js';
 
@@ -37,6 +37,8 @@ export function ownedBy(principal: Principal): { owner?: string } {
 export interface UserServiceOptions {
   /** How long a login session lasts (default 30 days). */
   sessionTtlMs?: number;
+  /** scrypt's N for new hashes (default 16384; tests lower it). */
+  passwordCost?: number;
   limiter?: LoginLimiter;
 }
 
@@ -55,6 +57,7 @@ const TOKEN_CACHE_SIZE = 10_000;
 
 export class UserService {
   private readonly sessionTtlMs: number;
+  private readonly passwordCost: number;
   private readonly limiter: LoginLimiter;
   private readonly recentTokens = new Map<string, { record: TokenRecord; until: number }>();
   /** Whether a trial has finished: a task token is dead from then on, even before its row is purged. */
@@ -65,6 +68,7 @@ export class UserService {
     options: UserServiceOptions = {},
   ) {
     this.sessionTtlMs = options.sessionTtlMs ?? 30 * DAY;
+    this.passwordCost = options.passwordCost ?? DEFAULT_PASSWORD_COST;
     this.limiter = options.limiter ?? new LoginLimiter();
   }
 
@@ -72,7 +76,7 @@ export class UserService {
     try {
       const record = await this.store.insert({
         username: request.username,
-        passwordHash: await hashPassword(request.password),
+        passwordHash: await hashPassword(request.password, this.passwordCost),
         admin: request.admin ?? false,
         active: true,
         createdAt: Date.now(),
@@ -107,7 +111,7 @@ export class UserService {
       throw new ConflictError(`"${username}" is the last active admin; make another user admin first.`);
     }
     await this.store.update(user.id, {
-      ...(changes.password !== undefined && { passwordHash: await hashPassword(changes.password) }),
+      ...(changes.password !== undefined && { passwordHash: await hashPassword(changes.password, this.passwordCost) }),
       ...(changes.admin !== undefined && { admin: changes.admin }),
       ...(changes.active !== undefined && { active: changes.active }),
     });
@@ -218,7 +222,7 @@ export class UserService {
       await this.create({ username: FIRST_ADMIN, password, admin: true });
       return { username: FIRST_ADMIN, password };
     }
-    await this.store.update(user.id, { passwordHash: await hashPassword(password), admin: true, active: true });
+    await this.store.update(user.id, { passwordHash: await hashPassword(password, this.passwordCost), admin: true, active: true });
     this.forget((r) => r.user.id === user.id);
     await this.store.deleteSessions(user.id);
     return { username: FIRST_ADMIN, password };

@@ -12,7 +12,8 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 for (const database of DATABASES) {
   describe(`users and login on ${database.name}`, { skip: database.skip }, () => {
     it('logs in with the password and answers a token that works; a wrong password or user is one 401', async () => {
-      const app = await testApp(await database.fresh());
+      // The production cost, whose prefix the stored hash is checked for below.
+      const app = await testApp(await database.fresh(), { passwordCost: 16384 });
       const created = await call(app, 'POST', '/api/v1/users', { username: 'alice', password: 'correct horse' });
       assert.equal(created.status, 200, created.body.message);
       assert.deepEqual({ ...created.body.result, id: 0, createdTime: '' }, { id: 0, username: 'alice', admin: false, active: true, createdTime: '' });
