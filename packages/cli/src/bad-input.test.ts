@@ -1,57 +1,47 @@
 /** Bad input gets one clear line on stderr and the documented exit code, never a stack trace. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { periscope, startServer, STACK_TRACE, unusedMaster, writeFile, type Run } from './testing/cli.js';
+import { oneLine, periscope, startServer, unusedMaster, writeFile } from './testing/cli.js';
 
 const server = await startServer();
 const { master } = server;
 
-/** Exactly one line on stderr matching `message`, nothing on stdout, no trace, exit `code`. */
-function assertOneLine(run: Run, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
-  assert.equal(run.stdout, '');
-  assert.doesNotMatch(run.stderr, STACK_TRACE);
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${run.stderr}`);
-  assert.match(lines[0]!, message);
-}
-
 describe('periscope with bad input', () => {
   it('a missing spec file exits 2 naming the file', async () => {
-    assertOneLine(await periscope(['experiment', 'create', '-f', '/nonexistent/spec.yaml'], { master }), 2, /^periscope: cannot read \/nonexistent\/spec\.yaml: no such file$/);
+    oneLine(await periscope(['experiment', 'create', '-f', '/nonexistent/spec.yaml'], { master }), 2, /^periscope: cannot read \/nonexistent\/spec\.yaml: no such file$/);
   });
 
   it('malformed YAML exits 2 naming the file and the position', async () => {
     const path = writeFile('broken.yaml', 'meta:\n  name: x\n  framework: [Custom\nspec: {}\n');
-    assertOneLine(await periscope(['experiment', 'create', '-f', path], { master }), 2, /^periscope: .*broken\.yaml is not valid YAML: .*line \d+, column \d+$/);
+    oneLine(await periscope(['experiment', 'create', '-f', path], { master }), 2, /^periscope: .*broken\.yaml is not valid YAML: .*line \d+, column \d+$/);
   });
 
   it('malformed JSON exits 2 naming the file', async () => {
     const path = writeFile('broken.json', '{"meta": {"name": "x",}');
-    assertOneLine(await periscope(['experiment', 'create', '-f', path], { master }), 2, /^periscope: .*broken\.json is not valid JSON: /);
+    oneLine(await periscope(['experiment', 'create', '-f', path], { master }), 2, /^periscope: .*broken\.json is not valid JSON: /);
   });
 
   it('a spec that is not an object exits 2', async () => {
     const path = writeFile('list.yaml', '- one\n- two\n');
-    assertOneLine(await periscope(['experiment', 'create', '-f', path], { master }), 2, /holds a list, not an experiment spec/);
+    oneLine(await periscope(['experiment', 'create', '-f', path], { master }), 2, /holds a list, not an experiment spec/);
   });
 
   it('an unknown flag, an unknown command, a missing -f and a bad --tail exit 2', async () => {
-    assertOneLine(await periscope(['experiment', 'list', '--bogus'], { master }), 2, /^periscope: unknown option '--bogus'/);
-    assertOneLine(await periscope(['experimnt', 'list'], { master }), 2, /^periscope: unknown command 'experimnt'.*Did you mean experiment\?/);
-    assertOneLine(await periscope(['experiment', 'create'], { master }), 2, /^periscope: missing the experiment: pass -f SPEC, or CONFIG MODEL_DIR$/);
-    assertOneLine(await periscope(['experiment', 'logs', 'experiment-1647574374688-0001', '--tail', 'ten'], { master }), 2, /--tail <n>.*'ten' is invalid/);
+    oneLine(await periscope(['experiment', 'list', '--bogus'], { master }), 2, /^periscope: unknown option '--bogus'/);
+    oneLine(await periscope(['experimnt', 'list'], { master }), 2, /^periscope: unknown command 'experimnt'.*Did you mean experiment\?/);
+    oneLine(await periscope(['experiment', 'create'], { master }), 2, /^periscope: missing the experiment: pass -f SPEC, or CONFIG MODEL_DIR$/);
+    oneLine(await periscope(['experiment', 'logs', 'experiment-1647574374688-0001', '--tail', 'ten'], { master }), 2, /--tail <n>.*'ten' is invalid/);
   });
 
   it('a malformed --master or PERISCOPE_MASTER exits 2 naming where it came from', async () => {
-    assertOneLine(await periscope(['--master', 'localhost:32080', 'experiment', 'list'], { master }), 2, /^periscope: --master "localhost:32080" must be an http:\/\/ or https:\/\/ URL$/);
-    assertOneLine(await periscope(['experiment', 'list'], { master: 'not a url' }), 2, /^periscope: PERISCOPE_MASTER "not a url" is not a URL/);
+    oneLine(await periscope(['--master', 'localhost:32080', 'experiment', 'list'], { master }), 2, /^periscope: --master "localhost:32080" must be an http:\/\/ or https:\/\/ URL$/);
+    oneLine(await periscope(['experiment', 'list'], { master: 'not a url' }), 2, /^periscope: PERISCOPE_MASTER "not a url" is not a URL/);
   });
 
   it('an unreachable server exits 3 naming the address', async () => {
     const nowhere = await unusedMaster();
     const run = await periscope(['experiment', 'list'], { master: nowhere });
-    assertOneLine(run, 3, new RegExp(`^periscope: cannot reach the Periscope server at ${nowhere.replaceAll('.', '\\.')}: connection refused`));
+    oneLine(run, 3, new RegExp(`^periscope: cannot reach the Periscope server at ${nowhere.replaceAll('.', '\\.')}: connection refused`));
   });
 
   it('--master wins over PERISCOPE_MASTER', async () => {
@@ -62,12 +52,12 @@ describe('periscope with bad input', () => {
   });
 
   it("an unknown id exits 1 with the server's message", async () => {
-    assertOneLine(await periscope(['experiment', 'get', 'experiment-1647574374688-9999'], { master }), 1, /^periscope: Not found experiment\. \(NOT_FOUND\)$/);
-    assertOneLine(await periscope(['environment', 'delete', 'no-such-env'], { master }), 1, /^periscope: Environment not found\. \(NOT_FOUND\)$/);
+    oneLine(await periscope(['experiment', 'get', 'experiment-1647574374688-9999'], { master }), 1, /^periscope: Not found experiment\. \(NOT_FOUND\)$/);
+    oneLine(await periscope(['environment', 'delete', 'no-such-env'], { master }), 1, /^periscope: Environment not found\. \(NOT_FOUND\)$/);
   });
 
   it("a spec the server refuses exits 1 with the server's message naming the field", async () => {
     const path = writeFile('no-framework.json', JSON.stringify({ meta: { name: 'x', cmd: 'true' }, spec: { Worker: {} } }));
-    assertOneLine(await periscope(['experiment', 'create', '-f', path], { master }), 1, /^periscope: meta\.framework: is required \(BAD_REQUEST\)$/);
+    oneLine(await periscope(['experiment', 'create', '-f', path], { master }), 1, /^periscope: meta\.framework: is required \(BAD_REQUEST\)$/);
   });
 });

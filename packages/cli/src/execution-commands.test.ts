@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Periscope } from '@periscope/sdk';
-import { periscope, startPeriscope, startServer, STACK_TRACE, tempDir, unusedMaster, writeFile, type Run } from './testing/cli.js';
+import { oneLine, periscope, startPeriscope, startServer, STACK_TRACE, tempDir, unusedMaster, writeFile, type Run } from './testing/cli.js';
 
 const { master } = await startServer();
 const sdk = new Periscope({ master });
@@ -22,16 +22,6 @@ async function ok(args: string[]): Promise<Run> {
   assert.equal(run.code, 0, `periscope ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
   assert.doesNotMatch(run.stderr, STACK_TRACE);
   return run;
-}
-
-/** Exit `code`, one line on stderr matching `message`, nothing on stdout. */
-function oneLine(run: Run, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
-  assert.equal(run.stdout, '');
-  assert.doesNotMatch(run.stderr, STACK_TRACE);
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${run.stderr}`);
-  assert.match(lines[0]!, message);
 }
 
 describe('periscope execution', () => {

@@ -3,36 +3,17 @@
  * by openssl: trusted, named, unchecked; without them, exit 3 saying what is wrong and which flag helps.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { periscope, STACK_TRACE, startServer, tempDir, type Run } from './testing/cli.js';
+import { selfSignedCertificate } from '@periscope/server';
+import { oneLine, periscope, startServer, tempDir } from './testing/cli.js';
 
-function selfSigned(cn: string, names: string): { cert: string; key: string } {
-  const dir = tempDir();
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${names}`, '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
-  return { cert, key };
-}
-
-const local = selfSigned('localhost', 'DNS:localhost,IP:127.0.0.1');
+const local = selfSignedCertificate(tempDir(), 'localhost', 'DNS:localhost,IP:127.0.0.1');
 const { master } = await startServer({ tls: { cert: readFileSync(local.cert), key: readFileSync(local.key) } });
-const named = selfSigned('periscope.test', 'DNS:periscope.test');
+const named = selfSignedCertificate(tempDir(), 'periscope.test', 'DNS:periscope.test');
 const namedServer = await startServer({ tls: { cert: readFileSync(named.cert), key: readFileSync(named.key) } });
 const MASTER = master.replaceAll('.', '\\.');
-
-function oneLine(run: Run, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
-  assert.equal(run.stdout, '');
-  assert.doesNotMatch(run.stderr, STACK_TRACE);
-  assert.equal(run.stderr.trimEnd().split('\n').length, 1, `one line on stderr, got:\n${run.stderr}`);
-  assert.match(run.stderr, message);
-}
 
 describe('periscope against an https server', () => {
   it('works with --cert-path, and with --noverify', async () => {
@@ -49,7 +30,7 @@ describe('periscope against an https server', () => {
     oneLine(
       await periscope(['experiment', 'list'], { master }),
       3,
-      new RegExp(`^periscope: cannot connect securely to ${MASTER}: its certificate is self-signed \\(pass --cert-path FILE with the certificate or its CA, or --noverify to skip the check\\)\\n$`),
+      new RegExp(`^periscope: cannot connect securely to ${MASTER}: its certificate is self-signed \\(pass --cert-path FILE with the certificate or its CA, or --noverify to skip the check\\)$`),
     );
   });
 
@@ -65,10 +46,10 @@ describe('periscope against an https server', () => {
   });
 
   it('a --cert-path that cannot be read or is no certificate, or one with an http master, exits 2', async () => {
-    oneLine(await periscope(['--cert-path', '/nonexistent/ca.pem', 'experiment', 'list'], { master }), 2, /^periscope: --cert-path: cannot read \/nonexistent\/ca\.pem \(ENOENT\)\n$/);
+    oneLine(await periscope(['--cert-path', '/nonexistent/ca.pem', 'experiment', 'list'], { master }), 2, /^periscope: --cert-path: cannot read \/nonexistent\/ca\.pem \(ENOENT\)$/);
     const notPem = join(tempDir(), 'ca.pem');
     writeFileSync(notPem, 'not a certificate\n');
-    oneLine(await periscope(['--cert-path', notPem, 'experiment', 'list'], { master }), 2, /^periscope: --cert-path: ".*ca\.pem" holds no PEM certificate\n$/);
-    oneLine(await periscope(['--cert-path', local.cert, 'experiment', 'list'], { master: 'http://127.0.0.1:32080' }), 2, /^periscope: --cert-path applies to an https:\/\/ master only, not http:\/\/127\.0\.0\.1:32080\n$/);
+    oneLine(await periscope(['--cert-path', notPem, 'experiment', 'list'], { master }), 2, /^periscope: --cert-path: ".*ca\.pem" holds no PEM certificate$/);
+    oneLine(await periscope(['--cert-path', local.cert, 'experiment', 'list'], { master: 'http://127.0.0.1:32080' }), 2, /^periscope: --cert-path applies to an https:\/\/ master only, not http:\/\/127\.0\.0\.1:32080$/);
   });
 });

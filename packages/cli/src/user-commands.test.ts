@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Periscope } from '@periscope/sdk';
-import { BIN, periscope, STACK_TRACE, startServer, tempDir, type Run } from './testing/cli.js';
+import { BIN, oneLine, periscope, startServer, tempDir, type Run } from './testing/cli.js';
 
 const server = await startServer();
 const { master } = server;
@@ -17,16 +17,6 @@ const admin = new Periscope({ master });
 await admin.users.create({ username: 'alice', password: 'alice-pw' });
 await admin.users.create({ username: 'bob', password: 'bob-pw' });
 const MASTER = master.replaceAll('.', '\\.');
-
-/** Exactly one line on stderr matching `message`, nothing on stdout, no trace, exit `code`. */
-function oneLine(run: Run, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
-  assert.equal(run.stdout, '');
-  assert.doesNotMatch(run.stderr, STACK_TRACE);
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${run.stderr}`);
-  assert.match(lines[0]!, message);
-}
 
 async function ok(args: string[], options: Parameters<typeof periscope>[1] = {}): Promise<Run> {
   const run = await periscope(args, { master, ...options });

@@ -4,28 +4,16 @@
  * without them the client fails at once, saying what is wrong and which option helps.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { selfSignedCertificate } from '@periscope/server';
 import { Periscope, PeriscopeConnectionError } from './index.js';
 import { parkedSpec, startServer, tempDir } from './testing/server.js';
 
-/** A self-signed P-256 certificate for `names` (subjectAltName entries), as PEM files. */
-function selfSigned(cn: string, names: string): { cert: string; key: string } {
-  const dir = tempDir();
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${names}`, '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
-  return { cert, key };
-}
-
-const local = selfSigned('localhost', 'DNS:localhost,IP:127.0.0.1');
+const local = selfSignedCertificate(tempDir(), 'localhost', 'DNS:localhost,IP:127.0.0.1');
 const server = await startServer({ tls: { cert: readFileSync(local.cert), key: readFileSync(local.key) } });
-const named = selfSigned('periscope.test', 'DNS:periscope.test');
+const named = selfSignedCertificate(tempDir(), 'periscope.test', 'DNS:periscope.test');
 const namedServer = await startServer({ tls: { cert: readFileSync(named.cert), key: readFileSync(named.key) } });
 
 function rejectsCertificate(promise: Promise<unknown>, problem: string, message: RegExp): Promise<void> {

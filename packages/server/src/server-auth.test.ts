@@ -3,11 +3,12 @@
  * (loopback only), and HTTPS with a self-signed certificate, driven with curl as the README's examples are.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCredentials, tokenFor } from '@periscope/core';
+import { selfSignedCertificate } from './testing/certificates.js';
 import { eventually, tempDir } from './testing/databases.js';
 import { MAIN, start, stop, tokenOf } from './testing/server-process.js';
 
@@ -87,10 +88,7 @@ describe('auth on a real server process', () => {
   });
 
   it('serves HTTPS with --tls-cert/--tls-key: curl trusts it with the CA file and refuses it without; executors report over it', async () => {
-    const dir = tempDir();
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const { cert, key } = selfSignedCertificate(tempDir(), 'localhost', 'DNS:localhost,IP:127.0.0.1');
     const started = await start(['--data-dir', tempDir(), '--port', '0', '--tls-cert', cert, '--tls-key', key]);
     assert.match(started.base, /^https:\/\/127\.0\.0\.1:\d+$/);
     const trusted = curl(['--cacert', cert, `${started.base}/api/v1/health`]);

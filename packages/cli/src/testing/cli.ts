@@ -6,6 +6,7 @@
  * `PERISCOPE_CREDENTIALS`, which every `periscope` child inherits), and each server started here files its
  * admin's token in it: a command acts as that admin unless a test says otherwise.
  */
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -101,6 +102,17 @@ export function writeFile(name: string, content: string): string {
 
 /** No stack trace, no Node error dump: what a user must never see. */
 export const STACK_TRACE = /\n\s+at |node:internal|Error: .*\n.*\^|\.ts:\d+:\d+/;
+
+/** Exit `code`, nothing on stdout, no trace, and exactly one newline-ended line on stderr matching `message`. */
+export function oneLine(run: Run, code: number, message: RegExp): void {
+  assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
+  assert.equal(run.stdout, '');
+  assert.doesNotMatch(run.stderr, STACK_TRACE);
+  assert.ok(run.stderr.endsWith('\n'), `stderr ends with a newline: ${JSON.stringify(run.stderr)}`);
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${run.stderr}`);
+  assert.match(lines[0]!, message);
+}
 
 export interface Running {
   /** Everything printed so far. */
