@@ -122,7 +122,8 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   http.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installContentTypes(http);
   installErrorHandling(http);
-  const routes = installAuth(http, options.auth ?? 'token', users, new Owners(db.kysely));
+  const owners = new Owners(db.kysely);
+  const routes = installAuth(http, options.auth ?? 'token', users, owners);
   await installOpenApi(http, VERSION);
 
   const execution = await Execution.create({
@@ -173,7 +174,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
   await http.register(trialRoutes(trials));
   await http.register(flagRoutes(flags, experiments));
   await http.register(trainingRoutes(training));
-  await http.register(modelRoutes(models, new Owners(db.kysely)));
+  await http.register(modelRoutes(models, owners));
   await http.register(userRoutes(users));
   await http.register(executionRoutes(executions));
   await http.register(nodeRoutes(execution));

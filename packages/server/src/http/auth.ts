@@ -12,7 +12,7 @@ import { policyOf, type ResourceKind, type RoutePolicy } from './route-policies.
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The caller; set on every route but public ones (where it is set only if a token was sent). */
+    /** The caller; set on every API route but the public ones. */
     principal: Principal | undefined;
   }
 }
@@ -40,9 +40,9 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
       const policy = policyOf(method, route.url);
       if (!policy) throw new Error(`route ${method} ${route.url} has no entry in http/route-policies.ts`);
       if (method !== 'HEAD') routes.push({ method, url: route.url, policy });
+      // The OpenAPI document says which routes need no token (the rest inherit the global bearer requirement).
+      if (policy.access === 'public') route.schema = { ...route.schema, security: [] };
     }
-    // The OpenAPI document says which routes need no token (the rest inherit the global bearer requirement).
-    if (policyOf([route.method].flat()[0]!, route.url)!.access === 'public') route.schema = { ...route.schema, security: [] };
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -50,11 +50,9 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
     if (url === undefined || !url.startsWith('/api/v1/')) return;
     const policy = policyOf(request.method, url)!;
     const header = request.headers.authorization;
+    // Public routes (health, login) act as nobody: a token sent along is not even looked up.
+    if (policy.access === 'public') return;
     try {
-      if (policy.access === 'public') {
-        if (header) request.principal = await users.authenticate(header).catch(() => undefined);
-        return;
-      }
       request.principal = mode === 'none' && !header ? NOBODY_CHECKS : await users.authenticate(header);
     } catch (error) {
       if (error instanceof UnauthorizedError) void reply.header('www-authenticate', 'Bearer realm="periscope"');
@@ -78,18 +76,19 @@ async function authorize(request: FastifyRequest, policy: RoutePolicy, principal
   if (!resource || principal.admin) return;
   const key = (request.params as Record<string, string>)[resource.param];
   if (key === undefined) return;
-  const owned = await owners.of(resource.kind, key);
   // Nothing by that key: the route answers its own 404 (or 400 for a malformed key).
-  if (!owned || owned.owner === principal.username) return;
   if (resource.kind === 'model' || resource.kind === 'environment') {
-    if (resource.write) throw new ForbiddenError(`Only the owner of ${resource.kind} "${key}" (${owned.owner}) or an admin may change it.`);
+    // Shared: everyone reads them; only a change needs the owner.
+    if (!resource.write) return;
+    const owned = await owners.of(resource.kind, key);
+    if (owned && owned.owner !== principal.username) throw new ForbiddenError(`Only the owner of ${resource.kind} "${key}" (${owned.owner}) or an admin may change it.`);
     return;
   }
-  throw new NotFoundError(notFound(resource.kind, key));
+  if (await owners.hides(principal, resource.kind, key)) throw new NotFoundError(notFoundMessage(resource.kind, key));
 }
 
 /** Word for word what the routes answer for a key that does not exist, so existence does not leak. */
-function notFound(kind: ResourceKind, key: string): string {
+export function notFoundMessage(kind: ResourceKind, key: string): string {
   switch (kind) {
     case 'trial':
       return `Not found trial ${key}.`;

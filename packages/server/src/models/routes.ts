@@ -2,6 +2,7 @@ import { CreateModelRequest, Envelope, ErrorEnvelope, ForbiddenError, NotFoundEr
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
+import { notFoundMessage } from '../http/auth.js';
 import type { Owners } from '../users/owners.js';
 import type { ModelService } from './service.js';
 
@@ -47,8 +48,7 @@ export function modelRoutes(models: ModelService, owners: Owners): FastifyPlugin
       async (request) => {
         // Registering publishes a checkpoint of one's own experiments; others' do not exist for the caller.
         const uuid = request.body.checkpointUuid;
-        const owned = await owners.of('checkpoint', uuid);
-        if (owned && !request.principal!.admin && owned.owner !== request.principal!.username) throw new NotFoundError(`Not found checkpoint ${uuid}.`);
+        if (await owners.hides(request.principal!, 'checkpoint', uuid)) throw new NotFoundError(notFoundMessage('checkpoint', uuid));
         return ok(await models.registerVersion(request.params.model, request.body));
       },
     );

@@ -5,8 +5,6 @@ import type { ResourceKind } from '../http/route-policies.js';
 
 export interface Owned {
   owner: string;
-  /** The experiment it belongs to (experiment, trial and checkpoint kinds), for task-token checks. */
-  experimentId?: string;
 }
 
 /** Experiments, trials and checkpoints never change owner and their keys are never reused: safe to remember. */
@@ -17,6 +15,16 @@ export class Owners {
   private readonly remembered = new Map<string, Owned>();
 
   constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Whether `caller` must not see this resource of a private kind: it exists, and belongs to someone else
+   * (admins see everything). The caller is then answered as if it did not exist.
+   */
+  async hides(caller: { username: string; admin: boolean }, kind: ResourceKind, key: string): Promise<boolean> {
+    if (caller.admin) return false;
+    const owned = await this.of(kind, key);
+    return owned !== undefined && owned.owner !== caller.username;
+  }
 
   /** The owner of the resource, or undefined when there is none by that key (the route then says so). */
   async of(kind: ResourceKind, key: string): Promise<Owned | undefined> {
@@ -35,27 +43,27 @@ export class Owners {
   private async lookUp(kind: ResourceKind, key: string): Promise<Owned | undefined> {
     switch (kind) {
       case 'experiment': {
-        const row = await this.db.selectFrom('experiments').select(['owner', 'id']).where('id', '=', key).executeTakeFirst();
-        return row && { owner: row.owner, experimentId: row.id };
+        const row = await this.db.selectFrom('experiments').select('owner').where('id', '=', key).executeTakeFirst();
+        return row && { owner: row.owner };
       }
       case 'trial': {
         if (!/^\d{1,15}$/.test(key)) return undefined;
         const row = await this.db
           .selectFrom('trials')
           .innerJoin('experiments', 'experiments.id', 'trials.experiment_id')
-          .select(['experiments.owner', 'experiments.id'])
+          .select('experiments.owner')
           .where('trials.id', '=', Number(key))
           .executeTakeFirst();
-        return row && { owner: row.owner, experimentId: row.id };
+        return row && { owner: row.owner };
       }
       case 'checkpoint': {
         const row = await this.db
           .selectFrom('checkpoints')
           .innerJoin('experiments', 'experiments.id', 'checkpoints.experiment_id')
-          .select(['experiments.owner', 'experiments.id'])
+          .select('experiments.owner')
           .where('checkpoints.uuid', '=', key)
           .executeTakeFirst();
-        return row && { owner: row.owner, experimentId: row.id };
+        return row && { owner: row.owner };
       }
       case 'model': {
         let query = this.db.selectFrom('models').select(['owner', 'id', 'name']);

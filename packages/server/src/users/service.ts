@@ -144,11 +144,7 @@ export class UserService {
 
   /** An executor's token: acts as the experiment's owner, only on its own trial. */
   async issueTaskToken(owner: string, trialId: number, experimentId: string): Promise<string> {
-    const user = await this.require(owner);
-    const minted = mintToken();
-    const now = Date.now();
-    await this.store.insertToken({ selector: minted.selector, verifier: minted.verifier, userId: user.id, kind: 'task', trialId, experimentId, expiresAt: now + TASK_TTL_MS, createdAt: now });
-    return minted.token;
+    return (await this.mint(await this.require(owner), TASK_TTL_MS, { trialId, experimentId })).token;
   }
 
   async revokeTrialTokens(trialId: number): Promise<void> {
@@ -217,26 +213,23 @@ export class UserService {
    */
   async resetFirstAdmin(): Promise<{ username: string; password: string }> {
     const password = randomPassword();
-    const user = await this.store.byName(FIRST_ADMIN);
-    if (!user) {
-      await this.create({ username: FIRST_ADMIN, password, admin: true });
-      return { username: FIRST_ADMIN, password };
-    }
-    await this.store.update(user.id, { passwordHash: await hashPassword(password, this.passwordCost), admin: true, active: true });
-    this.forget((r) => r.user.id === user.id);
-    await this.store.deleteSessions(user.id);
+    if (await this.store.byName(FIRST_ADMIN)) await this.update(FIRST_ADMIN, { password, admin: true, active: true });
+    else await this.create({ username: FIRST_ADMIN, password, admin: true });
     return { username: FIRST_ADMIN, password };
   }
 
-  async pruneExpired(): Promise<void> {
+  private async session(user: UserRecord): Promise<{ token: string; expiresAt: number }> {
+    // Each new session clears the expired ones, so the table holds no more than the live tokens and a few.
     await this.store.deleteExpired(Date.now());
+    return this.mint(user, this.sessionTtlMs);
   }
 
-  private async session(user: UserRecord): Promise<{ token: string; expiresAt: number }> {
+  /** A session token, or with `task` an executor's, stored as its selector and the digest of its secret. */
+  private async mint(user: UserRecord, ttlMs: number, task?: { trialId: number; experimentId: string }): Promise<{ token: string; expiresAt: number }> {
     const minted = mintToken();
     const now = Date.now();
-    const expiresAt = now + this.sessionTtlMs;
-    await this.store.insertToken({ selector: minted.selector, verifier: minted.verifier, userId: user.id, kind: 'session', expiresAt, createdAt: now });
+    const expiresAt = now + ttlMs;
+    await this.store.insertToken({ selector: minted.selector, verifier: minted.verifier, userId: user.id, kind: task ? 'task' : 'session', ...task, expiresAt, createdAt: now });
     return { token: minted.token, expiresAt };
   }
 
