@@ -1,5 +1,6 @@
 /** Wire schemas of the training-side API: metrics and checkpoints reported by trials. */
 import Type from 'typebox';
+import { Steps, Uuid } from './canonical.js';
 
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -10,7 +11,7 @@ export const MetricValues = Type.Record(Type.String({ minLength: 1, maxLength: 2
 
 export const ReportMetricsRequest = Type.Object({
   group: Type.Union([Type.Literal('training'), Type.Literal('validation')]),
-  reports: Type.Array(Type.Object({ stepsCompleted: Type.Integer({ minimum: 0 }), metrics: MetricValues }), { minItems: 1, maxItems: 10_000 }),
+  reports: Type.Array(Type.Object({ stepsCompleted: Steps(), metrics: MetricValues }), { minItems: 1, maxItems: 10_000 }),
 });
 export type ReportMetricsRequest = Type.Static<typeof ReportMetricsRequest>;
 
@@ -22,11 +23,9 @@ export const MetricReport = Type.Object({
 });
 export type MetricReport = Type.Static<typeof MetricReport>;
 
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-
 export const ReportCheckpointRequest = Type.Object({
-  uuid: Type.String({ pattern: UUID_PATTERN, description: 'The directory under PERISCOPE_CHECKPOINT_DIR that holds its files.' }),
-  stepsCompleted: Type.Integer({ minimum: 0 }),
+  uuid: Uuid({ description: 'The directory under PERISCOPE_CHECKPOINT_DIR that holds its files.' }),
+  stepsCompleted: Steps(),
   metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
 export type ReportCheckpointRequest = Type.Static<typeof ReportCheckpointRequest>;

@@ -1,5 +1,6 @@
 /** Wire schemas of the model registry. */
 import Type from 'typebox';
+import { RowId, Uuid } from './canonical.js';
 import { Checkpoint } from './metrics.js';
 
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -59,7 +60,7 @@ export const ListModelsQuery = Type.Object({
   orderBy: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
   name: Type.Optional(Type.String({ maxLength: 256, description: 'Part of the name, any case.' })),
   description: Type.Optional(Type.String({ maxLength: 256, description: 'Part of the description, any case.' })),
-  id: Type.Optional(Type.Integer({ minimum: 1 })),
+  id: Type.Optional(RowId()),
   workspace: Type.Optional(Type.String({ maxLength: 1024, description: 'Comma-separated workspace names.' })),
   archived: Type.Optional(Type.Boolean()),
   label: Type.Optional(Type.String({ maxLength: 128 })),
@@ -67,7 +68,7 @@ export const ListModelsQuery = Type.Object({
 export type ListModelsQuery = Type.Static<typeof ListModelsQuery>;
 
 export const RegisterVersionRequest = Type.Object({
-  checkpointUuid: Type.String({ minLength: 36, maxLength: 36 }),
+  checkpointUuid: Uuid(),
   name: Type.Optional(Type.String({ maxLength: 256 })),
   comment: Type.Optional(Type.String({ maxLength: 65536 })),
   notes: Type.Optional(Type.String({ maxLength: 65536 })),

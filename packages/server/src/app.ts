@@ -1,4 +1,4 @@
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdGenerator } from '@periscope/core';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { sql } from 'kysely';
@@ -26,6 +26,7 @@ import { installContentTypes } from './http/content-types.js';
 import { installAuth, type ApiRoute, type AuthMode } from './http/auth.js';
 import { installErrorHandling } from './http/errors.js';
 import { installOpenApi } from './http/openapi.js';
+import { validatorCompiler } from './http/validation.js';
 import { executionRoutes } from './executions/routes.js';
 import { ExecutionService } from './executions/service.js';
 import { flagRoutes } from './flags/routes.js';
@@ -117,7 +118,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     // Clients built from a host with a trailing slash request `//api/v1/...`.
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  http.setValidatorCompiler(TypeBoxValidatorCompiler);
+  http.setValidatorCompiler(validatorCompiler);
   // Response schemas document the API; serialization stays plain JSON so no field is ever dropped.
   http.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installContentTypes(http);

@@ -1,12 +1,12 @@
-import { Checkpoint, Envelope, ErrorEnvelope, ExperimentIdParams, MetricReport, ReportCheckpointRequest, ReportMetricsRequest, SearcherState, UUID_PATTERN } from '@periscope/core';
+import { Checkpoint, Envelope, ErrorEnvelope, ExperimentIdParams, MetricReport, ReportCheckpointRequest, ReportMetricsRequest, RowId, SearcherState, Steps, Uuid } from '@periscope/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { create as createTar } from 'tar';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
 import type { TrainingService } from './service.js';
 
-const TrialParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-const UuidParams = Type.Object({ uuid: Type.String({ pattern: UUID_PATTERN }) });
+const TrialParams = Type.Object({ id: RowId() });
+const UuidParams = Type.Object({ uuid: Uuid() });
 const errors = { 400: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope };
 
 /** Metrics, checkpoints and the searcher's budget: what training code reports and what users read back. */
@@ -27,7 +27,7 @@ export function trainingRoutes(training: TrainingService): FastifyPluginAsyncTyp
           querystring: Type.Object({
             group: Type.Optional(Type.Union([Type.Literal('training'), Type.Literal('validation')])),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 })),
-            afterSteps: Type.Optional(Type.Integer({ minimum: -1 })),
+            afterSteps: Type.Optional(Steps({ minimum: -1 })),
             name: Type.Optional(Type.String({ maxLength: 256, description: 'Only this metric (reports without it are left out): one chart series.' })),
           }),
           response: { 200: Envelope(Type.Array(MetricReport)), ...errors },
@@ -99,7 +99,7 @@ export function trainingRoutes(training: TrainingService): FastifyPluginAsyncTyp
       { schema: { tags: ['checkpoints'], summary: "The checkpoint's files as a tar archive", params: UuidParams, response: { 200: Type.Unknown({ description: 'application/x-tar' }), ...errors } } },
       async (request, reply) => {
         const dir = await training.filesOf(request.params.uuid);
-        reply.header('content-type', 'application/x-tar').header('content-disposition', `attachment; filename="${request.params.uuid.toLowerCase()}.tar"`);
+        reply.header('content-type', 'application/x-tar').header('content-disposition', `attachment; filename="${request.params.uuid}.tar"`);
         return reply.send(createTar({ cwd: dir, portable: true, follow: false }, ['.']));
       },
     );

@@ -1,9 +1,12 @@
 /**
  * The auth hook: every request is authenticated (or let through for public routes), held to its route's
  * access level, and checked against the owner of the resource its path names, before its body is even
- * parsed. Services then only need the caller for creating and listing (`request.principal`).
+ * parsed. The owner check reads the path parameters as the route's own validator canonicalizes them
+ * (http/validation.ts), so the check and the handler see the same id, and no other spelling of it (`2.0`, an
+ * upper-case uuid) reaches another user's resource. Services then only need the caller for creating and
+ * listing (`request.principal`).
  */
-import { ForbiddenError, NotFoundError, UnauthorizedError } from '@periscope/core';
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '@periscope/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EXPERIMENT_NOT_FOUND } from '../experiments/service.js';
 import type { Owners } from '../users/owners.js';
@@ -39,6 +42,12 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
     for (const method of [route.method].flat()) {
       const policy = policyOf(method, route.url);
       if (!policy) throw new Error(`route ${method} ${route.url} has no entry in http/route-policies.ts`);
+      // The owner check reads the validated parameter: a route that does not validate it could be reached by
+      // another spelling of the id.
+      const param = policy.resource?.param ?? (policy.task ? 'id' : undefined);
+      const params = route.schema?.params as { properties?: Record<string, unknown>; allOf?: Array<{ properties?: Record<string, unknown> }> } | undefined;
+      const declared = params && [params, ...(params.allOf ?? [])].some((p) => p.properties?.[param!] !== undefined);
+      if (param !== undefined && !declared) throw new Error(`route ${method} ${route.url} names a ${policy.resource?.kind ?? policy.task} by :${param} but its schema does not validate it`);
       if (method !== 'HEAD') routes.push({ method, url: route.url, policy });
       // The OpenAPI document says which routes need no token (the rest inherit the global bearer requirement).
       if (policy.access === 'public') route.schema = { ...route.schema, security: [] };
@@ -48,6 +57,8 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
   app.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url;
     if (url === undefined || !url.startsWith('/api/v1/')) return;
+    // PostgreSQL cannot store a NUL; refused here for every route, with or without a schema for its query.
+    if (request.url.includes('%00')) throw new ValidationError('The URL must not contain NUL characters (%00).');
     const policy = policyOf(request.method, url)!;
     const header = request.headers.authorization;
     // Public routes (health, login) act as nobody: a token sent along is not even looked up.
@@ -63,19 +74,32 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
   return routes;
 }
 
+/** The path parameters as the route's validator canonicalizes them; a misspelled id is a 400 here. */
+function canonicalParams(request: FastifyRequest): Record<string, string | number | undefined> {
+  const validate = request.getValidationFunction('params') as ((value: unknown) => { value?: unknown; error?: unknown[] }) | undefined;
+  if (!validate) return request.params as Record<string, string>;
+  const result = validate(request.params);
+  if (result.error) throw Object.assign(new Error('invalid path parameters'), { validation: result.error, validationContext: 'params', statusCode: 400 });
+  request.params = result.value;
+  return result.value as Record<string, string | number>;
+}
+
 async function authorize(request: FastifyRequest, policy: RoutePolicy, principal: Principal, owners: Owners): Promise<void> {
+  if (principal.task && !policy.task) throw new ForbiddenError("An executor's token may only report metrics and checkpoints of its own trial and use its experiment's flags.");
+  if (policy.access === 'admin' && !principal.admin) throw new ForbiddenError('Only an admin may do this.');
+  if (!policy.resource && !policy.task) return;
+  const params = canonicalParams(request);
   if (principal.task) {
-    if (!policy.task) throw new ForbiddenError("An executor's token may only report metrics and checkpoints of its own trial and use its experiment's flags.");
-    const key = (request.params as Record<string, string>)[policy.resource?.param ?? 'id'];
+    const key = String(params[policy.resource?.param ?? 'id']);
     const own = policy.task === 'trial' ? String(principal.task.trialId) : principal.task.experimentId;
     if (key !== own) throw new ForbiddenError(`This token belongs to ${policy.task} ${own}, not ${key}.`);
     return;
   }
-  if (policy.access === 'admin' && !principal.admin) throw new ForbiddenError('Only an admin may do this.');
   const resource = policy.resource;
   if (!resource || principal.admin) return;
-  const key = (request.params as Record<string, string>)[resource.param];
-  if (key === undefined) return;
+  const value = params[resource.param];
+  if (value === undefined) return;
+  const key = String(value);
   // Nothing by that key: the route answers its own 404 (or 400 for a malformed key).
   if (resource.kind === 'model' || resource.kind === 'environment') {
     // Shared: everyone reads them; only a change needs the owner.

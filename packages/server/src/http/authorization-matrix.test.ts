@@ -2,7 +2,9 @@
  * The authorization matrix, generated from the app's own route table (every API route with its policy):
  * no token, a malformed, unknown, expired or revoked token → 401; another user's private resource → 404 and
  * a shared one's change → 403; a non-admin on an admin route → 403; an executor's token outside its trial →
- * 403. A route whose path parameters this file cannot fill fails the test, so a new route needs an entry.
+ * 403; every other spelling of an id (`2.0`, `+2`, `0x2`, an upper-case uuid…) reaches nothing more than the
+ * canonical one. A route whose path parameters this file cannot fill fails the test, so a new route needs an
+ * entry. It runs on both databases.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,10 +12,9 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import type { App } from '../app.js';
 import { adminHeaders, call, testApp, userHeaders } from '../testing/app.js';
-import { DATABASES } from '../testing/databases.js';
+import { DATABASES, type TestDatabase } from '../testing/databases.js';
 import type { ApiRoute } from './auth.js';
 
-const sqlite = DATABASES[0]!;
 const UUID = '6f1c0c47-8d55-4e2f-9a57-1a0f7f0c3b11';
 const OTHER_UUID = 'd3a5a1f2-0b7e-4c7e-8f39-2f1e0c9b7a44';
 const SHA = 'a'.repeat(64);
@@ -35,8 +36,8 @@ interface Fixture {
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-async function fixture(): Promise<Fixture> {
-  const app = await testApp(await sqlite.fresh());
+async function fixture(database: TestDatabase): Promise<Fixture> {
+  const app = await testApp(await database.fresh());
   const alice = await userHeaders(app, 'alice');
   const bob = await userHeaders(app, 'bob');
   const parked = (name: string) => ({ meta: { name, framework: 'Custom', cmd: 'true' }, spec: { Worker: { resources: 'cpu=0.1,memory=64M' } }, autoStart: false });
@@ -70,14 +71,40 @@ async function fixture(): Promise<Fixture> {
   return { app, alice, bob, experiment: a.id, trial: a.trial, bobExperiment: b.id, bobTrial: b.trial, aliceTask, bobTask };
 }
 
-/** The route's path with alice's resources filled in; throws for a parameter this table does not know. */
-function pathOf(route: ApiRoute, f: Fixture): string {
+/**
+ * The route's path with alice's resources filled in (the one parameter `spell` names written its way);
+ * throws for a parameter this table does not know.
+ */
+function pathOf(route: ApiRoute, f: Fixture, spell?: { param: string; as: (canonical: string) => string }): string {
   return route.url.replace(/:(\w+)/g, (_, param: string) => {
     const value = valueOf(route.url, param, f);
     if (value === undefined) throw new Error(`authorization-matrix.test.ts: no value for :${param} of ${route.method} ${route.url}; add one`);
-    return encodeURIComponent(value);
+    return encodeURIComponent(spell?.param === param ? spell.as(value) : value);
   });
 }
+
+/** Other spellings of an id that once reached the resource past the owner check. */
+const SPELLINGS: Record<'integer' | 'uuid' | 'string', Array<[string, (id: string) => string]>> = {
+  integer: [
+    ['n.0', (id) => `${id}.0`],
+    ['+n', (id) => `+${id}`],
+    ['ne0', (id) => `${id}e0`],
+    ['leading space', (id) => ` ${id}`],
+    ['trailing space', (id) => `${id} `],
+    ['hex', (id) => `0x${Number(id).toString(16)}`],
+    ['leading zero', (id) => `0${id}`],
+  ],
+  uuid: [
+    ['upper case', (id) => id.toUpperCase()],
+    ['mixed case', (id) => id.replace(/[a-f]/, (c) => c.toUpperCase())],
+    ['leading space', (id) => ` ${id}`],
+  ],
+  string: [
+    ['upper case', (id) => id.toUpperCase()],
+    ['leading space', (id) => ` ${id}`],
+    ['trailing space', (id) => `${id} `],
+  ],
+};
 
 function valueOf(url: string, param: string, f: Fixture): string | undefined {
   if (param === 'id') return url.startsWith('/api/v1/trials/') ? String(f.trial) : url.startsWith('/api/v1/experiment/') ? f.experiment : undefined;
@@ -91,10 +118,10 @@ function valueOf(url: string, param: string, f: Fixture): string | undefined {
 }
 
 /** One request; a non-JSON success (a tar download) answers its status with an empty envelope. */
-async function send(f: Fixture, route: ApiRoute, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+async function send(f: Fixture, route: ApiRoute, headers: Record<string, string>, spell?: Parameters<typeof pathOf>[2]): Promise<{ status: number; body: any }> {
   const response = await f.app.http.inject({
     method: route.method as 'GET',
-    url: pathOf(route, f),
+    url: pathOf(route, f, spell),
     headers: { ...(headers.authorization === undefined ? adminHeaders(f.app) : headers.authorization === '' ? {} : { authorization: headers.authorization }), 'content-type': 'application/json' },
     ...(['POST', 'PUT', 'PATCH'].includes(route.method) && { payload: '{}' }),
   });
@@ -104,9 +131,15 @@ async function send(f: Fixture, route: ApiRoute, headers: Record<string, string>
 
 const label = (r: ApiRoute) => `${r.method} ${r.url}`;
 
-// One app for the whole matrix (subtests share it; it closes after the last).
-it('authorization matrix over every API route', async (t) => {
-  const f = await fixture();
+/** Bob's own model, created by whichever subtest needs it first. */
+async function bobModel(f: Fixture): Promise<void> {
+  if ((await call(f.app, 'GET', '/api/v1/models/bob-model', undefined, f.bob)).status === 200) return;
+  assert.equal((await call(f.app, 'POST', '/api/v1/models', { name: 'bob-model' }, f.bob)).status, 200);
+}
+
+// One app per database for the whole matrix (subtests share it; it closes after the last).
+for (const database of DATABASES) it(`authorization matrix over every API route (${database.name})`, { skip: database.skip }, async (t) => {
+  const f = await fixture(database);
   const routes = f.app.routes;
 
   await t.test('knows every route of the table (and the table is not empty)', () => {
@@ -158,6 +191,51 @@ it('authorization matrix over every API route', async (t) => {
         assert.ok(![401, 403, 404].includes(own.status), `${label(route)} as alice: ${own.status} ${own.body.message}`);
       }
     }
+  });
+
+  await t.test("reaches nothing of another user's by another spelling of an id: 400 or 404, as for a missing one", async () => {
+    let tried = 0;
+    for (const route of routes.filter((r) => r.policy.resource || r.policy.task)) {
+      const param = route.policy.resource?.param ?? 'id';
+      const kind = route.url.startsWith('/api/v1/trials/') || param === 'version' ? 'integer' : param === 'uuid' ? 'uuid' : 'string';
+      for (const [what, as] of SPELLINGS[kind]) {
+        tried++;
+        const theirs = await send(f, route, f.bob, { param, as });
+        const where = `${label(route)} as bob with :${param} written ${what}`;
+        assert.ok(![200, 409].includes(theirs.status) && theirs.status < 500, `${where}: ${theirs.status} ${theirs.body.message}`);
+        if (route.policy.resource && ['experiment', 'trial', 'checkpoint'].includes(route.policy.resource.kind)) assert.ok([400, 404].includes(theirs.status), `${where}: ${theirs.status} ${theirs.body.message}`);
+        // The executor's token of another trial gets no further either.
+        const task = await send(f, route, f.bobTask, { param, as });
+        assert.ok([400, 403, 404].includes(task.status), `${where} (task token): ${task.status} ${task.body.message}`);
+      }
+    }
+    assert.ok(tried >= 100, `only ${tried} spellings tried`);
+    // The owner's upper-case uuid is the same checkpoint (uuids are canonicalized), a misspelled trial id a 400.
+    const upper = await call(f.app, 'GET', `/api/v1/checkpoints/${UUID.toUpperCase()}`, undefined, f.alice);
+    assert.equal(upper.status, 200, upper.body.message);
+    assert.equal(upper.body.result.uuid, UUID);
+    const spelled = await call(f.app, 'GET', `/api/v1/trials/${f.trial}.0`, undefined, f.alice);
+    assert.equal(spelled.status, 400);
+    assert.equal(spelled.body.message, 'params id: must be a whole number written in plain digits');
+    // What bob tried to delete is intact.
+    const checkpoint = await call(f.app, 'GET', `/api/v1/checkpoints/${UUID}`, undefined, f.alice);
+    assert.equal(checkpoint.body.result.state, 'COMPLETED');
+  });
+
+  await t.test("answers another user's resource named inside a body as a missing one, in any spelling", async () => {
+    await bobModel(f);
+    for (const uuid of [UUID, UUID.toUpperCase(), UUID.replace(/[a-f]/, (c) => c.toUpperCase())]) {
+      const stolen = await call(f.app, 'POST', '/api/v1/models/bob-model/versions', { checkpointUuid: uuid }, f.bob);
+      const missing = await call(f.app, 'POST', '/api/v1/models/bob-model/versions', { checkpointUuid: OTHER_UUID.toUpperCase() }, f.bob);
+      assert.equal(stolen.status, 404, `${uuid}: ${stolen.body.message}`);
+      assert.equal(stolen.body.message, missing.body.message.replace(OTHER_UUID, UUID));
+    }
+    // Her checkpoint is registered in her model: bob's delete must not say so (a 409 naming the model).
+    const deleting = await call(f.app, 'DELETE', `/api/v1/checkpoints/${UUID.toUpperCase()}`, undefined, f.bob);
+    const deletingMissing = await call(f.app, 'DELETE', `/api/v1/checkpoints/${OTHER_UUID.toUpperCase()}`, undefined, f.bob);
+    assert.equal(deleting.status, 404);
+    assert.equal(deleting.body.message, deletingMissing.body.message.replace(OTHER_UUID, UUID));
+    assert.equal((await call(f.app, 'GET', '/api/v1/models/bob-model/versions', undefined, f.bob)).body.result.length, 0);
   });
 
   await t.test("answers exactly what a missing experiment answers, so another user's existence does not leak", async () => {
@@ -220,7 +298,7 @@ it('authorization matrix over every API route', async (t) => {
   });
 
   await t.test("refuses to register another user's checkpoint as a model version (404), and force-deleting a model to a non-admin (403)", async () => {
-    assert.equal((await call(f.app, 'POST', '/api/v1/models', { name: 'bob-model' }, f.bob)).status, 200);
+    await bobModel(f);
     const stolen = await call(f.app, 'POST', '/api/v1/models/bob-model/versions', { checkpointUuid: UUID }, f.bob);
     assert.equal(stolen.status, 404);
     assert.equal(stolen.body.message, `Not found checkpoint ${UUID}.`);

@@ -1,4 +1,4 @@
-import { Envelope, ErrorEnvelope, LogLine, Trial, ValidationError } from '@periscope/core';
+import { Envelope, ErrorEnvelope, LogLine, RowId, Trial, ValidationError } from '@periscope/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
@@ -6,7 +6,7 @@ import { STREAMS } from '../logs/layout.js';
 import type { TrialLogQuery, TrialService } from './service.js';
 
 const tags = ['trials'];
-const TrialParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const TrialParams = Type.Object({ id: RowId() });
 const LogsQuery = Type.Object({
   head: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'First N lines.' })),
   tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'Last N lines (read from the end of the files).' })),
