@@ -1,7 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdGenerator } from '@periscope/core';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { sql } from 'kysely';
 import { CodeStore } from './code/code-store.js';
 import { CodeSync } from './code/code-sync.js';
 import { codeRoutes } from './code/routes.js';
@@ -9,6 +8,7 @@ import { trainingRoutes } from './checkpoints/routes.js';
 import { TrainingService } from './checkpoints/service.js';
 import { CheckpointStore } from './checkpoints/store.js';
 import { openDatabase, type Db } from './db/database.js';
+import { migrations } from './db/migrations.js';
 import { MetricStore } from './metrics/store.js';
 import { modelRoutes } from './models/routes.js';
 import { ModelService } from './models/service.js';
@@ -21,6 +21,7 @@ import { EnvironmentStore } from './environments/store.js';
 import { experimentRoutes } from './experiments/routes.js';
 import { ExperimentService } from './experiments/service.js';
 import { ExperimentStore } from './experiments/store.js';
+import { StoreHealth } from './health/checks.js';
 import { healthRoutes } from './health/routes.js';
 import { installContentTypes } from './http/content-types.js';
 import { installAuth, type ApiRoute, type AuthMode } from './http/auth.js';
@@ -91,6 +92,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 }
 
 async function assemble(db: Db, options: AppOptions): Promise<App> {
+  // First, so the SQLite file's identity is the one just opened.
+  const storeHealth = await StoreHealth.create(db, { file: db.dialect === 'sqlite' ? options.database : undefined, migrations: Object.keys(migrations(db.dialect)) });
   const experimentStore = new ExperimentStore(db.kysely);
   const environmentStore = new EnvironmentStore(db.kysely);
   const environments = new EnvironmentService(
@@ -163,7 +166,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
       version: VERSION,
       database: db.dialect,
       startedAt,
-      ping: async () => void (await sql`select 1`.execute(db.kysely)),
+      store: () => storeHealth.problem(),
       launcher: async () => {
         const nodes = await execution.launcher.nodes();
         const usage = execution.scheduler.usage();

@@ -7,7 +7,8 @@ export interface HealthInfo {
   version: string;
   database: 'sqlite' | 'postgres';
   startedAt: number;
-  ping(): Promise<void>;
+  /** What is wrong with the store in a sentence, null when it serves reads and writes (health/checks.ts). */
+  store(): Promise<string | null>;
   launcher(): Promise<{ kind: string; nodes: number; runningTrials: number; queuedTrials: number }>;
 }
 
@@ -18,7 +19,7 @@ export function healthRoutes(info: HealthInfo): FastifyPluginAsyncTypebox {
       {
         schema: {
           tags: ['health'],
-          summary: 'Liveness: the store answers and the launcher has nodes (503 otherwise)',
+          summary: 'Health: the store has its schema and takes writes, and the launcher has nodes (503 naming what is wrong otherwise)',
           response: {
             200: Envelope(
               Type.Object({
@@ -33,11 +34,13 @@ export function healthRoutes(info: HealthInfo): FastifyPluginAsyncTypebox {
         },
       },
       async () => {
+        let problem: string | null;
         try {
-          await info.ping();
-        } catch {
-          throw new PeriscopeError('SERVICE_UNAVAILABLE', `The ${info.database} database is not reachable.`);
+          problem = await info.store();
+        } catch (error) {
+          problem = `The ${info.database} database is not reachable: ${(error as Error).message}`;
         }
+        if (problem) throw new PeriscopeError('SERVICE_UNAVAILABLE', problem);
         const launcher = await info.launcher();
         if (launcher.nodes === 0) throw new PeriscopeError('SERVICE_UNAVAILABLE', `The ${launcher.kind} launcher has no node to run on.`);
         return ok({ status: 'healthy', version: info.version, database: info.database, launcher, uptimeSeconds: Math.round((Date.now() - info.startedAt) / 1000) });
