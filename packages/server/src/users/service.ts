@@ -12,6 +12,7 @@ import {
   type UpdateUserRequest,
   type User,
 } from '@periscope/core';
+import { setTimeout as delay } from 'node:timers/promises';
 import { LoginLimiter } from './login-limiter.js';
 import { DEFAULT_PASSWORD_COST, hashPassword, randomPassword, verifyPassword } from './passwords.js';
 import { UsernameTakenError, type TokenRecord, type UserRecord, type UserStore } from './store.js';
@@ -121,17 +122,18 @@ export class UserService {
     return this.get(username);
   }
 
-  /** Password login; failures are counted per user and per address, and answer the same whatever failed. */
+  /**
+   * Password login; attempts are counted per (user, address) and per address before the password is checked
+   * (login-limiter.ts), and every failure answers the same whatever failed.
+   */
   async login(username: string, password: string, address: string): Promise<LoginAnswer> {
-    this.limiter.check(username, address);
+    const attempt = this.limiter.begin(username, address);
+    if (attempt.delayMs > 0) await delay(attempt.delayMs);
     const user = await this.store.byName(username);
     // A missing user still costs one scrypt, so timing does not tell which usernames exist.
     const good = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !good || !user.active) {
-      this.limiter.fail(username, address);
-      throw new UnauthorizedError(BAD_LOGIN);
-    }
-    this.limiter.succeed(username);
+    if (!user || !good || !user.active) throw new UnauthorizedError(BAD_LOGIN);
+    attempt.succeeded();
     const { token, expiresAt } = await this.session(user);
     return { token, expiresTime: formatTime(expiresAt)!, user: present(user) };
   }

@@ -90,7 +90,33 @@ for (const database of DATABASES) {
       assert.equal((await call(app, 'PATCH', '/api/v1/users/nobody', { admin: true }, bob)).status, 404);
     });
 
-    it('rate-limits failed logins per user: the right password is refused too until the window passes (429, Retry-After)', async () => {
+    it('counts a login before checking its password: 60 parallel guesses get 10 password checks, the rest 429', async () => {
+      const app = await testApp(await database.fresh());
+      await userHeaders(app, 'alice');
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => app.http.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'alice', password: `guess-${i}` } })),
+      );
+      const statuses = answers.map((a) => a.statusCode);
+      assert.equal(statuses.filter((s) => s === 401).length, 10, statuses.join(' '));
+      assert.equal(statuses.filter((s) => s === 429).length, 50, statuses.join(' '));
+    });
+
+    it("cannot be used to lock a user out: failures from other addresses slow the user's login down, they do not refuse it", async () => {
+      const app = await testApp(await database.fresh());
+      await userHeaders(app, 'alice');
+      for (let i = 0; i < 12; i++) {
+        const guess = await app.http.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'alice', password: `guess-${i}` }, remoteAddress: `10.0.1.${i}` });
+        assert.equal(guess.statusCode, 401);
+      }
+      const alice = await app.http.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'alice', password: 'alice-password' }, remoteAddress: '10.0.2.1' });
+      assert.equal(alice.statusCode, 200, alice.body);
+      // An address that guessed alice's password wrong ten times is refused for her, right password or not.
+      for (let i = 0; i < 10; i++) await app.http.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'alice', password: `again-${i}` }, remoteAddress: '10.0.3.1' });
+      const locked = await app.http.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'alice', password: 'alice-password' }, remoteAddress: '10.0.3.1' });
+      assert.equal(locked.statusCode, 429);
+    });
+
+    it('rate-limits failed logins per user and address: the right password is refused too until the window passes (429, Retry-After)', async () => {
       const app = await testApp(await database.fresh());
       await userHeaders(app, 'alice');
       for (let i = 0; i < 10; i++) assert.equal((await call(app, 'POST', '/api/v1/auth/login', { username: 'alice', password: `guess-${i}` }, none)).status, 401);
@@ -124,10 +150,19 @@ describe('task tokens', () => {
 describe('login limiter and password hashing', () => {
   it('counts failures per address across users, and forgets them after the window', () => {
     const limiter = new LoginLimiter({ maxFailures: 3, windowMs: 1000 });
-    for (const user of ['a', 'b', 'c']) limiter.fail(user, '10.0.0.9', 0);
-    assert.throws(() => limiter.check('d', '10.0.0.9', 500), /Too many failed logins; try again in 1 s/);
-    assert.doesNotThrow(() => limiter.check('d', '10.0.0.8', 500));
-    assert.doesNotThrow(() => limiter.check('d', '10.0.0.9', 1001));
+    for (const user of ['a', 'b', 'c']) limiter.begin(user, '10.0.0.9', 0);
+    assert.throws(() => limiter.begin('d', '10.0.0.9', 500), /Too many failed logins; try again in 1 s/);
+    assert.doesNotThrow(() => limiter.begin('d', '10.0.0.8', 500));
+    assert.doesNotThrow(() => limiter.begin('d', '10.0.0.9', 1001));
+  });
+
+  it('uncounts a success, and slows a user down once failures for them come from many addresses', () => {
+    const limiter = new LoginLimiter({ maxFailures: 3, windowMs: 1000, maxUserFailures: 4, slowdownMs: 250 });
+    for (let i = 0; i < 5; i++) limiter.begin('a', '10.0.0.1', 0).succeeded();
+    assert.doesNotThrow(() => limiter.begin('a', '10.0.0.1', 0));
+    for (let i = 0; i < 4; i++) assert.equal(limiter.begin('b', `10.0.1.${i}`, 0).delayMs, 0);
+    assert.equal(limiter.begin('b', '10.0.2.1', 0).delayMs, 250);
+    assert.equal(limiter.begin('b', '10.0.2.2', 1001).delayMs, 0);
   });
 
   it('verifies the password it hashed and nothing else; two hashes of one password differ (salted)', async () => {
