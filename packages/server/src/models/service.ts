@@ -33,6 +33,10 @@ export class ModelService {
   }
 
   async list(query: ListModelsQuery): Promise<Model[]> {
+    // `?workspace=,,,` names no workspace at all: an empty `in ()`, which PostgreSQL refuses.
+    if (query.workspace !== undefined && !query.workspace.split(',').some((w) => w.trim() !== '')) {
+      throw new ValidationError(`workspace: name at least one workspace (got "${query.workspace}")`, 'workspace');
+    }
     return (await this.store.list(query)).map(present);
   }
 
