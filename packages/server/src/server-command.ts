@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { createApp, type App } from './app.js';
 import { ConfigError, describeDatabase, resolveConfig, type ServerFlags } from './config.js';
+import { SecretKeyError } from './secrets/secret-box.js';
 import { fileToken } from './users/credentials-file.js';
 import { VERSION } from './version.js';
 
@@ -41,7 +42,29 @@ function checkPort(value: string): string {
   return value;
 }
 
+/**
+ * The last line of defence (issue 22 §1): an error that escaped a background task (a callback, a timer, a
+ * promise nobody awaited) is logged and the server keeps serving. Every other user's experiments and the
+ * executors it watches depend on this process, and a restart would only meet the same input again. The real
+ * handling is at each await in the tailer, launcher and recovery; this catches what they missed.
+ */
+function guardProcess(log: () => { error(details: object, message: string): void }): void {
+  const report = (kind: string) => (error: unknown) => {
+    try {
+      log().error({ err: error instanceof Error ? error : new Error(String(error)) }, `${kind} (the server keeps serving)`);
+    } catch {
+      process.stderr.write(`periscope: ${kind}: ${String((error as Error)?.stack ?? error)}\n`);
+    }
+  };
+  process.on('unhandledRejection', report('unhandled rejection'));
+  process.on('uncaughtException', report('uncaught exception'));
+}
+
+const stderrLog = { error: (details: object, message: string) => process.stderr.write(`periscope: ${message}: ${String((details as { err?: Error }).err?.stack)}\n`) };
+
 async function runServer(flags: ServerFlags): Promise<void> {
+  let app: App | undefined;
+  guardProcess(() => app?.http.log ?? stderrLog);
   let config;
   try {
     config = resolveConfig(flags);
@@ -55,7 +78,6 @@ async function runServer(flags: ServerFlags): Promise<void> {
   } catch (error) {
     fail(`cannot read the TLS certificate or key: ${(error as Error).message}`, 2);
   }
-  let app;
   try {
     app = await createApp({
       database: config.database,
@@ -66,6 +88,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
       logger: { level: config.logLevel },
     });
   } catch (error) {
+    if (error instanceof SecretKeyError) fail(`cannot start: ${error.message}`, 1);
     fail(`cannot open the database (${describeDatabase(config.database)}): ${(error as Error).message}`, 1);
   }
   try {

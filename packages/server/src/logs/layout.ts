@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export const STREAMS = ['stdout', 'stderr'] as const;
 export type Stream = (typeof STREAMS)[number];
@@ -10,6 +10,14 @@ export type Stream = (typeof STREAMS)[number];
  */
 export class DataLayout {
   constructor(readonly dataDir: string) {}
+
+  /**
+   * The server's own bookkeeping about an experiment's logs (chunk indexes), in a tree beside `logs/`: an
+   * executor is told its checkpoint dir and may vandalise its log dir, but nothing it is told points here.
+   */
+  experimentIndex(experimentId: string): string {
+    return join(this.dataDir, 'index', experimentId);
+  }
 
   experimentLogs(experimentId: string): string {
     return join(this.dataDir, 'logs', experimentId);
@@ -32,8 +40,23 @@ export class DataLayout {
   }
 }
 
-/** The chunk index beside each stream file: one `endOffset millis` line per chunk the server observed. */
+/**
+ * Where the server keeps the chunk indexes of the executor whose logs are in `executorDir`
+ * (`<dataDir>/logs/<experiment>/<executor>` → `<dataDir>/index/<experiment>/<executor>`). Derived from the log dir
+ * so every reader and the tailer agree without being told twice.
+ */
+export function indexDir(executorDir: string): string {
+  const experimentDir = dirname(executorDir);
+  return join(dirname(dirname(experimentDir)), 'index', basename(experimentDir), basename(executorDir));
+}
+
+/** A stream's chunk index: one `endOffset millis` line per chunk the server observed. */
 export function indexPath(executorDir: string, stream: Stream): string {
+  return join(indexDir(executorDir), `${stream}.idx`);
+}
+
+/** Where older servers kept the index, beside the stream file (read when the new one is missing). */
+export function legacyIndexPath(executorDir: string, stream: Stream): string {
   return join(executorDir, `${stream}.idx`);
 }
 

@@ -2,8 +2,9 @@
  * Reading log files: whole, the first N lines, or the last N lines by seeking from the end (never a scan of a
  * large file). Each line keeps its byte offset so it can be given the time of the chunk that contained it.
  */
-import { open, readFile, stat } from 'node:fs/promises';
-import { indexPath, streamPath, type Stream } from './layout.js';
+import { constants } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { indexPath, legacyIndexPath, streamPath, type Stream } from './layout.js';
 
 export interface RawLine {
   offset: number;
@@ -11,20 +12,41 @@ export interface RawLine {
 }
 
 const CHUNK = 64 * 1024;
+/** A chunk index larger than this is not one the server wrote (one short line per chunk): it is ignored. */
+const MAX_INDEX_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Opens a file an executor may have tampered with (its log dir is writable by it): a symlink in the last
+ * component is refused (ELOOP), a FIFO does not block the thread pool (O_NONBLOCK), and anything but a regular
+ * file (a directory, a device) is refused with ENOTFILE. Errors keep their errno `code`.
+ */
+export async function openRegular(path: string, flags: number = constants.O_RDONLY): Promise<FileHandle> {
+  const handle = await open(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+  let regular = false;
+  try {
+    regular = (await handle.stat()).isFile();
+  } finally {
+    if (!regular) await handle.close().catch(() => undefined);
+  }
+  if (!regular) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTFILE' });
+  return handle;
+}
 
 export async function readAllLines(path: string): Promise<RawLine[]> {
-  let buffer: Buffer;
+  const handle = await openRegular(path).catch(() => undefined);
+  if (!handle) return [];
   try {
-    buffer = await readFile(path);
+    return splitLines(await handle.readFile(), 0);
   } catch {
     return [];
+  } finally {
+    await handle.close().catch(() => undefined);
   }
-  return splitLines(buffer, 0);
 }
 
 export async function headLines(path: string, n: number): Promise<RawLine[]> {
   if (n <= 0) return [];
-  const handle = await open(path, 'r').catch(() => undefined);
+  const handle = await openRegular(path).catch(() => undefined);
   if (!handle) return [];
   try {
     const parts: Buffer[] = [];
@@ -48,7 +70,7 @@ export async function headLines(path: string, n: number): Promise<RawLine[]> {
 
 export async function tailLines(path: string, n: number): Promise<RawLine[]> {
   if (n <= 0) return [];
-  const handle = await open(path, 'r').catch(() => undefined);
+  const handle = await openRegular(path).catch(() => undefined);
   if (!handle) return [];
   try {
     const { size } = await handle.stat();
@@ -94,19 +116,49 @@ export interface ChunkIndex {
 }
 
 export async function readChunkIndex(executorDir: string, stream: Stream): Promise<ChunkIndex> {
-  const ends: number[] = [];
-  const times: number[] = [];
-  const text = await readFile(indexPath(executorDir, stream), 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    const space = line.indexOf(' ');
-    if (space > 0) {
-      ends.push(Number(line.slice(0, space)));
-      times.push(Number(line.slice(space + 1)));
-    }
-  }
+  const text = (await readIndexText(indexPath(executorDir, stream))) ?? (await readIndexText(legacyIndexPath(executorDir, stream))) ?? '';
+  const { ends, times } = parseChunkIndex(text);
   const fallback = await stat(streamPath(executorDir, stream)).then((s) => s.mtimeMs, () => Date.now());
   return { ends, times, fallback: Math.round(fallback) };
 }
+
+/**
+ * An index file's text; undefined when there is none (look elsewhere), '' when what is there is not an index
+ * (a directory, a symlink, a huge file, unreadable): lines then get the fallback time.
+ */
+export async function readIndexText(path: string): Promise<string | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await openRegular(path);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : '';
+  }
+  try {
+    const { size } = await handle.stat();
+    return size > MAX_INDEX_BYTES ? '' : await handle.readFile('utf8');
+  } catch {
+    return '';
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** The well-formed entries of an index, in order: garbage lines and entries going backwards are skipped. */
+export function parseChunkIndex(text: string): { ends: number[]; times: number[] } {
+  const ends: number[] = [];
+  const times: number[] = [];
+  for (const line of text.split('\n')) {
+    const m = INDEX_LINE.exec(line);
+    if (!m) continue;
+    const end = Number(m[1]);
+    if (ends.length > 0 && end < ends.at(-1)!) continue;
+    ends.push(end);
+    times.push(Number(m[2]));
+  }
+  return { ends, times };
+}
+
+const INDEX_LINE = /^(\d{1,15}) (\d{1,15})$/;
 
 /** The time of the chunk holding the byte at `offset` (binary search over end offsets). */
 export function timeAt(index: ChunkIndex, offset: number): number {

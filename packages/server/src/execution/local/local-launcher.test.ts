@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { eventually, tempDir } from '../../testing/databases.js';
@@ -96,6 +97,60 @@ describe('LocalLauncher', () => {
     assert.deepEqual(settled.find((e) => e.name === 'done'), { name: 'done', exitCode: 0, signal: null, cause: 'exited' });
     assert.deepEqual(settled.find((e) => e.name === 'vanished'), { name: 'vanished', exitCode: null, signal: null, cause: 'lost' });
     await second.close();
+  });
+
+  it("runs executors with the work dir as HOME and no path to the server's credentials or home config", async () => {
+    const credentials = join(homedir(), '.periscope', 'credentials');
+    const saved = { PERISCOPE_CREDENTIALS: process.env.PERISCOPE_CREDENTIALS, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME };
+    process.env.PERISCOPE_CREDENTIALS = credentials;
+    process.env.XDG_CONFIG_HOME = join(homedir(), '.config');
+    try {
+      const l = launcher();
+      const dir = tempDir();
+      const ended = exitOf(l, 'env');
+      await l.submit([{ name: 'env', argv: shellCommand('env'), cwd: dir, env: { PERISCOPE_TOKEN: 'task-token' }, logDir: join(dir, 'logs') }]);
+      assert.equal((await ended).exitCode, 0);
+      const env = new Map((await readFile(join(dir, 'logs', 'stdout'), 'utf8')).split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      assert.equal(env.get('HOME'), dir);
+      assert.notEqual(env.get('HOME'), homedir());
+      assert.equal(env.get('PERISCOPE_TOKEN'), 'task-token', 'what the launch spec sets still arrives');
+      const pointing = [...env].filter(([, value]) => value.includes(credentials) || value.includes(join(homedir(), '.periscope')) || value.split(':').includes(homedir()));
+      assert.deepEqual(pointing, []);
+      assert.ok(!env.has('PERISCOPE_CREDENTIALS') && !env.has('XDG_CONFIG_HOME'));
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it('settles a re-attached executor whose exit file was vandalised as lost, without following, blocking on or reading it whole', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'zero');
+    await writeFile(target, '0\n');
+    const cases: Record<string, (exit: string) => Promise<unknown>> = {
+      directory: (exit) => mkdir(exit),
+      fifo: async (exit) => spawnSync('mkfifo', [exit]),
+      symlink: (exit) => symlink(target, exit),
+      huge: async (exit) => {
+        await writeFile(exit, '0');
+        await truncate(exit, 1024 * 1024 * 1024); // sparse: costs no disk
+      },
+      garbage: (exit) => writeFile(exit, 'zero\n'),
+    };
+    const l = launcher();
+    const settled: ExecutorExit[] = [];
+    l.on('exited', (e) => settled.push(e));
+    const executors = [];
+    for (const [name, vandalise] of Object.entries(cases)) {
+      await mkdir(join(dir, name));
+      await vandalise(join(dir, name, 'exit'));
+      executors.push({ name, pid: 999999, logDir: join(dir, name) });
+    }
+    await l.recover(executors);
+    await l.close();
+    assert.deepEqual(settled.map((e) => [e.name, e.cause, e.exitCode]).sort(), Object.keys(cases).map((name) => [name, 'lost', null]).sort());
   });
 
   it('refuses nothing silently: a missing work dir fails the submit', async () => {

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NodeCapacity } from '../capacity.js';
 import type { Attached, ExecutorExit, LaunchSpec, Launcher, LauncherEvents } from '../launcher.js';
@@ -19,8 +20,20 @@ interface Tracked {
   reported: boolean;
 }
 
-/** How often re-attached executors (not our children after a restart) are checked for their exit file. */
-const RECOVERED_POLL_MS = 200;
+/**
+ * How often re-attached executors (not our children after a restart) are checked for their end. A check costs
+ * one small /proc read per executor (its wrapper's stat) while it runs, so a hundred idle ones cost ~nothing.
+ */
+const RECOVERED_POLL_MS = 1000;
+
+/** Where the launcher reports what it survived (a pino/Fastify logger fits). */
+export interface LauncherLog {
+  error(details: object, message: string): void;
+}
+
+const stderrLog: LauncherLog = {
+  error: (details, message) => process.stderr.write(`periscope: ${message} ${JSON.stringify(details)}\n`),
+};
 
 /**
  * Runs executors as local processes, each in its own process group and session (detached), so they outlive
@@ -30,9 +43,16 @@ const RECOVERED_POLL_MS = 200;
 export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launcher {
   private readonly tracked = new Map<string, Tracked>();
   private poller: NodeJS.Timeout | undefined;
+  private polling = false;
+  private readonly log: LauncherLog;
 
-  constructor(private readonly node: NodeCapacity) {
+  /** `log` (default: stderr) hears about failures in background work, which never end the process. */
+  constructor(
+    private readonly node: NodeCapacity,
+    options: { log?: LauncherLog } = {},
+  ) {
     super();
+    this.log = options.log ?? stderrLog;
   }
 
   async nodes(): Promise<NodeCapacity[]> {
@@ -52,17 +72,29 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
 
   private async spawnOne(spec: LaunchSpec): Promise<Attached> {
     await mkdir(spec.logDir, { recursive: true });
-    await rm(join(spec.logDir, LOG_FILES.exit), { force: true });
+    // Recursive: a previous run of the same executor may have left anything there.
+    await rm(join(spec.logDir, LOG_FILES.exit), { force: true, recursive: true });
     const child = spawn(
       '/bin/sh',
       ['-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, join(spec.logDir, LOG_FILES.stdout), join(spec.logDir, LOG_FILES.stderr), join(spec.logDir, LOG_FILES.exit), ...spec.argv],
-      { cwd: spec.cwd, env: { ...inheritedEnv(), ...spec.env }, detached: true, stdio: 'ignore' },
+      { cwd: spec.cwd, env: executorEnv(spec), detached: true, stdio: 'ignore' },
     );
     await Promise.race([once(child, 'spawn'), once(child, 'error').then(([e]) => Promise.reject(e as Error))]);
     const tracked: Tracked = { name: spec.name, pid: child.pid!, logDir: spec.logDir, child, canceled: false, reported: false };
     this.tracked.set(spec.name, tracked);
-    child.on('exit', (code, signal) => void this.settle(tracked, code, signal));
+    child.on('exit', (code, signal) => this.background(tracked.name, 'settling an exited executor', () => this.settle(tracked, code, signal)));
     return { name: spec.name, pid: child.pid! };
+  }
+
+  /** Runs background work whose failure is logged with the executor it concerns, never thrown into the process. */
+  private background(executor: string | null, what: string, work: () => Promise<void>): void {
+    work().catch((error: unknown) => {
+      try {
+        this.log.error({ executor, error: (error as Error)?.stack ?? String(error) }, `local launcher: ${what} failed`);
+      } catch {
+        // nowhere left to report it
+      }
+    });
   }
 
   /** Reports an end once, preferring the exit file (what the command really returned) to the wrapper's status. */
@@ -82,9 +114,10 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
       signalGroup(t.pid, 'SIGTERM');
     }
     const deadline = Date.now() + graceMs;
-    while (targets.some((t) => groupAlive(t.pid)) && Date.now() < deadline) await delay(20);
-    for (const t of targets) if (groupAlive(t.pid)) signalGroup(t.pid, 'SIGKILL');
-    while (targets.some((t) => groupAlive(t.pid))) await delay(10);
+    const alive = () => aliveGroups(targets.map((t) => t.pid));
+    while (alive().size > 0 && Date.now() < deadline) await delay(20);
+    for (const pgid of alive()) signalGroup(pgid, 'SIGKILL');
+    while (alive().size > 0) await delay(10);
     // Our own children report through 'exit'; re-attached ones through the poller. Make sure every one is
     // settled before answering, so a cancel is complete when it returns.
     await Promise.all(targets.map((t) => (t.reported ? undefined : this.settle(t, null, 'SIGKILL'))));
@@ -101,12 +134,22 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
         await this.settleRecovered(tracked);
       }
     }
-    this.poller ??= setInterval(() => void this.pollRecovered(), RECOVERED_POLL_MS);
+    this.poller ??= setInterval(() => this.background(null, 'watching re-attached executors', () => this.pollRecovered()), RECOVERED_POLL_MS);
   }
 
+  /** One pass over every re-attached executor (one liveness check for all, not a /proc scan each). */
   private async pollRecovered(): Promise<void> {
-    for (const t of [...this.tracked.values()]) {
-      if (t.child === null && !t.reported && !groupAlive(t.pid)) await this.settleRecovered(t);
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const recovered = [...this.tracked.values()].filter((t) => t.child === null && !t.reported);
+      if (recovered.length === 0) return;
+      const alive = aliveGroups(recovered.map((t) => t.pid));
+      for (const t of recovered) {
+        if (!alive.has(t.pid)) await this.settleRecovered(t).catch((error: unknown) => this.log.error({ executor: t.name, error: String(error) }, 'local launcher: settling a re-attached executor failed'));
+      }
+    } finally {
+      this.polling = false;
     }
   }
 
@@ -131,17 +174,50 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
   }
 }
 
-/** The server's environment minus its own configuration (PERISCOPE_DB may hold a password). */
-function inheritedEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PERISCOPE_')));
+/**
+ * The server's environment minus what points at the server's own secrets: its configuration (PERISCOPE_DB may
+ * hold a password, PERISCOPE_CREDENTIALS names the admin's token file), its home and per-user config dirs, and
+ * any variable naming a path in `~/.periscope` (the credentials file's dir). HOME is the trial's work dir, so a
+ * tool that looks in `~` (the SDK for its credentials) finds only the trial's files. Tool locations (PATH,
+ * PYENV_ROOT…) are kept so executors find the same programs. The launch spec comes last and may set any of these.
+ */
+export function executorEnv(spec: Pick<LaunchSpec, 'cwd' | 'env'>): NodeJS.ProcessEnv {
+  const home = homedir();
+  const secrets = [join(home, '.periscope'), process.env.PERISCOPE_CREDENTIALS].filter((p): p is string => Boolean(p)).map((p) => resolve(p));
+  const points = (value: string) => value.split(':').some((part) => part === home || secrets.some((s) => part === s || part.startsWith(`${s}/`)));
+  const inherited = Object.entries(process.env).filter(([name, value]) => !name.startsWith('PERISCOPE_') && !HOME_POINTERS.has(name) && !(value !== undefined && points(value)));
+  return { ...Object.fromEntries(inherited), HOME: spec.cwd, ...spec.env };
 }
 
+/** Variables that locate the server user's home or per-user config, cache and state (XDG base dirs). */
+const HOME_POINTERS = new Set(['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'XDG_RUNTIME_DIR']);
+
+/** The exit file is written by the wrapper, in the executor's reach: a plain file with a small number, or nothing. */
+const MAX_EXIT_FILE_BYTES = 64;
+
+/**
+ * The exit code recorded by the wrapper, or null. The file sits in a dir the executor can write, so it may be
+ * anything: a symlink or a FIFO is not opened (O_NOFOLLOW, O_NONBLOCK), a directory or a huge file is refused,
+ * and only a small decimal number counts.
+ */
 export async function readExitFile(logDir: string): Promise<number | null> {
+  let handle;
   try {
-    const text = (await readFile(join(logDir, LOG_FILES.exit), 'utf8')).trim();
-    return /^\d+$/.test(text) ? Number(text) : null;
+    handle = await open(join(logDir, LOG_FILES.exit), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return null;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size > MAX_EXIT_FILE_BYTES) return null;
+    const buffer = Buffer.alloc(MAX_EXIT_FILE_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, MAX_EXIT_FILE_BYTES, 0);
+    const text = buffer.toString('utf8', 0, bytesRead).trim();
+    return /^\d{1,3}$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }
 
@@ -158,30 +234,51 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * a killed group are reaped by init, which on some hosts does so only every second or two.
  */
 export function groupAlive(pgid: number): boolean {
-  if (pgid <= 0) return false;
-  try {
-    process.kill(-pgid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return process.platform !== 'linux' || liveMembers(pgid) > 0;
+  return aliveGroups([pgid]).has(pgid);
 }
 
-/** Non-zombie processes of a group, from /proc/<pid>/stat ("pid (comm) state ppid pgrp ..."). */
-export function liveMembers(pgid: number): number {
-  let count = 0;
+/**
+ * Which of these process groups still have a live (non-zombie) process. Cheap when they run: a group whose
+ * leader (the wrapper, which waits for its command) is alive needs one read of /proc/<pgid>/stat; only the
+ * groups whose leader is gone or a zombie share one scan of /proc.
+ */
+export function aliveGroups(pgids: number[]): Set<number> {
+  const alive = new Set<number>();
+  const unsure = new Set<number>();
+  for (const pgid of pgids) {
+    if (pgid <= 0) continue;
+    try {
+      process.kill(-pgid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPERM') alive.add(pgid);
+      continue;
+    }
+    if (process.platform !== 'linux') alive.add(pgid);
+    else {
+      const leader = procStat(String(pgid));
+      if (leader && leader.pgrp === pgid && leader.state !== 'Z') alive.add(pgid);
+      else unsure.add(pgid);
+    }
+  }
+  if (unsure.size === 0) return alive;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z') count++;
+    const stat = procStat(entry);
+    if (stat && unsure.has(stat.pgrp) && stat.state !== 'Z') alive.add(stat.pgrp);
   }
-  return count;
+  return alive;
+}
+
+/** State and process group from /proc/<pid>/stat ("pid (comm) state ppid pgrp ..."), or null if it is gone. */
+function procStat(pid: string): { state: string; pgrp: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null; // exited while we looked
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
 }
 
 /** A recorded pid may have been reused by an unrelated process after a reboot; trust it only if it is our wrapper for this log dir. */
