@@ -19,6 +19,7 @@ import { environmentRoutes } from './environments/routes.js';
 import { EnvironmentService } from './environments/service.js';
 import { EnvironmentStore } from './environments/store.js';
 import { experimentRoutes } from './experiments/routes.js';
+import { openCode } from './experiments/secrets.js';
 import { ExperimentService } from './experiments/service.js';
 import { ExperimentStore } from './experiments/store.js';
 import { StoreHealth } from './health/checks.js';
@@ -34,6 +35,7 @@ import { flagRoutes } from './flags/routes.js';
 import { FlagService } from './flags/service.js';
 import { FlagStore } from './flags/store.js';
 import { nodeRoutes } from './nodes/routes.js';
+import { SecretBox } from './secrets/secret-box.js';
 import { trialRoutes } from './trials/routes.js';
 import { TrialService } from './trials/service.js';
 import { isTrialFinished, TrialStore } from './trials/store.js';
@@ -82,16 +84,18 @@ export interface App {
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
+  // Before the database: a key file that must not be used stops the start before anything is touched.
+  const secrets = await SecretBox.load(options.dataDir);
   const db = await openDatabase(options.database);
   try {
-    return await assemble(db, options);
+    return await assemble(db, secrets, options);
   } catch (error) {
     await db.close();
     throw error;
   }
 }
 
-async function assemble(db: Db, options: AppOptions): Promise<App> {
+async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promise<App> {
   // First, so the SQLite file's identity is the one just opened.
   const storeHealth = await StoreHealth.create(db, { file: db.dialect === 'sqlite' ? options.database : undefined, migrations: Object.keys(migrations(db.dialect)) });
   const experimentStore = new ExperimentStore(db.kysely);
@@ -101,7 +105,7 @@ async function assemble(db: Db, options: AppOptions): Promise<App> {
     new IdGenerator('environment', '_', startMillisAfter((await environmentStore.list()).at(-1)?.environmentId)),
   );
   const codeStore = new CodeStore(options.dataDir);
-  const code = new CodeSync(options.dataDir, { store: codeStore });
+  const code = new CodeSync(options.dataDir, { store: codeStore, open: (stored) => openCode(secrets, stored) });
   const trialStore = new TrialStore(db.kysely);
   const users = new UserService(new UserStore(db.kysely), {
     ...(options.sessionTtlMs !== undefined && { sessionTtlMs: options.sessionTtlMs }),

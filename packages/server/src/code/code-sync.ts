@@ -10,6 +10,11 @@ export interface CodeSyncOptions extends CodeStoreOptions {
   store?: CodeStore;
   /** Longest a git clone may take, in milliseconds (default 5 minutes). */
   gitTimeoutMs?: number;
+  /**
+   * Turns the code spec as stored (git passwords sealed, experiments/secrets.ts) into one git can use; called
+   * right before the clone, so opened passwords live no longer than it. Default: used as stored.
+   */
+  open?: (code: CodeSpec) => CodeSpec;
 }
 
 /**
@@ -20,14 +25,17 @@ export interface CodeSyncOptions extends CodeStoreOptions {
 export class CodeSync {
   readonly store: CodeStore;
   private readonly gitTimeoutMs: number | undefined;
+  private readonly open: (code: CodeSpec) => CodeSpec;
 
   constructor(dataDir: string, options: CodeSyncOptions = {}) {
     this.store = options.store ?? new CodeStore(dataDir, options);
     this.gitTimeoutMs = options.gitTimeoutMs;
+    this.open = options.open ?? ((code) => code);
   }
 
   /** Fills `workDir`, which must be absent or empty. */
-  async materialize(code: CodeSpec, workDir: string): Promise<void> {
+  async materialize(stored: CodeSpec, workDir: string): Promise<void> {
+    const code = stored.syncMode.toLowerCase() === 'git' ? this.open(stored) : stored;
     const mode = code.syncMode.toLowerCase();
     const url = code.url ?? code.git?.url;
     if (url == null || url === '') throw new ValidationError('code.url: required (or code.git.url)', 'code.url');

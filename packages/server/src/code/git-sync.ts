@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CodeSyncError } from './errors.js';
+import { hasAmbiguousUserinfo, urlPassword } from './git-url.js';
 
 export interface GitCloneOptions {
   /** Any URL git accepts: `https://`, `ssh://`, `git@host:path`, `file://`, or a local path. */
@@ -29,10 +30,14 @@ const STDERR_KEEP_BYTES = 64 * 1024;
  */
 export async function gitClone(options: GitCloneOptions, dir: string): Promise<void> {
   const { url, branch } = options;
-  // Only the password is secret; a username is needed to read messages like "Authentication failed for …".
-  const secrets = options.password ? [options.password] : [];
+  // Only passwords are secret; a username is needed to read messages like "Authentication failed for …".
+  const secrets = [options.password, urlPassword(url)?.password].filter((secret): secret is string => secret != null && secret !== '');
   const what = `git clone of ${redact(url, secrets)}${branch ? ` (branch ${branch})` : ''}`;
   checkArgument(url, 'URL', what);
+  if (hasAmbiguousUserinfo(url)) {
+    // git and URL parsers split such a URL at different @s, so no redaction could be sure to hide the password.
+    throw new CodeSyncError(`Cannot run ${what}: the URL has more than one @ before its host; write an @ in the user name or password as %40.`);
+  }
   if (branch != null && branch !== '') checkArgument(branch, 'branch', what);
   if (/[\0\r\n]/.test(`${options.username ?? ''}${options.password ?? ''}`)) {
     throw new CodeSyncError(`Cannot run ${what}: the credentials contain a line break.`);
@@ -157,11 +162,12 @@ function lastLines(text: string): string {
 
 /** Hides passwords in URLs (`scheme://user:secret@`) and every credential value given. */
 export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/@\s:]*):[^/@\s]*@/gi, '$1:***@');
+  // The given secrets first, whole: the URL pattern below could cut one short and leave its tail.
+  let out = text;
   for (const secret of secrets) {
     out = out.split(secret).join('***');
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret) out = out.split(encoded).join('***');
   }
-  return out;
+  return out.replace(/([a-z][a-z0-9+.-]*:\/\/[^/@\s:]*):[^/@\s]*@/gi, '$1:***@');
 }

@@ -1,9 +1,9 @@
 import { formatTime, toSubmarineStatus, type Experiment, type ExperimentLog } from '@periscope/core';
 import { executorName } from '../execution/plan.js';
-import type { ExperimentRecord } from './store.js';
+import { redactSpec } from './secrets.js';
 
-/** What a stored git password is shown as; a PATCH that sends it back keeps the stored one. */
-export const REDACTED = '******';
+export { REDACTED } from './secrets.js';
+import type { ExperimentRecord } from './store.js';
 
 /** The Submarine wire form of an experiment. Credentials are never echoed. */
 export function presentExperiment(record: ExperimentRecord): Experiment {
@@ -15,13 +15,8 @@ export function presentExperiment(record: ExperimentRecord): Experiment {
     createdTime: formatTime(record.createdAt),
     runningTime: formatTime(record.runningAt),
     finishedTime: formatTime(record.finishedAt),
-    spec: redacted(record.spec),
+    spec: redactSpec(record.spec),
   };
-}
-
-function redacted(spec: ExperimentRecord['spec']): ExperimentRecord['spec'] {
-  if (spec.code?.git?.password == null) return spec;
-  return { ...spec, code: { ...spec.code, git: { ...spec.code.git, password: REDACTED } } };
 }
 
 /** Submarine's DELETE answer: status Deleted and all four times null. */
