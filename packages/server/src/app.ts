@@ -153,6 +153,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     environments,
     new IdGenerator('experiment', '-', startMillisAfter(await experimentStore.lastId())),
     execution,
+    secrets,
   );
   const trials = new TrialService(trialStore, execution.logs);
   const flags = new FlagService(new FlagStore(db.kysely));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { adminHeaders, call, testApp as baseTestApp, waitForStatus } from '../testing/app.js';
 import { DATABASES, eventually, tempDir } from '../testing/databases.js';
+import { SecretBox } from '../secrets/secret-box.js';
 
 // A node large enough for the specs below whatever machine runs the tests.
 const testApp: typeof baseTestApp = (database, options = {}) => baseTestApp(database, { capacity: { cpus: 16, memoryMb: 65536, gpus: [] }, ...options });
@@ -42,7 +43,8 @@ for (const database of DATABASES) {
     });
 
     it('never echoes a git password, and a PATCH sending the mask back keeps the stored one', async () => {
-      const app = await testApp(await database.fresh());
+      const dataDir = tempDir();
+      const app = await testApp(await database.fresh(), { dataDir });
       // A port nothing listens on: the prepare's clone fails at once instead of waiting on DNS with no network.
       const code = { syncMode: 'git', git: { url: 'https://127.0.0.1:9/team/repo.git', username: 'bot', password: 's3cret' } };
       const created = (await call(app, 'POST', '/api/v1/experiment', spec('private', { code }))).body.result;
@@ -51,7 +53,8 @@ for (const database of DATABASES) {
       const patched = await call(app, 'PATCH', `/api/v1/experiment/${created.experimentId}`, created.spec);
       assert.equal(patched.status, 200, patched.body.message);
       const stored = await app.experiments.record(created.experimentId);
-      assert.equal(stored.spec.code?.git?.password, 's3cret', 'the mask did not overwrite the password');
+      // Stored sealed (experiments/secrets.ts); opened with the data dir's key it is the original.
+      assert.equal((await SecretBox.load(dataDir)).open(stored.spec.code!.git!.password!), 's3cret', 'the mask did not overwrite the password');
       // The clone is over (it failed) before the test's work dir is removed under it.
       await eventually('the prepare to end', async () => !['Accepted', 'Preparing'].includes((await app.experiments.record(created.experimentId)).status));
     });

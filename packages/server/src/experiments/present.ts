@@ -1,8 +1,6 @@
 import { formatTime, toSubmarineStatus, type Experiment, type ExperimentLog } from '@periscope/core';
 import { executorName } from '../execution/plan.js';
 import { redactSpec } from './secrets.js';
-
-export { REDACTED } from './secrets.js';
 import type { ExperimentRecord } from './store.js';
 
 /** The Submarine wire form of an experiment. Credentials are never echoed. */

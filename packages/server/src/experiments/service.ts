@@ -16,7 +16,9 @@ import {
   type NormalizedExperimentSpec,
 } from '@periscope/core';
 import type { EnvironmentService } from '../environments/service.js';
-import { presentDeleted, presentExperiment, presentLog, REDACTED } from './present.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { presentDeleted, presentExperiment, presentLog } from './present.js';
+import { sealSpec } from './secrets.js';
 import type { ExperimentRecord, ExperimentStore } from './store.js';
 
 export const EXPERIMENT_NOT_FOUND = 'Not found experiment.';
@@ -54,11 +56,13 @@ export class ExperimentService {
     private readonly environments: EnvironmentService,
     private readonly ids: IdGenerator,
     private readonly execution: ExecutionPort,
+    /** Seals git passwords before the spec is stored (experiments/secrets.ts). */
+    private readonly secrets: SecretBox,
   ) {}
 
   async create(input: ExperimentSpec, owner: string): Promise<Experiment> {
     const id = this.ids.next();
-    const spec = normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id });
+    const spec = sealSpec(this.secrets, normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
     const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), owner });
     if (spec.autoStart !== false) await this.execution.start(record);
@@ -69,7 +73,7 @@ export class ExperimentService {
   /** Creates an experiment under a netunicorn execution name; the caller handles a taken name. */
   async createNamed(input: ExperimentSpec, executionName: string, requestDigest: string, owner: string): Promise<ExperimentRecord> {
     const id = this.ids.next();
-    const spec = normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id });
+    const spec = sealSpec(this.secrets, normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
     const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest, owner });
     await this.execution.prepare(record);
@@ -101,11 +105,8 @@ export class ExperimentService {
   /** Full replacement of the spec (Submarine's PATCH), validated like create; status and times are kept. */
   async patch(id: string, input: ExperimentSpec): Promise<Experiment> {
     const current = await this.require(id);
-    // A client PATCHing what it got sends the redacted password back: that means "keep it".
-    if (input.code?.git?.password === REDACTED) {
-      input = { ...input, code: { ...input.code, git: { ...input.code.git, password: current.spec.code?.git?.password ?? null } } };
-    }
-    const spec = normalizeExperimentSpec(input, { lowercaseName: false, experimentId: id });
+    // A client PATCHing what it got sends the redacted passwords back: that means "keep them".
+    const spec = sealSpec(this.secrets, normalizeExperimentSpec(input, { lowercaseName: false, experimentId: id }), current.spec);
     await this.resolveEnvironment(spec);
     const updated = await this.store.replaceSpec(id, spec);
     if (!updated) throw new NotFoundError(EXPERIMENT_NOT_FOUND);
