@@ -4,9 +4,11 @@
  * recovery.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { eventually, tempDir } from '../../testing/databases.js';
-import { api, start, stop } from '../../testing/server-process.js';
+import { api, MAIN, start, stop } from '../../testing/server-process.js';
 import { groupAlive } from './local-launcher.js';
 
 /** The command from the issue: replaces its stdout chunk index (beside its log files) with a directory. */
@@ -64,6 +66,10 @@ describe('a hostile executor', () => {
     assert.deepEqual(await podLog(first.base, benign), ['fine']);
     for (const id of hostile) assert.equal(await status(first.base, id), 'Running');
     assert.equal(first.child.exitCode, null, first.output());
+    // The vandalised index is reported against the executor it concerns.
+    const damagedLine = (executor: string) => first.output().split('\n').some((line) => line.includes('executor logs damaged') && line.includes(executor));
+    await eventually('the damaged index to be logged', () => damagedLine(`${hostile[1]}-worker-0`));
+    assert.ok(!damagedLine(`${hostile[0]}-worker-0`), 'a directory where the old index was is no damage');
 
     await stop(first, 'SIGKILL');
     for (const pid of pids) assert.ok(groupAlive(pid), 'the hostile executors outlive the server');
@@ -81,5 +87,24 @@ describe('a hostile executor', () => {
     for (const pid of pids) await eventually('the canceled executors to be gone', () => !groupAlive(pid));
     assert.equal(second.child.exitCode, null, second.output());
     assert.equal(await stop(second), 0);
+  });
+
+});
+
+describe('the server process guard', () => {
+  it('logs an error that escaped a background task (a rejection nobody awaited, a throw in a callback) and keeps serving', async () => {
+    // Stands in for a fault nobody handled: on SIGUSR2 the server process rejects a promise nobody awaits and
+    // throws from a callback.
+    const fault = join(tempDir(), 'fault.mjs');
+    writeFileSync(fault, "process.on('SIGUSR2', () => { void Promise.reject(new Error('injected rejection')); setImmediate(() => { throw new Error('injected exception'); }); });\n");
+    const started = await start(['--data-dir', tempDir(), '--port', '0'], {}, [process.execPath, '--import', 'tsx', '--import', fault, MAIN]);
+    started.child.kill('SIGUSR2');
+    await eventually('both faults to be logged', () => started.output().includes('injected rejection') && started.output().includes('injected exception'));
+    assert.match(started.output(), /unhandled rejection \(the server keeps serving\)/);
+    assert.match(started.output(), /uncaught exception \(the server keeps serving\)/);
+    const health: any = await (await fetch(`${started.base}/api/v1/health`)).json();
+    assert.equal(health.result.status, 'healthy');
+    assert.equal(started.child.exitCode, null);
+    assert.equal(await stop(started), 0);
   });
 });
