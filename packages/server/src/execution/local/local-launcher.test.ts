@@ -153,6 +153,24 @@ describe('LocalLauncher', () => {
     assert.deepEqual(settled.map((e) => [e.name, e.cause, e.exitCode]).sort(), Object.keys(cases).map((name) => [name, 'lost', null]).sort());
   });
 
+  it('goes on recovering when a listener of exited throws, and logs it against the executor', async () => {
+    const errors: object[] = [];
+    const l = new LocalLauncher(node, { log: { error: (details) => errors.push(details) } });
+    const settled: string[] = [];
+    l.on('exited', (e) => {
+      settled.push(e.name);
+      throw new Error(`listener broke on ${e.name}`);
+    });
+    const dir = tempDir();
+    await l.recover([
+      { name: 'first', pid: 999999, logDir: join(dir, 'a') },
+      { name: 'second', pid: 999998, logDir: join(dir, 'b') },
+    ]);
+    await l.close();
+    assert.deepEqual(settled, ['first', 'second']);
+    assert.deepEqual(errors.map((e) => (e as { executor: string }).executor), ['first', 'second']);
+  });
+
   it('refuses nothing silently: a missing work dir fails the submit', async () => {
     const l = launcher();
     await assert.rejects(l.submit([{ name: 'x', argv: shellCommand('true'), cwd: join(tempDir(), 'missing'), env: {}, logDir: join(tempDir(), 'x') }]));

@@ -104,7 +104,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     if (tracked.reported) return;
     tracked.reported = true;
     this.tracked.delete(tracked.name);
-    this.emit('exited', classifyExit(tracked, recorded ?? (signal ? null : code), recorded === null ? signal : null));
+    this.report(classifyExit(tracked, recorded ?? (signal ? null : code), recorded === null ? signal : null));
   }
 
   async cancel(names: string[], graceMs: number): Promise<void> {
@@ -125,13 +125,21 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
 
   async recover(executors: { name: string; pid: number | null; logDir: string }[]): Promise<void> {
     for (const e of executors) {
-      // A crash between spawning and recording the pid leaves it unknown: find the wrapper by its log dir.
-      const pid = e.pid ?? findWrapper(e.logDir);
-      const tracked: Tracked = { name: e.name, pid: pid ?? -1, logDir: e.logDir, child: null, canceled: false, reported: false };
-      if (pid !== null && (await isOurWrapper(pid, e.logDir))) {
-        this.tracked.set(e.name, tracked);
-      } else {
-        await this.settleRecovered(tracked);
+      const tracked: Tracked = { name: e.name, pid: e.pid ?? -1, logDir: e.logDir, child: null, canceled: false, reported: false };
+      try {
+        // A crash between spawning and recording the pid leaves it unknown: find the wrapper by its log dir.
+        const pid = e.pid ?? findWrapper(e.logDir);
+        tracked.pid = pid ?? -1;
+        if (pid !== null && (await isOurWrapper(pid, e.logDir))) this.tracked.set(e.name, tracked);
+        else await this.settleRecovered(tracked);
+      } catch (error) {
+        // One executor that cannot be looked at does not stop the recovery of the others.
+        this.log.error({ executor: e.name, error: (error as Error)?.stack ?? String(error) }, 'local launcher: re-attaching failed');
+        this.tracked.delete(e.name);
+        if (!tracked.reported) {
+          tracked.reported = true;
+          this.report(classifyExit(tracked, null, null));
+        }
       }
     }
     this.poller ??= setInterval(() => this.background(null, 'watching re-attached executors', () => this.pollRecovered()), RECOVERED_POLL_MS);
@@ -159,7 +167,16 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     if (t.reported) return;
     t.reported = true;
     this.tracked.delete(t.name);
-    this.emit('exited', classifyExit(t, recorded, null));
+    this.report(classifyExit(t, recorded, null));
+  }
+
+  /** Tells listeners an executor ended; one that throws is logged, and neither the launcher nor recovery stops. */
+  private report(exit: ExecutorExit): void {
+    try {
+      this.emit('exited', exit);
+    } catch (error) {
+      this.log.error({ executor: exit.name, error: (error as Error)?.stack ?? String(error) }, 'local launcher: a listener of exited failed');
+    }
   }
 
   async close(): Promise<void> {
