@@ -255,5 +255,17 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('users').execute();
       },
     },
+    '0008_durable_cancel_and_run_spec': {
+      async up(db: Kysely<any>) {
+        // Written before a cancel is answered: recovery and the reconciler finish a cancel the server died in.
+        await db.schema.alterTable('experiments').addColumn('cancel_requested_at', 'bigint').execute();
+        // The spec a trial was created with: its restarts and recovery plan the same executors, whatever a PATCH did.
+        await db.schema.alterTable('trials').addColumn('run_spec', 'text').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('trials').dropColumn('run_spec').execute();
+        await db.schema.alterTable('experiments').dropColumn('cancel_requested_at').execute();
+      },
+    },
   };
 }

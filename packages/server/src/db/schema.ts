@@ -27,6 +27,8 @@ export interface ExperimentsTable {
   searcher_state: string | null;
   /** Username of the creator; only they (and admins) see it. */
   owner: string;
+  /** When a cancel was asked for (durable intent: the experiment ends Canceled even across a crash). */
+  cancel_requested_at: Millis | null;
 }
 
 export interface FlagsTable {
@@ -75,6 +77,8 @@ export interface TrialsTable {
   length_budget: number | null;
   /** 1 once the searcher asked it to stop. */
   stop_requested: Generated<number>;
+  /** The normalized spec the trial was created with (JSON); null for trials written before it was kept. */
+  run_spec: string | null;
 }
 
 export interface MetricsTable {

@@ -13,6 +13,7 @@ import type { TrialStore } from '../trials/store.js';
 import { detectCapacity, type CapacityOverrides, type NodeCapacity } from './capacity.js';
 import { LocalLauncher } from './local/local-launcher.js';
 import { Orchestrator, type CodeMaterializer, type TaskTokens } from './orchestrator.js';
+import { Reconciler } from './reconciler.js';
 import { GangScheduler } from './scheduler.js';
 import { SearchDriver } from './search-driver.js';
 
@@ -26,6 +27,8 @@ export interface ExecutionOptions {
   /** SIGTERM → SIGKILL grace period when stopping executors, in ms (default 10 s). */
   graceMs?: number;
   taskTokens?: TaskTokens;
+  /** Time between two reconciler passes, in ms (default 5 s). */
+  reconcileMs?: number;
   log: FastifyBaseLogger;
 }
 
@@ -42,6 +45,7 @@ export class Execution implements ExecutionPort {
     readonly orchestrator: Orchestrator,
     readonly layout: DataLayout,
     readonly search: SearchDriver,
+    readonly reconciler: Reconciler,
     private readonly trials: TrialStore,
   ) {}
 
@@ -69,7 +73,15 @@ export class Execution implements ExecutionPort {
       log: options.log,
     });
     const search = new SearchDriver(orchestrator, options.experiments, options.trials, options.log);
-    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, layout, search, options.trials);
+    const reconciler = new Reconciler({
+      orchestrator,
+      experiments: options.experiments,
+      trials: options.trials,
+      layout,
+      ...(options.reconcileMs !== undefined && { intervalMs: options.reconcileMs }),
+      log: options.log,
+    });
+    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, layout, search, reconciler, options.trials);
     return execution;
   }
 
@@ -98,7 +110,7 @@ export class Execution implements ExecutionPort {
   }
 
   purge(experimentId: string): Promise<void> {
-    return this.orchestrator.purge(experimentId);
+    return this.reconciler.purge(experimentId);
   }
 
   async podLogs(experiment: ExperimentRecord): Promise<Map<string, string[]>> {
@@ -109,15 +121,23 @@ export class Execution implements ExecutionPort {
     return new Map(entries);
   }
 
-  /** Searches first (they hear about trials that ended while the server was down), then trials, then new searches. */
+  /**
+   * Searches first (they hear about trials that ended while the server was down), then trials, then what only
+   * the reconciler settles (ended trials, cancels and deletes cut short), then new searches; then the
+   * reconciler keeps watching.
+   */
   async recover(): Promise<void> {
     const unstarted = await this.search.restore();
     await this.orchestrator.recover();
+    await this.reconciler.recover();
     for (const experiment of unstarted) await this.search.begin(experiment);
+    this.reconciler.start();
   }
 
   /** Stops watching; executors keep running and are re-attached by the next start. */
   async close(): Promise<void> {
+    this.reconciler.stop();
+    this.orchestrator.close();
     await this.launcher.close();
     this.tailer.close();
   }

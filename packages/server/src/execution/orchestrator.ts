@@ -4,19 +4,19 @@
  * leave Accepted. Every change to one trial is serialized, so events that race (an exit during a cancel,
  * two executors failing at once) are applied one at a time.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { isTerminal, type CodeSpec, type NormalizedExperimentSpec } from '@periscope/core';
+import type { CodeSpec, NormalizedExperimentSpec } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { LogTailer } from '../logs/tailer.js';
-import { isTrialFinished, type ExecutorRecord, type TrialRecord, type TrialStore } from '../trials/store.js';
+import { isExecutorEnded, isTrialFinished, type ExecutorRecord, type TrialRecord, type TrialStore } from '../trials/store.js';
+import { Durable } from './durable.js';
 import { describeExit, stateOfExit } from './exit-words.js';
 import type { ExecutorExit, Launcher } from './launcher.js';
 import { launchSpecs, syncCode } from './launch-specs.js';
 import { placementConflict, planExecutors, type ExecutorPlan } from './plan.js';
 import { GangScheduler, NeverFitsError, type Placement } from './scheduler.js';
+import { settleExperiment } from './settle.js';
 
 export interface CodeMaterializer {
   materialize(code: CodeSpec, workDir: string): Promise<void>;
@@ -56,6 +56,9 @@ export type TrialFinishedHook = (trial: TrialRecord, outcome: TrialOutcome) => v
 
 type Mode = 'running' | 'failing' | 'canceling';
 
+/** An executor recorded as started, for the launcher to re-attach to or settle from its exit file. */
+type Recoverable = Parameters<Launcher['recover']>[0][number];
+
 interface ActiveTrial {
   trial: TrialRecord;
   experimentId: string;
@@ -90,17 +93,23 @@ export class Orchestrator {
   private readonly active = new Map<number, ActiveTrial>();
   private readonly byExecutor = new Map<string, number>();
   private readonly chains = new Map<number, Promise<void>>();
-  private readonly settled = new Map<number, () => void>();
+  /** Cancels waiting for a trial to end (more than one may wait: a user's and the reconciler's). */
+  private readonly settled = new Map<number, (() => void)[]>();
+  private readonly durable: Durable;
   /** Trials whose work dir was synced by prepare() and must not be synced again at launch. */
   private readonly prepared = new Set<number>();
-  private readonly canceling = new Set<string>();
+  /** Experiments being canceled, with how many cancels of each are under way. */
+  private readonly canceling = new Map<string, number>();
   /** Set by the search driver. */
   onTrialFinished: TrialFinishedHook | undefined;
 
   constructor(private readonly o: OrchestratorOptions) {
+    this.durable = new Durable(o.log);
     o.launcher.on('exited', (exit) => {
       const trialId = this.byExecutor.get(exit.name);
-      if (trialId !== undefined) void this.serial(trialId, () => this.onExit(trialId, exit));
+      if (trialId !== undefined) {
+        void this.serial(trialId, () => this.onExit(trialId, exit)).catch((error) => o.log.error({ err: error, executor: exit.name }, 'recording an exit failed'));
+      }
     });
   }
 
@@ -119,6 +128,7 @@ export class Orchestrator {
       hparams,
       plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })),
       requestId,
+      experiment.spec,
     );
     if (lengthBudget !== null) await this.o.trials.update(trial.id, { lengthBudget });
     await this.enqueue({ ...trial, lengthBudget }, plans);
@@ -129,10 +139,10 @@ export class Orchestrator {
   async requeue(trialId: number): Promise<void> {
     await this.serial(trialId, async () => {
       const trial = await this.o.trials.get(trialId);
-      const experiment = trial && (await this.o.experiments.get(trial.experimentId));
+      const experiment = trial && (await this.runOf(trial));
       if (!trial || !experiment || !isTrialFinished(trial.state)) return;
       await this.o.trials.resetExecutors(trial.id);
-      await this.o.trials.update(trial.id, { state: 'Queued', finishedAt: null });
+      if (!(await this.o.trials.reopen(trial.id))) return;
       await this.enqueue({ ...trial, state: 'Queued' }, await this.plan(experiment.id, trial.number, experiment.spec));
     });
   }
@@ -148,8 +158,9 @@ export class Orchestrator {
       const trial = await this.o.trials.get(trialId);
       if (trial && ['Queued', 'Ready', 'Preparing'].includes(trial.state)) {
         this.o.scheduler.release(trialId);
-        await this.o.trials.update(trialId, { state: 'Canceled', message: 'Stopped by the searcher.', finishedAt: Date.now() });
-        this.onTrialFinished?.({ ...trial, state: 'Canceled' }, 'Canceled');
+        if (await this.o.trials.update(trialId, { state: 'Canceled', message: 'Stopped by the searcher.', finishedAt: Date.now() })) {
+          this.onTrialFinished?.({ ...trial, state: 'Canceled' }, 'Canceled');
+        }
       }
       return [];
     });
@@ -162,28 +173,31 @@ export class Orchestrator {
    */
   async prepare(experiment: ExperimentRecord): Promise<void> {
     const plans = await this.plan(experiment.id, 1, experiment.spec);
-    const trial = await this.o.trials.create(experiment.id, 1, experiment.spec.priority ?? 0, {}, plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })));
+    const trial = await this.o.trials.create(experiment.id, 1, experiment.spec.priority ?? 0, {}, plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })), null, experiment.spec);
     void this.serial(trial.id, () => this.prepareTrial(trial, plans)).catch((error) => this.o.log.error({ err: error }, 'prepare failed'));
   }
 
+  /** Any failure of a prepare (a node that can never fit, code that cannot sync, a store error) ends it Failed. */
   private async prepareTrial(trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
-    const experiment = await this.o.experiments.get(trial.experimentId);
-    if (!experiment) return;
-    await this.o.trials.update(trial.id, { state: 'Preparing' });
-    // Submarine shows Preparing as Created, so createdTime is set with it.
-    await this.o.experiments.transition(experiment.id, { status: 'Preparing', ...(experiment.createdAt === null && { createdAt: Date.now() }) });
     try {
+      const experiment = await this.runOf(trial);
+      if (!experiment) return;
+      await this.o.trials.update(trial.id, { state: 'Preparing' });
+      // Submarine shows Preparing as Created, so createdTime is set with it.
+      await this.o.experiments.transition(experiment.id, { status: 'Preparing', ...(experiment.createdAt === null && { createdAt: Date.now() }) });
       await this.checkPlacement(plans);
       await syncCode(this.o.layout, this.o.code, experiment, trial, plans);
+      this.prepared.add(trial.id);
+      await this.o.trials.update(trial.id, { state: 'Ready' });
+      await this.o.experiments.transition(experiment.id, { status: 'Ready' });
     } catch (error) {
-      const message = error instanceof NeverFitsError ? error.message : (error as Error).message;
-      await this.o.trials.update(trial.id, { state: 'Failed', message, finishedAt: Date.now() });
-      await this.o.experiments.transition(experiment.id, { status: 'Failed', finishedAt: Date.now(), message });
-      return;
+      this.prepared.delete(trial.id);
+      const message = error instanceof NeverFitsError ? error.message : `Could not prepare: ${(error as Error).message}`;
+      await this.durable.write('record a failed prepare', async () => {
+        await this.o.trials.update(trial.id, { state: 'Failed', message, finishedAt: Date.now() });
+        await this.o.experiments.transition(trial.experimentId, { status: 'Failed', finishedAt: Date.now(), message });
+      });
     }
-    this.prepared.add(trial.id);
-    await this.o.trials.update(trial.id, { state: 'Ready' });
-    await this.o.experiments.transition(experiment.id, { status: 'Ready' });
   }
 
   /**
@@ -197,11 +211,17 @@ export class Orchestrator {
     await this.serial(first.id, async () => {
       const trial = await this.o.trials.get(first.id);
       if (!trial || trial.state !== 'Ready') return;
-      const experiment = await this.o.experiments.get(experimentId);
+      const experiment = await this.runOf(trial);
       if (!experiment) return;
       await this.o.trials.update(trial.id, { state: 'Queued' });
       await this.enqueue({ ...trial, state: 'Queued' }, await this.plan(experiment.id, trial.number, experiment.spec));
     });
+  }
+
+  /** The experiment as a trial's run sees it: with the spec the trial was created with (a PATCH applies to the next run). */
+  private async runOf(trial: TrialRecord): Promise<ExperimentRecord | undefined> {
+    const experiment = await this.o.experiments.get(trial.experimentId);
+    return experiment && trial.runSpec ? { ...experiment, spec: trial.runSpec } : experiment;
   }
 
   private async plan(experimentId: string, trialNumber: number, spec: NormalizedExperimentSpec): Promise<ExecutorPlan[]> {
@@ -238,7 +258,7 @@ export class Orchestrator {
 
   private async launch(placement: Placement): Promise<void> {
     const trial = await this.o.trials.get(placement.trialId);
-    const experiment = trial && (await this.o.experiments.get(trial.experimentId));
+    const experiment = trial && (await this.runOf(trial));
     if (!trial || !experiment || trial.state !== 'Queued') {
       this.o.scheduler.release(placement.trialId);
       return this.pump();
@@ -296,19 +316,28 @@ export class Orchestrator {
   private async onExit(trialId: number, exit: ExecutorExit): Promise<void> {
     const active = this.active.get(trialId);
     if (!active || active.ended.has(exit.name)) return;
-    active.ended.add(exit.name);
     const stoppedPs = active.stoppingPs.has(exit.name);
     const requested = active.cancelRequested.has(exit.name);
     const state = stoppedPs ? 'Succeeded' : requested ? 'Canceled' : stateOfExit(exit);
     const cause = stoppedPs ? null : requested ? 'canceled by request' : exit.cause === 'exited' ? null : describeExit(exit.name, exit);
-    await this.o.trials.updateExecutor(exit.name, { state, exitCode: exit.exitCode, signal: exit.signal, cause, finishedAt: Date.now() });
+    const finishedAt = Date.now();
+    await this.durable.write(`record the end of ${exit.name}`, () => this.o.trials.updateExecutor(exit.name, { state, exitCode: exit.exitCode, signal: exit.signal, cause, finishedAt }));
+    active.ended.add(exit.name);
     await this.o.tailer.finish(exit.name);
+    if (state !== 'Succeeded' && !requested) this.noteFailure(active, describeExit(exit.name, exit));
+    await this.conclude(active);
+  }
 
-    if (active.mode === 'running' && state !== 'Succeeded' && !requested) {
-      active.mode = 'failing';
-      active.failure = describeExit(exit.name, exit);
-      void this.stopRemaining(active);
-    }
+  /** An executor failed: the trial fails, and the rest of its executors are stopped. */
+  private noteFailure(active: ActiveTrial, failure: string): void {
+    if (active.mode !== 'running') return;
+    active.mode = 'failing';
+    active.failure = failure;
+    void this.stopRemaining(active);
+  }
+
+  /** Finishes the trial once every executor has ended; stops TensorFlow's parameter servers when only they remain. */
+  private async conclude(active: ActiveTrial): Promise<void> {
     const remaining = [...active.executors.keys()].filter((n) => !active.ended.has(n));
     if (remaining.length === 0) {
       if (active.mode === 'canceling') return this.finish(active, 'Canceled', 'Canceled by request.');
@@ -328,42 +357,59 @@ export class Orchestrator {
     await this.o.launcher.cancel(remaining, this.o.graceMs);
   }
 
-  private async finish(active: ActiveTrial, outcome: 'Succeeded' | 'Failed' | 'Canceled', message: string | null): Promise<void> {
+  /**
+   * Records a trial's end (retried until stored), or queues a failed one again while it has restarts left. A
+   * cancel asked for wins over how the processes ended: an answered cancel ends Canceled.
+   */
+  private async finish(active: ActiveTrial, ended: 'Succeeded' | 'Failed' | 'Canceled', endMessage: string | null): Promise<void> {
     const { trial } = active;
     this.active.delete(trial.id);
     for (const name of active.executors.keys()) this.byExecutor.delete(name);
     this.o.scheduler.release(trial.id);
-    const experiment = await this.o.experiments.get(active.experimentId);
+    const experiment = await this.durable.write('read an experiment', () => this.runOf(trial));
+    const canceled = experiment?.cancelRequestedAt != null && ended !== 'Canceled';
+    const outcome = canceled ? 'Canceled' : ended;
+    const message = canceled ? 'Canceled by request.' : endMessage;
     const maxRestarts = experiment?.spec.maxRestarts ?? 0;
     if (outcome === 'Failed' && experiment && trial.restarts < maxRestarts) {
       this.o.log.info({ experimentId: experiment.id, trial: trial.number, restarts: trial.restarts + 1 }, 'restarting failed trial');
-      await this.o.trials.resetExecutors(trial.id);
-      await this.o.trials.update(trial.id, { state: 'Queued', restarts: trial.restarts + 1, message });
-      const plans = await this.plan(experiment.id, trial.number, experiment.spec);
-      await this.enqueue({ ...trial, state: 'Queued', restarts: trial.restarts + 1 }, plans);
+      const restarts = trial.restarts + 1;
+      await this.durable.write('queue a failed trial again', async () => {
+        await this.o.trials.resetExecutors(trial.id);
+        await this.o.trials.update(trial.id, { state: 'Queued', restarts, message });
+      });
+      const plans = await this.durable.write('plan a restart', () => this.plan(experiment.id, trial.number, experiment.spec));
+      await this.enqueue({ ...trial, state: 'Queued', restarts }, plans);
     } else {
       const finishedAt = Date.now();
-      await this.o.trials.update(trial.id, { state: outcome, message, finishedAt });
-      await this.o.taskTokens?.revoke(trial.id);
-      // A search experiment ends when its searcher says so, not with one of its trials.
-      if (experiment && !isSearch(experiment)) await this.o.experiments.transition(experiment.id, { status: outcome, finishedAt, message });
-      this.onTrialFinished?.({ ...trial, state: outcome, message, finishedAt }, outcome);
+      const won = await this.durable.write(`record the end of trial ${trial.id}`, async () => {
+        const first = await this.o.trials.update(trial.id, { state: outcome, message, finishedAt });
+        await this.o.taskTokens?.revoke(trial.id);
+        // A search experiment ends when its searcher says so, not with one of its trials.
+        if (experiment && !isSearch(experiment)) await settleExperiment(this.o.experiments, this.o.trials, experiment.id);
+        return first;
+      });
+      if (won) this.onTrialFinished?.({ ...trial, state: outcome, message, finishedAt }, outcome);
     }
-    this.settled.get(trial.id)?.();
+    for (const resolve of this.settled.get(trial.id) ?? []) resolve();
     this.settled.delete(trial.id);
     this.pump();
   }
 
   /**
    * Stops every unfinished trial of an experiment and resolves when all its processes are gone and its status
-   * is Canceled. Queued trials simply leave the queue.
+   * is Canceled. Queued trials simply leave the queue. The intent is stored first: a server that dies before
+   * the processes are gone still ends the experiment Canceled (recovery and the reconciler finish the cancel).
    */
   async cancel(experimentId: string): Promise<void> {
-    this.canceling.add(experimentId);
+    await this.o.experiments.requestCancel(experimentId);
+    this.canceling.set(experimentId, (this.canceling.get(experimentId) ?? 0) + 1);
     try {
       await this.cancelTrials(experimentId);
     } finally {
-      this.canceling.delete(experimentId);
+      const left = this.canceling.get(experimentId)! - 1;
+      if (left === 0) this.canceling.delete(experimentId);
+      else this.canceling.set(experimentId, left);
     }
   }
 
@@ -376,13 +422,13 @@ export class Orchestrator {
     const trials = (await this.o.trials.ofExperiment(experimentId)).filter((t) => ['Queued', 'Preparing', 'Ready', 'Running'].includes(t.state));
     await Promise.all(
       trials.map(async (t) => {
-        const done = new Promise<void>((resolve) => this.settled.set(t.id, resolve));
+        const done = new Promise<void>((resolve) => this.settled.set(t.id, [...(this.settled.get(t.id) ?? []), resolve]));
         const launched = await this.serial(t.id, async () => {
           const active = this.active.get(t.id);
           if (!active) {
             this.o.scheduler.release(t.id);
-            await this.o.trials.update(t.id, { state: 'Canceled', message: 'Canceled by request.', finishedAt: Date.now() });
             this.settled.delete(t.id);
+            await this.o.trials.update(t.id, { state: 'Canceled', message: 'Canceled by request.', finishedAt: Date.now() });
             return false;
           }
           active.mode = 'canceling';
@@ -395,9 +441,9 @@ export class Orchestrator {
       }),
     );
     const experiment = await this.o.experiments.get(experimentId);
-    if (experiment && !isTerminal(experiment.status)) {
-      await this.o.experiments.transition(experimentId, { status: 'Canceled', finishedAt: Date.now(), message: 'Canceled by request.' });
-    }
+    // A plain experiment ends as its trial did (it may have ended on its own first); a search is stopped.
+    if (experiment && isSearch(experiment)) await this.o.experiments.transition(experimentId, { status: 'Canceled', finishedAt: Date.now(), message: 'Canceled by request.' });
+    else await settleExperiment(this.o.experiments, this.o.trials, experimentId);
     this.pump();
   }
 
@@ -417,7 +463,7 @@ export class Orchestrator {
           for (const e of executors) {
             const current = await this.o.trials.executor(e.name);
             const active = this.active.get(trialId);
-            if (!current || ['Succeeded', 'Failed', 'Canceled', 'Lost'].includes(current.state) || active?.ended.has(e.name)) {
+            if (!current || isExecutorEnded(current.state) || active?.ended.has(e.name)) {
               alreadyEnded.push(e.name);
               continue;
             }
@@ -437,52 +483,28 @@ export class Orchestrator {
     return { canceled: canceled.sort(), alreadyEnded: alreadyEnded.sort() };
   }
 
-  /** Forgets an experiment's trials and files (after a cancel). */
-  async purge(experimentId: string): Promise<void> {
-    await this.o.trials.deleteExperiment(experimentId);
-    await rm(this.o.layout.experimentLogs(experimentId), { recursive: true, force: true });
-    await rm(this.o.layout.experimentWork(experimentId), { recursive: true, force: true });
-    await rm(join(this.o.layout.dataDir, 'checkpoints', experimentId), { recursive: true, force: true });
-  }
-
   /**
    * After a restart: re-attach to executors that survived, settle those that ended while the server was down
-   * (from their exit files), and put queued or half-prepared trials back in the queue.
+   * (from their exit files) and trials whose executors had all ended, put queued or half-prepared trials back
+   * in the queue, and carry on with cancels that were asked for (what had not started never starts).
    */
   async recover(): Promise<void> {
-    // Accepted but never given a trial: the server died between the two writes of a create.
+    // Accepted but never given a trial: written by a server older than the one-transaction create.
     for (const experiment of (await this.o.experiments.list({ statuses: ['Accepted'] })).items) {
-      // A search's first trials are the search driver's to create (it recovers after this).
-      if (isSearch(experiment) || (await this.o.trials.ofExperiment(experiment.id)).length > 0) continue;
+      // A search's first trials are the search driver's to create (it recovers after this); a canceled one is the reconciler's.
+      if (isSearch(experiment) || experiment.cancelRequestedAt !== null || (await this.o.trials.ofExperiment(experiment.id)).length > 0) continue;
       if (experiment.spec.autoStart === false) await this.prepare(experiment);
       else await this.start(experiment);
     }
-    const trials = await this.o.trials.unfinished();
-    const toRecover: { name: string; pid: number | null; logDir: string }[] = [];
-    for (const trial of trials) {
-      const experiment = await this.o.experiments.get(trial.experimentId);
-      if (!experiment) continue;
+    const toRecover: Recoverable[] = [];
+    for (const trial of await this.o.trials.unfinished()) {
+      const experiment = await this.runOf(trial);
+      if (!experiment || experiment.status === 'Deleted') continue;
       const executors = await this.o.trials.executors(trial.id);
       const plans = await this.plan(experiment.id, trial.number, experiment.spec);
       if (trial.state === 'Running') {
-        const active = activeTrial(trial, experiment.id, executors);
-        this.active.set(trial.id, active);
-        this.o.scheduler.adopt({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) }, executors.map((e) => e.gpus));
-        for (const e of executors) {
-          this.byExecutor.set(e.name, trial.id);
-          const logDir = this.o.layout.executorLogs(experiment.id, e.name);
-          if (e.state === 'Running' || e.state === 'Pending') {
-            await this.o.tailer.watch(e.name, logDir);
-            toRecover.push({ name: e.name, pid: e.pid, logDir });
-          } else {
-            active.ended.add(e.name);
-            if (e.state !== 'Succeeded' && active.mode === 'running') {
-              active.mode = 'failing';
-              active.failure = e.cause ?? `${e.name} exited with code ${e.exitCode}`;
-            }
-          }
-        }
-      } else if (trial.state === 'Preparing' && trial.startedAt === null) {
+        toRecover.push(...(await this.attach(trial, experiment, executors, plans)));
+      } else if (trial.state === 'Preparing' && trial.startedAt === null && experiment.cancelRequestedAt === null) {
         // Caught in the middle of a prepare (nothing was started): prepare again.
         void this.serial(trial.id, () => this.prepareTrial(trial, plans));
       } else {
@@ -492,13 +514,83 @@ export class Orchestrator {
           await this.o.launcher.cancel(executors.map((e) => e.name), 0);
         }
         await this.o.trials.resetExecutors(trial.id);
+        if (experiment.cancelRequestedAt !== null) {
+          await this.o.trials.update(trial.id, { state: 'Canceled', message: 'Canceled by request.', finishedAt: Date.now() });
+          continue;
+        }
         await this.o.trials.update(trial.id, { state: 'Queued' });
         await this.enqueue({ ...trial, state: 'Queued' }, plans);
       }
     }
     await this.o.launcher.recover(toRecover);
-    // A failure recorded before the crash still stops the rest of its trial.
-    for (const active of this.active.values()) if (active.mode === 'failing') void this.stopRemaining(active);
+    for (const active of [...this.active.values()]) {
+      // A failure recorded before the crash still stops the rest of its trial, and so does a cancel.
+      if (active.mode !== 'running') void this.stopRemaining(active);
+      // Every executor had ended (the server died before the trial was recorded): settle it now.
+      void this.reconcileTrial(active.trial.id);
+    }
+  }
+
+  /**
+   * Settles a trial recorded Running whose executors have all ended (the reconciler, recovery). One that no
+   * one watches (its end was never recorded) is re-attached: the launcher reports those whose process is gone
+   * from their exit files, and watches the rest.
+   */
+  async reconcileTrial(trialId: number): Promise<void> {
+    await this.serial(trialId, async () => {
+      const trial = await this.o.trials.get(trialId);
+      if (!trial || trial.state !== 'Running') return;
+      const executors = await this.o.trials.executors(trialId);
+      const active = this.active.get(trialId);
+      if (!active) {
+        const experiment = await this.runOf(trial);
+        if (!experiment || experiment.status === 'Deleted') return;
+        this.o.log.warn({ experimentId: experiment.id, trial: trial.number }, 'a running trial was not watched; re-attaching');
+        await this.o.launcher.recover(await this.attach(trial, experiment, executors, await this.plan(experiment.id, trial.number, experiment.spec)));
+        const attached = this.active.get(trialId)!;
+        if (attached.mode !== 'running') void this.stopRemaining(attached);
+        return this.conclude(attached);
+      }
+      const wasRunning = active.mode === 'running';
+      for (const e of executors) if (isExecutorEnded(e.state) && !active.ended.has(e.name)) this.noteEnded(active, e);
+      if (wasRunning && active.mode !== 'running') void this.stopRemaining(active);
+      await this.conclude(active);
+    });
+  }
+
+  /** Tracks a trial recorded Running; answers its executors that may still run, for the launcher to re-attach. */
+  private async attach(trial: TrialRecord, experiment: ExperimentRecord, executors: ExecutorRecord[], plans: ExecutorPlan[]): Promise<Recoverable[]> {
+    const active = activeTrial(trial, experiment.id, executors);
+    if (experiment.cancelRequestedAt !== null) active.mode = 'canceling';
+    this.active.set(trial.id, active);
+    this.o.scheduler.release(trial.id);
+    this.o.scheduler.adopt({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) }, executors.map((e) => e.gpus));
+    const toRecover: Recoverable[] = [];
+    for (const e of executors) {
+      this.byExecutor.set(e.name, trial.id);
+      const logDir = this.o.layout.executorLogs(experiment.id, e.name);
+      if (isExecutorEnded(e.state)) {
+        this.noteEnded(active, e);
+      } else {
+        await this.o.tailer.watch(e.name, logDir);
+        toRecover.push({ name: e.name, pid: e.pid, logDir });
+      }
+    }
+    return toRecover;
+  }
+
+  /** An end found in the store rather than reported by the launcher. */
+  private noteEnded(active: ActiveTrial, e: ExecutorRecord): void {
+    active.ended.add(e.name);
+    if (e.state !== 'Succeeded' && !active.cancelRequested.has(e.name) && active.mode === 'running') {
+      active.mode = 'failing';
+      active.failure = e.cause ?? `${e.name} exited with code ${e.exitCode}`;
+    }
+  }
+
+  /** Stops retrying writes (the server is closing; the next start recovers what was left). */
+  close(): void {
+    this.durable.close();
   }
 
   private serial<T>(trialId: number, work: () => Promise<T>): Promise<T> {

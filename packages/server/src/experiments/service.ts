@@ -107,17 +107,21 @@ export class ExperimentService {
     const current = await this.require(id);
     // A client PATCHing what it got sends the redacted passwords back: that means "keep them".
     const spec = sealSpec(this.secrets, normalizeExperimentSpec(input, { lowercaseName: false, experimentId: id }), current.spec);
+    // A run in progress keeps the spec it started with (its trials carry it, restarts included): this applies to the next run.
     await this.resolveEnvironment(spec);
     const updated = await this.store.replaceSpec(id, spec);
     if (!updated) throw new NotFoundError(EXPERIMENT_NOT_FOUND);
     return presentExperiment(updated);
   }
 
-  /** Submarine's DELETE: a running experiment is stopped first (no process is left), then it is gone. */
+  /**
+   * Submarine's DELETE: a running experiment is stopped first (no process is left), then marked Deleted, then
+   * its files and rows are purged; a server that dies part-way finishes the purge when it starts again.
+   */
   async delete(id: string): Promise<Experiment> {
     const found = await this.require(id);
     if (!isTerminal(found.status)) await this.execution.cancel(id);
-    const deleted = await this.store.delete(id);
+    const deleted = await this.store.markDeleted(id);
     if (!deleted) throw new NotFoundError(EXPERIMENT_NOT_FOUND);
     await this.execution.purge(id);
     return presentDeleted(deleted);

@@ -1,5 +1,5 @@
 import type { ExperimentStatus, NormalizedExperimentSpec } from '@periscope/core';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { millis } from '../db/database.js';
 import type { Database, ExperimentsTable } from '../db/schema.js';
 
@@ -19,6 +19,8 @@ export interface ExperimentRecord {
   requestDigest: string | null;
   /** Username of the creator. */
   owner: string;
+  /** Set once a cancel was asked for: whatever happens next, the experiment ends Canceled. */
+  cancelRequestedAt: number | null;
 }
 
 export interface NewExperiment {
@@ -31,6 +33,9 @@ export interface NewExperiment {
   executionName?: string;
   requestDigest?: string;
 }
+
+/** Statuses an experiment never leaves by a transition (Deleted is reached only through markDeleted). */
+export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['Succeeded', 'Failed', 'Canceled', 'Deleted'];
 
 /** Thrown by insert when the execution name is taken (a unique-key violation, on either database). */
 export class NameTakenError extends Error {}
@@ -62,8 +67,20 @@ export interface ListOptions {
 export class ExperimentStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(experiment: NewExperiment): Promise<ExperimentRecord> {
-    const row = await this.db
+  /**
+   * Writes a new experiment; `alongside` writes what belongs with it (its first trial) in the same transaction,
+   * so an answered create is whole after a crash.
+   */
+  async insert(experiment: NewExperiment, alongside?: (tx: Transaction<Database>, record: ExperimentRecord) => Promise<void>): Promise<ExperimentRecord> {
+    return await this.db.transaction().execute(async (tx) => {
+      const record = await this.insertRow(tx, experiment);
+      await alongside?.(tx, record);
+      return record;
+    });
+  }
+
+  private async insertRow(db: Kysely<Database>, experiment: NewExperiment): Promise<ExperimentRecord> {
+    const row = await db
       .insertInto('experiments')
       .values({
         id: experiment.id,
@@ -80,6 +97,7 @@ export class ExperimentStore {
         execution_name: experiment.executionName ?? null,
         request_digest: experiment.requestDigest ?? null,
         owner: experiment.owner,
+        cancel_requested_at: null,
       })
       .returningAll()
       .executeTakeFirstOrThrow()
@@ -129,7 +147,10 @@ export class ExperimentStore {
     return { items, nextCursor: full ? String(items[items.length - 1]!.seq) : null };
   }
 
-  /** Moves an experiment to a new status; times given are set, others kept. */
+  /**
+   * Moves an experiment to a new status; times given are set, others kept. The first terminal status wins: an
+   * experiment that has ended is never moved again (answers undefined then, as for an unknown id).
+   */
   async transition(id: string, change: StatusChange): Promise<ExperimentRecord | undefined> {
     const row = await this.db
       .updateTable('experiments')
@@ -142,6 +163,7 @@ export class ExperimentStore {
         ...(change.message !== undefined && { message: change.message }),
       })
       .where('id', '=', id)
+      .where('status', 'not in', TERMINAL_STATUSES)
       .returningAll()
       .executeTakeFirst();
     return row && toRecord(row);
@@ -155,6 +177,40 @@ export class ExperimentStore {
       .returningAll()
       .executeTakeFirst();
     return row && toRecord(row);
+  }
+
+  /**
+   * Records the intent to cancel before anything is stopped (kept if already set); an ended experiment has
+   * nothing to cancel and is left as it is. Answers the record as it now is.
+   */
+  async requestCancel(id: string): Promise<ExperimentRecord | undefined> {
+    await this.db
+      .updateTable('experiments')
+      .set({ cancel_requested_at: Date.now(), updated_at: Date.now() })
+      .where('id', '=', id)
+      .where('cancel_requested_at', 'is', null)
+      .where('status', 'not in', TERMINAL_STATUSES)
+      .execute();
+    return this.get(id);
+  }
+
+  /** Non-terminal experiments whose cancel was asked for and not yet carried out. */
+  async pendingCancels(): Promise<ExperimentRecord[]> {
+    const rows = await this.db.selectFrom('experiments').selectAll().where('cancel_requested_at', 'is not', null).where('status', 'not in', TERMINAL_STATUSES).orderBy('seq').execute();
+    return rows.map(toRecord);
+  }
+
+  /** The first step of a delete, from any status: its files are purged next, its row last (a restart finishes it). */
+  async markDeleted(id: string): Promise<ExperimentRecord | undefined> {
+    const row = await this.db.updateTable('experiments').set({ status: 'Deleted', updated_at: Date.now() }).where('id', '=', id).returningAll().executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  /** Which of these ids have a row (an experiment, or one being deleted). */
+  async existing(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.selectFrom('experiments').select('id').where('id', 'in', ids).execute();
+    return new Set(rows.map((r) => r.id));
   }
 
   async delete(id: string): Promise<ExperimentRecord | undefined> {
@@ -185,6 +241,7 @@ function toRecord(row: Selectable<ExperimentsTable>): ExperimentRecord {
     executionName: row.execution_name,
     requestDigest: row.request_digest,
     owner: row.owner,
+    cancelRequestedAt: millis(row.cancel_requested_at),
   };
 }
 

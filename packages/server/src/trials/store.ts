@@ -1,4 +1,5 @@
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { NormalizedExperimentSpec } from '@periscope/core';
+import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import { millis } from '../db/database.js';
 import type { Database, ExecutorsTable, TrialsTable } from '../db/schema.js';
 
@@ -14,6 +15,11 @@ export function isTrialFinished(state: TrialState): boolean {
 
 export const EXECUTOR_STATES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceled', 'Lost'] as const;
 export type ExecutorState = (typeof EXECUTOR_STATES)[number];
+export const ENDED_EXECUTOR_STATES: readonly ExecutorState[] = ['Succeeded', 'Failed', 'Canceled', 'Lost'];
+
+export function isExecutorEnded(state: ExecutorState): boolean {
+  return ENDED_EXECUTOR_STATES.includes(state);
+}
 
 export interface TrialRecord {
   id: number;
@@ -34,6 +40,8 @@ export interface TrialRecord {
   requestId: string | null;
   lengthBudget: number | null;
   stopRequested: boolean;
+  /** The spec this trial runs with (a PATCH of the experiment applies to its next run); null on old rows. */
+  runSpec: NormalizedExperimentSpec | null;
 }
 
 export interface ExecutorRecord {
@@ -64,11 +72,21 @@ export type NewExecutor = Pick<ExecutorRecord, 'name' | 'role' | 'replica' | 'ra
 export class TrialStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(experimentId: string, number: number, priority: number, hparams: Record<string, unknown>, executors: NewExecutor[], requestId: string | null = null): Promise<TrialRecord> {
-    return await this.db.transaction().execute(async (tx) => {
+  /** Writes a trial and its executors in one transaction (`within`: as part of the caller's transaction). */
+  async create(
+    experimentId: string,
+    number: number,
+    priority: number,
+    hparams: Record<string, unknown>,
+    executors: NewExecutor[],
+    requestId: string | null = null,
+    runSpec: NormalizedExperimentSpec | null = null,
+    within?: Transaction<Database>,
+  ): Promise<TrialRecord> {
+    const write = async (tx: Transaction<Database>): Promise<TrialRecord> => {
       const row = await tx
         .insertInto('trials')
-        .values({ experiment_id: experimentId, number, state: 'Queued', priority, restarts: 0, hparams: JSON.stringify(hparams), message: null, queued_at: Date.now(), started_at: null, finished_at: null, request_id: requestId })
+        .values({ experiment_id: experimentId, number, state: 'Queued', priority, restarts: 0, hparams: JSON.stringify(hparams), message: null, queued_at: Date.now(), started_at: null, finished_at: null, request_id: requestId, run_spec: runSpec && JSON.stringify(runSpec) })
         .returningAll()
         .executeTakeFirstOrThrow();
       const trial = toTrial(row);
@@ -79,7 +97,8 @@ export class TrialStore {
           .execute();
       }
       return trial;
-    });
+    };
+    return within ? await write(within) : await this.db.transaction().execute(write);
   }
 
   async get(id: number): Promise<TrialRecord | undefined> {
@@ -95,7 +114,11 @@ export class TrialStore {
     return (await this.db.selectFrom('trials').selectAll().where('state', 'in', UNFINISHED_TRIAL_STATES).orderBy('id').execute()).map(toTrial);
   }
 
-  async update(id: number, update: TrialUpdate): Promise<void> {
+  /**
+   * Changes a trial. A change of state never moves a finished trial (the first terminal state wins); it
+   * answers whether the change was applied. A deliberate new attempt of a finished trial goes through reopen().
+   */
+  async update(id: number, update: TrialUpdate): Promise<boolean> {
     const set: Updateable<TrialsTable> = {};
     if (update.state !== undefined) set.state = update.state;
     if (update.restarts !== undefined) set.restarts = update.restarts;
@@ -104,7 +127,17 @@ export class TrialStore {
     if (update.finishedAt !== undefined) set.finished_at = update.finishedAt;
     if (update.lengthBudget !== undefined) set.length_budget = update.lengthBudget;
     if (update.stopRequested !== undefined) set.stop_requested = update.stopRequested ? 1 : 0;
-    await this.db.updateTable('trials').set(set).where('id', '=', id).execute();
+    if (Object.keys(set).length === 0) return true;
+    let query = this.db.updateTable('trials').set(set).where('id', '=', id);
+    if (update.state !== undefined) query = query.where('state', 'not in', FINISHED_TRIAL_STATES);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Queues a finished trial again (an ASHA promotion): the one path out of a terminal state. */
+  async reopen(id: number): Promise<boolean> {
+    const result = await this.db.updateTable('trials').set({ state: 'Queued', finished_at: null }).where('id', '=', id).where('state', 'in', FINISHED_TRIAL_STATES).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async executors(trialId: number): Promise<ExecutorRecord[]> {
@@ -115,7 +148,8 @@ export class TrialStore {
     return (await this.db.selectFrom('executors').selectAll().where('experiment_id', '=', experimentId).orderBy('name').execute()).map(toExecutor);
   }
 
-  async updateExecutor(name: string, update: ExecutorUpdate): Promise<void> {
+  /** Changes an executor; like a trial, one that has ended keeps its end (answers whether the change applied). */
+  async updateExecutor(name: string, update: ExecutorUpdate): Promise<boolean> {
     const set: Updateable<ExecutorsTable> = {};
     if (update.state !== undefined) set.state = update.state;
     if (update.pid !== undefined) set.pid = update.pid;
@@ -127,7 +161,11 @@ export class TrialStore {
     if (update.startedAt !== undefined) set.started_at = update.startedAt;
     if (update.finishedAt !== undefined) set.finished_at = update.finishedAt;
     if (update.cancelRequested !== undefined) set.cancel_requested = update.cancelRequested ? 1 : 0;
-    await this.db.updateTable('executors').set(set).where('name', '=', name).execute();
+    if (Object.keys(set).length === 0) return true;
+    let query = this.db.updateTable('executors').set(set).where('name', '=', name);
+    if (update.state !== undefined) query = query.where('state', 'not in', ENDED_EXECUTOR_STATES);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** Resets every executor of a trial for a new attempt. */
@@ -177,6 +215,7 @@ function toTrial(row: Selectable<TrialsTable>): TrialRecord {
     requestId: row.request_id,
     lengthBudget: row.length_budget === null ? null : Number(row.length_budget),
     stopRequested: Number(row.stop_requested) === 1,
+    runSpec: row.run_spec ? (JSON.parse(row.run_spec) as NormalizedExperimentSpec) : null,
   };
 }
 
