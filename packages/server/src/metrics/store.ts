@@ -1,5 +1,5 @@
 import type { MetricGroup } from '@periscope/core';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 export interface StoredReport {
@@ -27,20 +27,33 @@ export class MetricStore {
           .values(reports.slice(i, i + 2000).map((r) => ({ trial_id: trialId, grp: group, steps_completed: r.stepsCompleted, metrics: JSON.stringify(r.metrics), reported_at: now })))
           .execute();
       }
-      const trial = await tx.selectFrom('trials').select(['steps_completed', 'best_validation']).where('id', '=', trialId).executeTakeFirstOrThrow();
-      let steps = trial.steps_completed === null ? null : Number(trial.steps_completed);
-      let best = trial.best_validation;
+      // What this batch alone says; the trial's row is then moved by one statement, which the database
+      // evaluates against the row as it is when the statement runs (PostgreSQL re-reads a row another
+      // transaction changed before applying SET), so concurrent batches never overwrite each other's steps or best.
+      let steps: number | undefined;
+      let best: number | undefined;
       let latest: number | undefined;
       for (const r of reports) {
-        if (steps === null || r.stepsCompleted > steps) steps = r.stepsCompleted;
+        if (steps === undefined || r.stepsCompleted > steps) steps = r.stepsCompleted;
         const value = summary.metric !== null && group === 'validation' ? r.metrics[summary.metric] : undefined;
         if (value === undefined) continue;
         latest = value;
-        if (best === null || (summary.smallerIsBetter ? value < best : value > best)) best = value;
+        if (best === undefined || (summary.smallerIsBetter ? value < best : value > best)) best = value;
       }
+      if (steps === undefined) return;
+      const stepsValue = sql<number>`cast(${steps} as bigint)`;
+      const bestValue = best === undefined ? undefined : sql<number>`cast(${best} as double precision)`;
       await tx
         .updateTable('trials')
-        .set({ steps_completed: steps, best_validation: best, ...(latest !== undefined && { latest_validation: latest }) })
+        .set({
+          steps_completed: sql`case when steps_completed is null or steps_completed < ${stepsValue} then ${stepsValue} else steps_completed end`,
+          ...(bestValue && {
+            best_validation: summary.smallerIsBetter
+              ? sql`case when best_validation is null or ${bestValue} < best_validation then ${bestValue} else best_validation end`
+              : sql`case when best_validation is null or ${bestValue} > best_validation then ${bestValue} else best_validation end`,
+          }),
+          ...(latest !== undefined && { latest_validation: latest }),
+        })
         .where('id', '=', trialId)
         .execute();
     });
