@@ -117,6 +117,19 @@ describe('the log tailer with damaged files', () => {
     assert.deepEqual(rejections, []);
   });
 
+  it('delivers a line longer than one read in pieces while it grows, instead of re-reading it on every write', async () => {
+    const dir = executorDir();
+    const { t, lines } = tailer();
+    await t.watch('e', dir);
+    appendFileSync(join(dir, 'stdout'), 'x'.repeat(8 * 1024 * 1024 + 5));
+    await eventually('the first piece to be delivered', () => lines.stdout.length === 1);
+    assert.equal(lines.stdout[0]!.length, 8 * 1024 * 1024);
+    appendFileSync(join(dir, 'stdout'), 'x\n');
+    await eventually('the rest to be delivered', () => lines.stdout.length === 2);
+    assert.equal(lines.stdout[1], 'xxxxxx');
+    await t.finish('e');
+  });
+
   it('reads and carries over an index an older server wrote beside the log file', async () => {
     const dir = executorDir();
     writeFileSync(join(dir, 'stdout'), 'a\nb\n');

@@ -50,6 +50,8 @@ interface Watched {
   executor: string;
   dir: string;
   offsets: Record<Stream, number>;
+  /** File sizes at the last read, so the poll does not re-read an unfinished last line that has not grown. */
+  seen: Record<Stream, number>;
   damaged: Partial<Record<Stream, string>>;
   /** Streams whose index ends in a partial line (a crash mid-append, or garbage): the next entry starts a line. */
   unterminated: Set<Stream>;
@@ -90,7 +92,7 @@ export class LogTailer extends EventEmitter<TailerEvents> {
   /** Starts indexing an executor's files, resuming after what an earlier server indexed. Never rejects. */
   async watch(executor: string, dir: string): Promise<void> {
     if (this.watched.has(executor)) return;
-    const w: Watched = { executor, dir, offsets: { stdout: 0, stderr: 0 }, damaged: {}, unterminated: new Set(), watcher: undefined, pumping: undefined, dirty: true };
+    const w: Watched = { executor, dir, offsets: { stdout: 0, stderr: 0 }, seen: { stdout: 0, stderr: 0 }, damaged: {}, unterminated: new Set(), watcher: undefined, pumping: undefined, dirty: true };
     this.watched.set(executor, w);
     try {
       await mkdir(indexDir(dir), { recursive: true, mode: 0o700 });
@@ -133,7 +135,7 @@ export class LogTailer extends EventEmitter<TailerEvents> {
     const full = this.ticks++ % WATCHED_POLL_EVERY === 0;
     for (const w of this.watched.values()) {
       if (w.pumping || (w.watcher && !full)) continue;
-      void Promise.all(STREAMS.map((s) => lstat(streamPath(w.dir, s)).then((st) => st.size > w.offsets[s], () => false))).then((grown) => {
+      void Promise.all(STREAMS.map((s) => lstat(streamPath(w.dir, s)).then((st) => st.size > Math.max(w.offsets[s], w.seen[s]), () => false))).then((grown) => {
         if (grown.includes(true)) this.kick(w);
       });
     }
@@ -177,13 +179,15 @@ export class LogTailer extends EventEmitter<TailerEvents> {
     try {
       const { size } = await handle.stat();
       const start = w.offsets[stream];
+      w.seen[stream] = size;
       if (size <= start) return false;
       const length = Math.min(size - start, MAX_READ);
       const buffer = Buffer.alloc(length);
       const { bytesRead } = await handle.read(buffer, 0, length, start);
       const lastNewline = buffer.lastIndexOf(10, bytesRead - 1);
-      // Only whole lines, unless the executor has ended and the rest will never be completed.
-      const take = final && bytesRead === size - start ? bytesRead : lastNewline + 1;
+      // Only whole lines, unless the executor has ended and the rest will never be completed, or a line is
+      // longer than a whole read (it is delivered in pieces rather than re-read on every write).
+      const take = (final && bytesRead === size - start) || (lastNewline === -1 && bytesRead === MAX_READ) ? bytesRead : lastNewline + 1;
       if (take <= 0) return false;
       const time = Date.now();
       w.offsets[stream] = start + take;
