@@ -157,7 +157,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   );
   const trials = new TrialService(trialStore, execution.logs);
   const flags = new FlagService(new FlagStore(db.kysely));
-  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely), new CheckpointStore(db.kysely), execution.layout, {
+  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely, db.dialect), new CheckpointStore(db.kysely), execution.layout, {
     validation: (trial, steps, metrics) => execution.search.validation(trial, steps, metrics),
   });
   const modelStore = new ModelStore(db.kysely, db.dialect);

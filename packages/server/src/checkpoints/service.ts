@@ -50,8 +50,8 @@ export class TrainingService {
 
   async reports(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps?: number, name?: string): Promise<MetricReport[]> {
     await this.require(trialId);
-    const rows = await this.metrics.reports(trialId, group, limit, afterSteps);
-    const picked = name === undefined ? rows : rows.filter((r) => name in r.metrics).map((r) => ({ ...r, metrics: { [name]: r.metrics[name]! } }));
+    const rows = await this.metrics.reports(trialId, group, limit, afterSteps, name);
+    const picked = name === undefined ? rows : rows.map((r) => ({ ...r, metrics: { [name]: r.metrics[name]! } }));
     return picked.map((r) => ({ group: r.group, stepsCompleted: r.stepsCompleted, metrics: r.metrics, time: formatTime(r.reportedAt)! }));
   }
 

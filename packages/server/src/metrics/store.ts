@@ -1,5 +1,6 @@
 import type { MetricGroup } from '@periscope/core';
 import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../db/migrations.js';
 import type { Database } from '../db/schema.js';
 
 export interface StoredReport {
@@ -11,7 +12,10 @@ export interface StoredReport {
 
 /** Metric reports, one row per (trial, group, step) report; written in batches inside one transaction. */
 export class MetricStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   /**
    * Appends a batch and moves the trial's summary (steps, latest and best value of `summaryMetric`) in the
@@ -59,10 +63,20 @@ export class MetricStore {
     });
   }
 
-  async reports(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps: number | undefined): Promise<StoredReport[]> {
+  /**
+   * One page of reports in step order. With `name`, only reports that carry that metric, chosen in SQL before
+   * the limit, so a page is full whenever enough reports match (the metrics column is a JSON object as text).
+   */
+  async reports(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps: number | undefined, name?: string): Promise<StoredReport[]> {
     let query = this.db.selectFrom('metrics').select(['grp', 'steps_completed', 'metrics', 'reported_at']).where('trial_id', '=', trialId);
     if (group) query = query.where('grp', '=', group);
     if (afterSteps !== undefined) query = query.where('steps_completed', '>', afterSteps);
+    if (name !== undefined) {
+      // The name is a bound value, never part of a JSON path: any key (quotes, dots, `$`) matches exactly.
+      query = query.where(
+        this.dialect === 'postgres' ? sql<boolean>`(cast(metrics as jsonb) -> ${name}) is not null` : sql<boolean>`exists (select 1 from json_each(metrics) where json_each.key = ${name})`,
+      );
+    }
     const rows = await query.orderBy('steps_completed').orderBy('id').limit(limit).execute();
     return rows.map((r) => ({ group: r.grp as MetricGroup, stepsCompleted: Number(r.steps_completed), metrics: JSON.parse(r.metrics) as Record<string, number>, reportedAt: Number(r.reported_at) }));
   }
