@@ -80,6 +80,8 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
       { cwd: spec.cwd, env: executorEnv(spec), detached: true, stdio: 'ignore' },
     );
     await Promise.race([once(child, 'spawn'), once(child, 'error').then(([e]) => Promise.reject(e as Error))]);
+    // A later 'error' (a signal that could not be sent) is logged, never thrown into the process.
+    child.on('error', (error) => this.log.error({ executor: spec.name, error: error.message }, 'local launcher: executor process error'));
     const tracked: Tracked = { name: spec.name, pid: child.pid!, logDir: spec.logDir, child, canceled: false, reported: false };
     this.tracked.set(spec.name, tracked);
     child.on('exit', (code, signal) => this.background(tracked.name, 'settling an exited executor', () => this.settle(tracked, code, signal)));
