@@ -65,6 +65,8 @@ export interface AppOptions {
   sessionTtlMs?: number;
   /** scrypt's N for new password hashes (default 16384); tests lower it to keep thousands of users cheap. */
   passwordCost?: number;
+  /** Requests wait, once listening, until `open()` is called (default: answered at once). */
+  holdRequests?: boolean;
 }
 
 export interface App {
@@ -80,6 +82,10 @@ export interface App {
   users: UserService;
   /** Every API route with who may call it (http/route-policies.ts). */
   routes: readonly ApiRoute[];
+  /** The first admin this start created, with its password (to be shown once); undefined when it existed. */
+  firstAdmin: { username: string; password: string } | undefined;
+  /** Lets held requests through (`holdRequests`). */
+  open(): void;
   close(): Promise<void>;
 }
 
@@ -111,6 +117,9 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     ...(options.sessionTtlMs !== undefined && { sessionTtlMs: options.sessionTtlMs }),
     ...(options.passwordCost !== undefined && { passwordCost: options.passwordCost }),
   });
+  // Before anything runs: recovery may launch trials, whose task tokens act as their owner, and under
+  // --auth none every request acts as the first admin, who must therefore exist in that mode too.
+  const firstAdmin = options.auth === 'none' ? await users.ensureNoAuthAdmin() : await users.ensureFirstAdmin();
   users.trialFinished = async (trialId) => {
     const trial = await trialStore.get(trialId);
     return !trial || isTrialFinished(trial.state);
@@ -125,6 +134,15 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     // Clients built from a host with a trailing slash request `//api/v1/...`.
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Held requests wait here, first of all hooks, until open(): whoever polls the port until it answers then
+  // finds what the server files at start (the first admin's credentials) already there.
+  let open: () => void = () => {};
+  if (options.holdRequests) {
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    http.addHook('onRequest', async () => {
+      await opened;
+    });
+  }
   http.setValidatorCompiler(validatorCompiler);
   // Response schemas document the API; serialization stays plain JSON so no field is ever dropped.
   http.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -204,6 +222,8 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     training,
     users,
     routes,
+    firstAdmin,
+    open,
     async close() {
       await http.close();
       await execution.close();

@@ -3,10 +3,11 @@
  * (loopback only), and HTTPS with a self-signed certificate, driven with curl as the README's examples are.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { parseCredentials, tokenFor } from '@periscope/core';
 import { selfSignedCertificate } from './testing/certificates.js';
 import { eventually, tempDir } from './testing/databases.js';
@@ -21,6 +22,15 @@ function curl(args: string[]): { code: number; body: string; stderr: string } {
 
 function json(text: string): any {
   return JSON.parse(text);
+}
+
+/** A port nothing listens on now (the kernel's pick, released at once). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 describe('auth on a real server process', () => {
@@ -65,14 +75,22 @@ describe('auth on a real server process', () => {
     await stop(third);
   });
 
-  it('--auth none serves the Submarine curl examples without a token on loopback, and refuses any other address', async () => {
+  it('--auth none serves and runs the Submarine curl examples without a token on loopback, and refuses any other address', async () => {
     const started = await start(['--data-dir', tempDir(), '--port', '0', '--auth', 'none']);
-    const body = JSON.stringify({ meta: { name: 'tf-mnist-json', namespace: 'default', framework: 'TensorFlow', cmd: 'true' }, spec: { Worker: { replicas: 1, resources: 'cpu=0.1,memory=64M' } }, autoStart: false });
+    const body = JSON.stringify({ meta: { name: 'tf-mnist-json', namespace: 'default', framework: 'TensorFlow', cmd: 'echo trained' }, spec: { Worker: { replicas: 1, resources: 'cpu=0.1,memory=64M' } } });
     const created = json(curl(['-X', 'POST', '-H', 'Content-Type: application/json', '-d', body, `${started.base}/api/v1/experiment`]).body);
     assert.equal(created.status, 'OK', JSON.stringify(created));
+    const id = created.result.experimentId as string;
     const listed = json(curl(['-X', 'GET', `${started.base}/api/v1/experiment`]).body);
-    assert.deepEqual(listed.result.map((e: { experimentId: string }) => e.experimentId), [created.result.experimentId]);
+    assert.deepEqual(listed.result.map((e: { experimentId: string }) => e.experimentId), [id]);
     assert.equal(json(curl([`${started.base}/api/v1/me`]).body).result.admin, true);
+    // It runs to the end as admin (its executor's task token acts as admin, who exists in this mode too).
+    const finished = await eventually('the experiment to finish', () => {
+      const status = json(curl([`${started.base}/api/v1/experiment/${id}`]).body).result.status as string;
+      return ['Succeeded', 'Failed'].includes(status) && status;
+    });
+    assert.equal(finished, 'Succeeded', started.output());
+    assert.deepEqual(json(curl([`${started.base}/api/v1/experiment/logs/${id}`]).body).result.logContent[0].podLog, ['trained']);
     await stop(started);
 
     for (const [args, message] of [
@@ -85,6 +103,19 @@ describe('auth on a real server process', () => {
       assert.match(result.stderr, message);
       assert.doesNotMatch(result.stderr, /\n\s+at /);
     }
+  });
+
+  it('answers its first request only once the first admin\'s credentials are filed', async () => {
+    const port = await freePort();
+    const credentials = join(tempDir(), 'credentials');
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--data-dir', tempDir(), '--port', String(port)], { env: { ...process.env, PERISCOPE_CREDENTIALS: credentials, PERISCOPE_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+    after(() => child.kill('SIGKILL'));
+    const base = `http://127.0.0.1:${port}`;
+    // Poll the port as a CI script does; read the file at the very first answer.
+    const first = await eventually('the port to answer', () => fetch(`${base}/api/v1/health`).then((r) => r.status, () => undefined), 60_000);
+    const filed = existsSync(credentials) ? tokenFor(parseCredentials(readFileSync(credentials, 'utf8')), base) : undefined;
+    assert.equal(first, 200);
+    assert.ok(filed?.token, `no token for ${base} in ${credentials} at the first answer`);
   });
 
   it('serves HTTPS with --tls-cert/--tls-key: curl trusts it with the CA file and refuses it without; executors report over it', async () => {

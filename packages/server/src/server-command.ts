@@ -86,6 +86,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
       auth: config.auth,
       ...(tls && { tls }),
       logger: { level: config.logLevel },
+      holdRequests: true,
     });
   } catch (error) {
     if (error instanceof SecretKeyError) fail(`cannot start: ${error.message}`, 1);
@@ -105,9 +106,14 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const scheme = tls ? 'https' : 'http';
   const master = `${scheme}://${local.includes(':') ? `[${local}]` : local}:${port}`;
   app.execution.setApiUrl(master, config.tls?.certFile);
-  // Before the listening line, so whoever waits for it finds the credentials filed.
-  if (config.auth === 'none') process.stdout.write('Authentication is off (--auth none): every request acts as admin.\n');
-  else await welcomeFirstAdmin(app, master, config.credentialsFile, config.resetAdminPassword);
+  // Before the first request is answered and the listening line, so whoever waits for either finds the
+  // credentials filed.
+  try {
+    if (config.auth === 'none') process.stdout.write('Authentication is off (--auth none): every request acts as admin.\n');
+    await welcomeFirstAdmin(app, master, config.credentialsFile, config.resetAdminPassword);
+  } finally {
+    app.open();
+  }
   process.stdout.write(`Periscope ${VERSION} listening on ${scheme}://${config.host}:${port} (${describeDatabase(config.database)})\n`);
   const node = app.execution.node;
   const gpus = node.gpus.length === 0 ? 'no GPUs' : `GPUs ${node.gpus.map((g) => g.index).join(',')}`;
@@ -130,7 +136,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
  * files a token so the person who started the server can use the CLI and SDK at once.
  */
 async function welcomeFirstAdmin(app: App, master: string, credentialsFile: string, reset: boolean): Promise<void> {
-  const created = reset ? await app.users.resetFirstAdmin() : await app.users.ensureFirstAdmin();
+  const created = reset ? await app.users.resetFirstAdmin() : app.firstAdmin;
   if (!created) return;
   const { token } = await app.users.issueToken(created.username);
   let filed = `Logged in as ${created.username} for the CLI and SDK on this machine (${credentialsFile}).`;

@@ -210,6 +210,27 @@ export class UserService {
   }
 
   /**
+   * Makes sure the user every request acts as under `--auth none` exists (it owns what is created then, and
+   * its executors' task tokens act as it), even where other users exist already; its random password is
+   * returned when it had to be created.
+   */
+  async ensureNoAuthAdmin(): Promise<{ username: string; password: string } | undefined> {
+    const existing = await this.store.byName(FIRST_ADMIN);
+    if (existing) {
+      if (!existing.admin || !existing.active) await this.update(FIRST_ADMIN, { admin: true, active: true });
+      return undefined;
+    }
+    const password = randomPassword();
+    try {
+      await this.create({ username: FIRST_ADMIN, password, admin: true });
+    } catch (error) {
+      if (error instanceof ConflictError) return undefined;
+      throw error;
+    }
+    return { username: FIRST_ADMIN, password };
+  }
+
+  /**
    * For whoever runs the server and lost the first admin's password: a new random password (returned, to be
    * shown once), the account active and admin again, its old sessions ended. Creates it if it is missing.
    */
