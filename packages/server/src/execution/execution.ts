@@ -2,6 +2,7 @@
  * Assembles local execution (capacity, scheduler, launcher, log tailer, orchestrator) and offers the
  * experiment service the narrow port it needs.
  */
+import type { NormalizedExperimentSpec } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { EnvironmentStore } from '../environments/store.js';
 import type { ExecutionPort } from '../experiments/service.js';
@@ -12,7 +13,7 @@ import { LogTailer } from '../logs/tailer.js';
 import type { TrialStore } from '../trials/store.js';
 import { detectCapacity, type CapacityOverrides, type NodeCapacity } from './capacity.js';
 import { LocalLauncher } from './local/local-launcher.js';
-import { Orchestrator, type CodeMaterializer, type TaskTokens } from './orchestrator.js';
+import { Orchestrator, type Admission, type CodeMaterializer, type TaskTokens } from './orchestrator.js';
 import { Reconciler } from './reconciler.js';
 import { GangScheduler } from './scheduler.js';
 import { SearchDriver } from './search-driver.js';
@@ -47,6 +48,7 @@ export class Execution implements ExecutionPort {
     readonly search: SearchDriver,
     readonly reconciler: Reconciler,
     private readonly trials: TrialStore,
+    private readonly experiments: ExperimentStore,
   ) {}
 
   static async create(options: ExecutionOptions): Promise<Execution> {
@@ -81,7 +83,7 @@ export class Execution implements ExecutionPort {
       ...(options.reconcileMs !== undefined && { intervalMs: options.reconcileMs }),
       log: options.log,
     });
-    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, layout, search, reconciler, options.trials);
+    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, layout, search, reconciler, options.trials, options.experiments);
     return execution;
   }
 
@@ -91,14 +93,20 @@ export class Execution implements ExecutionPort {
     this.apiCaFile = caFile;
   }
 
-  /** A plain experiment runs one trial; one with a searcher runs the trials its searcher creates. */
-  start(experiment: ExperimentRecord): Promise<void> {
-    return experiment.spec.searcher ? this.search.begin(experiment) : this.orchestrator.start(experiment);
-  }
-
-  /** A search has no single trial to prepare: it starts at once (autoStart: false applies to plain experiments). */
-  prepare(experiment: ExperimentRecord): Promise<void> {
-    return experiment.spec.searcher ? this.search.begin(experiment) : this.orchestrator.prepare(experiment);
+  /**
+   * A plain experiment runs one trial, written with the experiment; one with a searcher runs the trials its
+   * searcher creates once the experiment is stored (a search has no single trial to prepare: autoStart false
+   * applies to plain experiments).
+   */
+  async admission(experimentId: string, spec: NormalizedExperimentSpec): Promise<Admission> {
+    if (!spec.searcher) return this.orchestrator.admission(experimentId, spec);
+    return {
+      write: async () => {},
+      begin: async () => {
+        const experiment = await this.experiments.get(experimentId);
+        if (experiment) await this.search.begin(experiment);
+      },
+    };
   }
 
   startPrepared(experimentId: string): Promise<void> {

@@ -6,6 +6,8 @@
  */
 import type { CodeSpec, NormalizedExperimentSpec } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { LogTailer } from '../logs/tailer.js';
@@ -48,6 +50,12 @@ export interface TaskTokens {
   issue(owner: string, trialId: number, experimentId: string): Promise<string>;
   /** The trial has ended: its tokens are dead. */
   revoke(trialId: number): Promise<void>;
+}
+
+/** What a create writes with its experiment, then starts once committed (see Orchestrator.admission). */
+export interface Admission {
+  write(tx: Transaction<Database>): Promise<void>;
+  begin(): Promise<void>;
 }
 
 /** How a trial ended, told to the search driver; a search experiment's status is the driver's to set. */
@@ -116,6 +124,25 @@ export class Orchestrator {
   /** Queues the first trial of a new experiment. */
   async start(experiment: ExperimentRecord): Promise<void> {
     await this.createTrial(experiment, 1, {}, null, null);
+  }
+
+  /**
+   * A new plain experiment's first trial, planned now (planning reads the store), written by `write` inside the
+   * create's transaction, and queued (or prepared, with autoStart false) by `begin` once that has committed.
+   */
+  async admission(experimentId: string, spec: NormalizedExperimentSpec): Promise<Admission> {
+    const plans = await this.plan(experimentId, 1, spec);
+    let trial: TrialRecord | undefined;
+    return {
+      write: async (tx) => {
+        trial = await this.o.trials.create(experimentId, 1, spec.priority ?? 0, {}, plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })), null, spec, tx);
+      },
+      begin: async () => {
+        const written = trial!;
+        if (spec.autoStart !== false) return this.enqueue(written, plans);
+        void this.serial(written.id, () => this.prepareTrial(written, plans)).catch((error) => this.o.log.error({ err: error }, 'prepare failed'));
+      },
+    };
   }
 
   /** Creates a trial with these hyperparameters (and a searcher's budget) and queues it. */

@@ -40,6 +40,8 @@ export class ExecutionService {
         if (!record) throw new ConflictError(`Execution "${name}" is being deleted; try again.`);
       }
     }
+    // A delete is under way (marked Deleted, its files being purged): the name is free once it is done.
+    if (record.status === 'Deleted') throw new ConflictError(`Execution "${name}" is being deleted; try again.`);
     if (record.requestDigest !== digest) {
       throw new ConflictError(`Execution name "${name}" is already used by experiment ${record.id} with a different spec; delete it first to reuse the name.`);
     }

@@ -20,14 +20,17 @@ import type { SecretBox } from '../secrets/secret-box.js';
 import { presentDeleted, presentExperiment, presentLog } from './present.js';
 import { sealSpec } from './secrets.js';
 import type { ExperimentRecord, ExperimentStore } from './store.js';
+import type { Admission } from '../execution/orchestrator.js';
 
 export const EXPERIMENT_NOT_FOUND = 'Not found experiment.';
 
 /** What the service needs from execution (the orchestrator and the logs), kept narrow for the facade. */
 export interface ExecutionPort {
-  start(experiment: ExperimentRecord): Promise<void>;
-  /** First phase of a two-phase run: plan, check, sync; the experiment becomes Ready and waits. */
-  prepare(experiment: ExperimentRecord): Promise<void>;
+  /**
+   * What a new experiment's create writes in its own transaction (its first trial) and then starts: queued,
+   * or with autoStart false prepared (plan, check, sync; it becomes Ready and waits). A search starts its searcher.
+   */
+  admission(experimentId: string, spec: NormalizedExperimentSpec): Promise<Admission>;
   /** Second phase; a retry never launches twice. */
   startPrepared(experimentId: string): Promise<void>;
   cancel(experimentId: string): Promise<void>;
@@ -64,9 +67,10 @@ export class ExperimentService {
     const id = this.ids.next();
     const spec = sealSpec(this.secrets, normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), owner });
-    if (spec.autoStart !== false) await this.execution.start(record);
-    else await this.execution.prepare(record);
+    // The experiment and its first trial commit together before the answer: an answered create survives kill -9 whole.
+    const admission = await this.execution.admission(id, spec);
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), owner }, (tx) => admission.write(tx));
+    await admission.begin();
     return presentExperiment(record);
   }
 
@@ -75,8 +79,9 @@ export class ExperimentService {
     const id = this.ids.next();
     const spec = sealSpec(this.secrets, normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest, owner });
-    await this.execution.prepare(record);
+    const admission = await this.execution.admission(id, spec);
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest, owner }, (tx) => admission.write(tx));
+    await admission.begin();
     return record;
   }
 
