@@ -20,9 +20,13 @@ Executors started by Periscope have it on PYTHONPATH, so training code can::
 """
 
 import contextlib
+import http.client
 import json
 import os
+import socket
 import ssl
+import sys
+import time
 import urllib.error
 import urllib.request
 import uuid as _uuid
@@ -32,6 +36,19 @@ __all__ = ["init", "Context", "Distributed", "PeriscopeError"]
 
 class PeriscopeError(Exception):
     """The server refused a report; the message is the server's."""
+
+
+# A server that restarts, or a database that goes away for a moment, must not end the training: such failures
+# are retried with a growing pause, for up to PERISCOPE_RETRY_SECONDS (default 300) in all.
+_RETRY_STATUSES = (500, 502, 503, 504)
+_FIRST_PAUSE = 0.25
+_LONGEST_PAUSE = 10.0
+
+
+class _Retry(Exception):
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Distributed:
@@ -55,6 +72,7 @@ class Context:
         self._api = env.get("PERISCOPE_API", "").rstrip("/")
         self._token = env.get("PERISCOPE_TOKEN")
         self._ca_file = env.get("PERISCOPE_CA_FILE")
+        self._retry_seconds = float(env.get("PERISCOPE_RETRY_SECONDS") or 300)
         self.trial_id = int(env["PERISCOPE_TRIAL_ID"]) if env.get("PERISCOPE_TRIAL_ID") else None
         self.experiment_id = env.get("PERISCOPE_EXPERIMENT_ID")
         self.hparams = json.loads(env.get("PERISCOPE_HPARAMS") or "{}")
@@ -87,7 +105,8 @@ class Context:
         path = os.path.join(self.checkpoint_dir, uuid)
         os.makedirs(path)
         yield path
-        self._call("POST", "/api/v1/trials/%d/checkpoints" % self._trial(), {"uuid": uuid, "stepsCompleted": int(steps_completed), "metadata": metadata or {}})
+        # A retry of a report whose answer was lost finds it reported already: that is success.
+        self._call("POST", "/api/v1/trials/%d/checkpoints" % self._trial(), {"uuid": uuid, "stepsCompleted": int(steps_completed), "metadata": metadata or {}}, done_if_conflict_on_retry=True)
         self.latest_checkpoint = path
 
     # -- searcher ----------------------------------------------------------------------------------
@@ -115,10 +134,32 @@ class Context:
             return None
         return ssl.create_default_context(cafile=self._ca_file)
 
-    def _call(self, method, path, body=None):
+    def _call(self, method, path, body=None, done_if_conflict_on_retry=False):
+        """One request, retried while the server cannot be reached or answers 5xx; calls run one at a time,
+        so reports keep their order."""
         if not self._api:
             raise PeriscopeError("PERISCOPE_API is not set: not running under Periscope?")
-        data = json.dumps(body).encode() if body is not None else None
+        deadline = time.monotonic() + self._retry_seconds
+        pause = _FIRST_PAUSE
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._once(method, path, body)
+            except _Retry as retry:
+                if time.monotonic() + pause > deadline:
+                    raise PeriscopeError("%s %s: gave up after %d attempts: %s" % (method, path, attempt, retry.reason)) from None
+                if attempt == 1:
+                    sys.stderr.write("periscope: %s %s failed (%s); retrying for up to %d s\n" % (method, path, retry.reason, self._retry_seconds))
+                time.sleep(pause)
+                pause = min(pause * 2, _LONGEST_PAUSE)
+            except PeriscopeError as error:
+                if attempt > 1 and done_if_conflict_on_retry and getattr(error, "status", None) == 409:
+                    return None
+                raise
+
+    def _once(self, method, path, body):
+        data = json.dumps(_wire(body), allow_nan=False).encode() if body is not None else None
         headers = {"content-type": "application/json"} if data is not None else {}
         if self._token:
             headers["authorization"] = "Bearer " + self._token
@@ -131,7 +172,27 @@ class Context:
                 message = json.load(error)["message"]
             except Exception:  # not our envelope
                 message = str(error)
-            raise PeriscopeError("%s %s: %s" % (method, path, message)) from None
+            if error.code in _RETRY_STATUSES:
+                raise _Retry("HTTP %d: %s" % (error.code, message)) from None
+            refusal = PeriscopeError("%s %s: %s" % (method, path, message))
+            refusal.status = error.code
+            raise refusal from None
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError) as error:
+            # Refused, reset, timed out, or the answer cut short: the server is restarting or unreachable.
+            raise _Retry(str(getattr(error, "reason", error))) from None
+
+
+def _wire(value):
+    """JSON has no NaN or infinities: they travel as the strings "NaN", "Infinity" and "-Infinity"."""
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
 
 
 def init(env=None):
