@@ -22,7 +22,7 @@ export {
   type SubmarineClientOptions,
   type WaitForFinishOptions,
 } from './submarine-clients.js';
-export { createExperiment, createModel, getCheckpoint, getExperiment, getModel, getModelLabels, getModels, getTrial, login } from './determined/default-client.js';
+export { createExperiment, createModel, getCheckpoint, getExperiment, getModel, getModelById, getModelLabels, getModels, getTrial, login } from './determined/default-client.js';
 export type { CreateExperimentOptions, ExperimentConfig } from './determined/client.js';
 export { ExperimentReference, type ExperimentWaitOptions, type GetTrialsOptions, type TrialSortBy } from './determined/experiment-reference.js';
 export { TrialReference, type CheckpointOrder, type LogLevel, type SelectCheckpointOptions, type TrialLogsOptions } from './determined/trial-reference.js';

@@ -100,7 +100,8 @@ describe('model registry through the SDK', () => {
     assert.deepEqual(await names({ label: 'prod' }), ['Beta', 'gamma', 'mnist-cnn']);
     const gamma = await client.getModel('gamma');
     assert.deepEqual(await names({ modelId: gamma.id }), ['gamma']);
-    assert.deepEqual((await client.getModelLabels()).slice(0, 1), [{ label: 'prod', count: 3 }]);
+    assert.deepEqual((await client.getModelLabels()).slice(0, 1), ['prod'], 'names only, most popular first (seed 003)');
+    assert.deepEqual((await client.models.labels()).slice(0, 1), [{ label: 'prod', count: 3 }]);
 
     await gamma.addMetadata({ stage: 'old', owner: 'ml' });
     await gamma.removeMetadata(['owner']);
@@ -115,9 +116,9 @@ describe('model registry through the SDK', () => {
     assert.equal((await client.getModel('gamma')).archived, false);
   });
 
-  it('refuses to delete a model with versions unless forced, and says when a model does not exist', async () => {
+  it('refuses to delete a model with versions when asked not to force, and says when a model does not exist', async () => {
     const model = await client.getModel('mnist-cnn');
-    await rejectsWith(model.delete(), 'CONFLICT', /has 2 version\(s\)/);
+    await rejectsWith(model.delete({ force: false }), 'CONFLICT', /has 2 version\(s\)/);
     const [newest] = await model.getVersions();
     await newest!.delete();
     assert.deepEqual((await model.getVersions()).map((v) => v.version), [1]);

@@ -1,11 +1,13 @@
 /**
  * The model registry (seed 003's `Model` and `ModelVersion`, camelCase): named models with metadata and labels,
  * and numbered versions, each a reported checkpoint. `periscope.models` is the sub-client; `Periscope`'s
- * `createModel`, `getModel`, `getModels` and `getModelLabels` are Determined's names for the same calls.
+ * `createModel`, `getModel`, `getModelById`, `getModels` and `getModelLabels` are Determined's names for the same
+ * calls (`getModelLabels` answers the names only, as seed 003's `List[str]`; `models.labels()` adds the counts).
  */
 import type { Model as ModelInfo, ModelSortKey, ModelVersion as ModelVersionInfo, PatchModelRequest } from '@periscope/core';
 import { DeterminedApi } from './determined/api.js';
 import { Checkpoint } from './determined/checkpoint.js';
+import { PeriscopeApiError } from './errors.js';
 import { path, type CallOptions, type Transport } from './transport.js';
 
 /** Determined's `ModelSortBy`: the field a model list is ordered by. */
@@ -51,11 +53,15 @@ export interface RegisterVersionOptions extends CallOptions {
 }
 
 export interface DeleteModelOptions extends CallOptions {
-  /** Delete the model and its versions even when it has some. Default false: refused (CONFLICT) then. */
+  /**
+   * Delete the model with its versions (seed 003: `Model.delete()` deletes the model). Default true; false asks
+   * the server's safety instead: refused (CONFLICT) while the model has versions. The server lets only admins
+   * force a model that has versions (FORBIDDEN otherwise).
+   */
   force?: boolean;
 }
 
-/** A label and how many models carry it (`getModelLabels()`, most popular first). */
+/** A label and how many models carry it (`periscope.models.labels()`, most popular first). */
 export interface ModelLabel {
   label: string;
   count: number;
@@ -79,6 +85,14 @@ export class ModelsClient {
   /** A model by name or numeric id; rejects with NOT_FOUND (a `PeriscopeApiError`) when there is none. */
   async get(nameOrId: string | number, options: CallOptions = {}): Promise<Model> {
     return new Model(this.#api, await this.#api.result<ModelInfo>({ method: 'GET', path: modelPath(nameOrId), ...options }));
+  }
+
+  /** A model by its id only (a model named like the number does not answer); NOT_FOUND when there is none. */
+  async getById(modelId: number, options: CallOptions = {}): Promise<Model> {
+    if (!(Number.isInteger(modelId) && modelId > 0)) throw new TypeError(`modelId: ${modelId} is not a positive integer`);
+    const [info] = await this.#api.result<ModelInfo[]>({ method: 'GET', path: '/models', query: { id: modelId }, ...options });
+    if (!info) throw new PeriscopeApiError({ httpStatus: 404, code: 'NOT_FOUND', message: `Not found model with id ${modelId}.`, request: 'GET /api/v1/models' });
+    return new Model(this.#api, info);
   }
 
   async list(options: GetModelsOptions = {}): Promise<Model[]> {
@@ -174,9 +188,9 @@ export class Model {
     this.#refresh(await this.#api.result<ModelInfo>({ method: 'GET', path: this.#path, ...options }));
   }
 
-  /** Deletes the model; while it has versions the server refuses (CONFLICT) unless `force` is set. */
+  /** Deletes the model and its versions (the versions' checkpoints stay); `{force: false}` refuses while it has versions. */
   async delete(options: DeleteModelOptions = {}): Promise<void> {
-    const { force, ...call } = options;
+    const { force = true, ...call } = options;
     this.#refresh(await this.#api.result<ModelInfo>({ method: 'DELETE', path: this.#path, query: { force: force || undefined }, ...call }));
   }
 

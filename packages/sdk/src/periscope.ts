@@ -9,7 +9,7 @@ import { ExecutionsClient } from './executions.js';
 import { ExperimentsClient } from './experiments.js';
 import { FlagsClient } from './flags.js';
 import type { HealthReport } from './health.js';
-import { ModelsClient, type CreateModelOptions, type GetModelsOptions, type Model, type ModelLabel } from './models.js';
+import { ModelsClient, type CreateModelOptions, type GetModelsOptions, type Model } from './models.js';
 import { NodesClient } from './nodes.js';
 import { resolveOptions, type PeriscopeOptions, type ResolvedOptions } from './options.js';
 import { Transport, type CallOptions } from './transport.js';
@@ -118,14 +118,19 @@ export class Periscope {
     return this.models.get(nameOrId, options);
   }
 
+  /** Seed 003's `get_model_by_id`: a model by its id only; rejects with NOT_FOUND when there is none. */
+  getModelById(modelId: number, options: CallOptions = {}): Promise<Model> {
+    return this.models.getById(modelId, options);
+  }
+
   /** The registry's models, by name ascending unless `sortBy`/`orderBy` say otherwise, filtered as asked. */
   getModels(options: GetModelsOptions = {}): Promise<Model[]> {
     return this.models.list(options);
   }
 
-  /** Labels in use, most popular first. */
-  getModelLabels(options: CallOptions = {}): Promise<ModelLabel[]> {
-    return this.models.labels(options);
+  /** Seed 003's `get_model_labels`: the labels in use, most popular first (`models.labels()` for the counts). */
+  async getModelLabels(options: CallOptions = {}): Promise<string[]> {
+    return (await this.models.labels(options)).map((l) => l.label);
   }
 
   /** Resolves when the server answers `/api/v1/experiment/ping` (Submarine's connectivity check). */

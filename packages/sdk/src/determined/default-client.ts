@@ -6,7 +6,7 @@
 import { Periscope } from '../periscope.js';
 import type { PeriscopeOptions } from '../options.js';
 import type { CallOptions } from '../transport.js';
-import type { CreateModelOptions, GetModelsOptions, Model, ModelLabel } from '../models.js';
+import type { CreateModelOptions, GetModelsOptions, Model } from '../models.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { CreateExperimentOptions, ExperimentConfig } from './client.js';
 import type { ExperimentReference } from './experiment-reference.js';
@@ -55,10 +55,14 @@ export function getModel(nameOrId: string | number, options: CallOptions = {}): 
   return client().getModel(nameOrId, options);
 }
 
+export function getModelById(modelId: number, options: CallOptions = {}): Promise<Model> {
+  return client().getModelById(modelId, options);
+}
+
 export function getModels(options: GetModelsOptions = {}): Promise<Model[]> {
   return client().getModels(options);
 }
 
-export function getModelLabels(options: CallOptions = {}): Promise<ModelLabel[]> {
+export function getModelLabels(options: CallOptions = {}): Promise<string[]> {
   return client().getModelLabels(options);
 }

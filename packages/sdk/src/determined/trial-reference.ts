@@ -16,9 +16,9 @@ export interface TrialLogsOptions extends CallOptions {
   head?: number;
   /** Only the last N lines. Excludes `follow` and `head`. */
   tail?: number;
-  /** Only these executors (pod names); Determined's `container_ids`. */
+  /** Only these executors (pod names); Determined's `container_ids`. A name the trial lacks: NOT_FOUND. */
   executors?: string[];
-  /** Only these ranks. */
+  /** Only these ranks. A rank no executor of the trial has: NOT_FOUND. */
   ranks?: number[];
   /** Only these streams. */
   stdtypes?: Array<'stdout' | 'stderr'>;
@@ -99,6 +99,7 @@ export class TrialReference {
       stream: options.stdtypes?.length === 1 ? options.stdtypes[0] : undefined,
     };
     const route = path`/trials/${String(this.id)}/logs`;
+    await this.checkFilters(route, options);
     if (!options.follow) {
       const lines = await this.#api.result<LogLine[]>({ method: 'GET', path: route, query, signal: options.signal });
       for (const line of lines) if (keep(line)) yield line;
@@ -111,6 +112,18 @@ export class TrialReference {
       const line = JSON.parse(event.data) as LogLine;
       if (keep(line)) yield line;
     }
+  }
+
+  /**
+   * The server filters on one executor and one rank, and answers NOT_FOUND for a value the trial lacks. Each
+   * value of a longer list is put to it the same way (`head=0`: no lines), so every list follows that one rule.
+   */
+  private async checkFilters(route: string, options: TrialLogsOptions): Promise<void> {
+    const probes = [
+      ...(options.executors && options.executors.length > 1 ? options.executors.map((executor) => ({ executor })) : []),
+      ...(options.ranks && options.ranks.length > 1 ? options.ranks.map((rank) => ({ rank })) : []),
+    ];
+    for (const query of probes) await this.#api.result<LogLine[]>({ method: 'GET', path: route, query: { ...query, head: 0 }, signal: options.signal });
   }
 
   /** The trial's checkpoints, ordered by a validation metric (`sortBy`) or, without one, as reported. */

@@ -83,6 +83,7 @@ export class TrainingService {
   async ofTrial(trialId: number, sortBy?: string, order: 'asc' | 'desc' = 'asc'): Promise<Checkpoint[]> {
     const trial = await this.require(trialId);
     const views = await Promise.all((await this.checkpoints.ofTrial(trialId)).map((c) => this.present(c, trial)));
+    if (sortBy !== undefined) requireMetric(views, sortBy, `trial ${trialId}`);
     return sortCheckpoints(views, sortBy, order === 'desc');
   }
 
@@ -101,8 +102,8 @@ export class TrainingService {
     const views = await Promise.all(records.map((c) => this.present(c, trials.get(c.trialId)!)));
     if (views.length === 0) return [];
     if (!metric) throw new ValidationError('sortBy: give a validation metric name (the experiment has no searcher metric)', 'sortBy');
+    requireMetric(views, metric, experimentId);
     const scored = views.filter((v) => typeof v.training.validationMetrics?.[metric] === 'number');
-    if (scored.length === 0) throw new ValidationError(`sortBy: no checkpoint of ${experimentId} has a validation metric "${metric}" reported at its step`, 'sortBy');
     const ordered = sortCheckpoints(scored, metric, !smallerIsBetter);
     const bestPerTrial = new Map<number, Checkpoint>();
     for (const c of ordered) if (!bestPerTrial.has(c.trialId)) bestPerTrial.set(c.trialId, c);
@@ -177,6 +178,17 @@ export class TrainingService {
     if (!record) throw new NotFoundError(`Not found checkpoint ${uuid}.`);
     return record;
   }
+}
+
+/**
+ * A metric to rank by must be one that some checkpoint's step reported (none at all: nothing to rank, not an
+ * error); the same 400 for a trial's list and an experiment's top, naming the metric and what was reported.
+ */
+function requireMetric(views: Checkpoint[], metric: string, of: string): void {
+  if (views.length === 0 || views.some((v) => typeof v.training.validationMetrics?.[metric] === 'number')) return;
+  const reported = [...new Set(views.flatMap((v) => Object.keys(v.training.validationMetrics ?? {})))].sort();
+  const known = reported.length === 0 ? 'no validation metrics were reported at its checkpoints' : `reported: ${reported.join(', ')}`;
+  throw new ValidationError(`sortBy: no checkpoint of ${of} has a validation metric "${metric}" reported at its step (${known})`, 'sortBy');
 }
 
 /** Sorts by a validation metric (checkpoints without it last) or, without one, by steps then report time. */

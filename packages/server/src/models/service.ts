@@ -12,6 +12,8 @@ export class ModelService {
   ) {}
 
   async create(request: CreateModelRequest, owner: string): Promise<Model> {
+    // Models are addressed by name or id on one path (`/models/16`): a name of digits would read as an id.
+    if (/^\d+$/.test(request.name)) throw new ValidationError('name: a model name cannot be all digits (it would read as an id)', 'name');
     const now = Date.now();
     const created = await this.store.insert({
       name: request.name,

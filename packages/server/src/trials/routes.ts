@@ -11,8 +11,8 @@ const LogsQuery = Type.Object({
   head: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'First N lines.' })),
   tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'Last N lines (read from the end of the files).' })),
   follow: Type.Optional(Type.Boolean({ description: 'Stream as Server-Sent Events: the backlog, then lines as they are written, until the trial ends.' })),
-  executor: Type.Optional(Type.String({ maxLength: 200, description: 'Only this executor (pod name).' })),
-  rank: Type.Optional(Type.Integer({ minimum: 0 })),
+  executor: Type.Optional(Type.String({ maxLength: 200, description: 'Only this executor (pod name); 404 when the trial has none by that name.' })),
+  rank: Type.Optional(Type.Integer({ minimum: 0, description: 'Only the executor of this rank; 404 when no executor of the trial has it.' })),
   stream: Type.Optional(Type.Union(STREAMS.map((s) => Type.Literal(s)))),
 });
 /** Trials and their logs: head, tail, filters, and follow over Server-Sent Events. */

@@ -71,8 +71,11 @@ export class TrialService {
 
   private async sources(trial: TrialRecord, query: TrialLogQuery): Promise<LogSource[]> {
     const executors = await this.trials.executors(trial.id);
+    // One rule for every filter: a value that names nothing the trial has is a 404 naming it (a typo is not
+    // an empty log); values that exist but select no line (a rank of another executor) answer no lines.
+    if (query.executor !== undefined && !executors.some((e) => e.name === query.executor)) throw new NotFoundError(`Trial ${trial.id} has no executor named "${query.executor}".`);
+    if (query.rank !== undefined && !executors.some((e) => e.rank === query.rank)) throw new NotFoundError(`Trial ${trial.id} has no executor of rank ${query.rank}.`);
     const picked = executors.filter((e) => (query.executor === undefined || e.name === query.executor) && (query.rank === undefined || e.rank === query.rank));
-    if (query.executor !== undefined && picked.length === 0) throw new NotFoundError(`Trial ${trial.id} has no executor named "${query.executor}".`);
     return picked.map((e) => ({ experimentId: trial.experimentId, executor: e.name, rank: e.rank }));
   }
 
