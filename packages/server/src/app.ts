@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdGenerator } from '@periscope/core';
+import { mkdirSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { CodeStore } from './code/code-store.js';
 import { CodeSync } from './code/code-sync.js';
@@ -90,6 +91,8 @@ export interface App {
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
+  // Logs, work dirs and the key file are the server's; a data dir it creates is closed to other users.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   // Before the database: a key file that must not be used stops the start before anything is touched.
   const secrets = await SecretBox.load(options.dataDir);
   const db = await openDatabase(options.database);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -32,8 +32,10 @@ export async function openDatabase(target: string): Promise<Db> {
 }
 
 function openSqlite(file: string): Kysely<Database> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const sqlite = new SQLite(file);
+  // Other users of the machine have no business reading the store (password hashes, specs).
+  if (file !== ':memory:') chmodSync(file, 0o600);
   sqlite.pragma('journal_mode = WAL');
   // Set explicitly: in WAL, NORMAL survives a crash of the process (our promise for kill -9) without an
   // fsync per commit; better-sqlite3 does not keep the pragma's effect otherwise.

@@ -55,8 +55,8 @@ export class Execution implements ExecutionPort {
     const node = await detectCapacity(options.capacity);
     const layout = new DataLayout(options.dataDir);
     const scheduler = new GangScheduler(node);
-    const launcher = new LocalLauncher(node);
-    const tailer = new LogTailer();
+    const launcher = new LocalLauncher(node, { log: options.log });
+    const tailer = new LogTailer({ log: options.log });
     const logs = new LogService(layout, tailer);
     let execution: Execution | undefined;
     const orchestrator = new Orchestrator({

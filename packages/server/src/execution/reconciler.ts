@@ -85,15 +85,16 @@ export class Reconciler {
   async purge(experimentId: string): Promise<void> {
     const { layout } = this.o;
     await rm(layout.experimentLogs(experimentId), { recursive: true, force: true });
+    await rm(layout.experimentIndex(experimentId), { recursive: true, force: true });
     await rm(layout.experimentWork(experimentId), { recursive: true, force: true });
     await rm(join(layout.dataDir, 'checkpoints', experimentId), { recursive: true, force: true });
     await this.o.trials.deleteExperiment(experimentId);
     await this.o.experiments.delete(experimentId);
   }
 
-  /** Log and work directories of experiments that have no row (deleted by a server that died before purging). */
+  /** Log, index and work directories of experiments that have no row (deleted by a server that died before purging). */
   private async purgeOrphans(): Promise<void> {
-    for (const root of [join(this.o.layout.dataDir, 'logs'), join(this.o.layout.dataDir, 'work')]) {
+    for (const root of ['logs', 'index', 'work'].map((dir) => join(this.o.layout.dataDir, dir))) {
       const ids = (await readdir(root).catch(() => [] as string[])).filter(isExperimentId);
       for (let i = 0; i < ids.length; i += ID_CHUNK) {
         const chunk = ids.slice(i, i + ID_CHUNK);

@@ -12,8 +12,9 @@ export class DataLayout {
   constructor(readonly dataDir: string) {}
 
   /**
-   * The server's own bookkeeping about an experiment's logs (chunk indexes), in a tree beside `logs/`: an
-   * executor is told its checkpoint dir and may vandalise its log dir, but nothing it is told points here.
+   * The server's own bookkeeping about an experiment's logs (chunk indexes), in a tree beside `logs/`, not in
+   * the log dir an executor may vandalise. An executor running as the server's user could still derive and
+   * reach it, so the tailer and the readers also tolerate whatever they find here (logs/line-reader.ts).
    */
   experimentIndex(experimentId: string): string {
     return join(this.dataDir, 'index', experimentId);
