@@ -63,6 +63,9 @@ export class ExperimentService {
     private readonly secrets: SecretBox,
   ) {}
 
+  /** Runs before an experiment is marked deleted and purged: the registry keeps what model versions hold. */
+  keep?: (experimentId: string) => Promise<void>;
+
   async create(input: ExperimentSpec, owner: string): Promise<Experiment> {
     const id = this.ids.next();
     const spec = sealSpec(this.secrets, normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id }));
@@ -126,6 +129,7 @@ export class ExperimentService {
   async delete(id: string): Promise<Experiment> {
     const found = await this.require(id);
     if (!isTerminal(found.status)) await this.execution.cancel(id);
+    await this.keep?.(id);
     const deleted = await this.store.markDeleted(id);
     if (!deleted) throw new NotFoundError(EXPERIMENT_NOT_FOUND);
     await this.execution.purge(id);
