@@ -1,12 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdGenerator } from '@periscope/core';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { CodeStore } from './code/code-store.js';
 import { CodeSync } from './code/code-sync.js';
 import { codeRoutes } from './code/routes.js';
 import { trainingRoutes } from './checkpoints/routes.js';
 import { TrainingService } from './checkpoints/service.js';
+import { KeptCheckpoints } from './checkpoints/kept.js';
 import { CheckpointStore } from './checkpoints/store.js';
 import { openDatabase, type Db } from './db/database.js';
 import { migrations } from './db/migrations.js';
@@ -151,7 +153,8 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   http.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installContentTypes(http);
   installErrorHandling(http);
-  const owners = new Owners(db.kysely);
+  const kept = new KeptCheckpoints(join(options.dataDir, 'registry'));
+  const owners = new Owners(db.kysely, kept);
   const routes = installAuth(http, options.auth ?? 'token', users, owners);
   await installOpenApi(http, VERSION);
 
@@ -178,11 +181,12 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   );
   const trials = new TrialService(trialStore, execution.logs);
   const flags = new FlagService(new FlagStore(db.kysely));
-  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely, db.dialect), new CheckpointStore(db.kysely), execution.layout, {
+  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely, db.dialect), new CheckpointStore(db.kysely), execution.layout, kept, {
     validation: (trial, steps, metrics) => execution.search.validation(trial, steps, metrics),
   });
   const modelStore = new ModelStore(db.kysely, db.dialect);
   training.keptBy = (uuid) => modelStore.versionsOfCheckpoint(uuid);
+  experiments.keep = (id) => training.keepHeld(id);
   const models = new ModelService(modelStore, training);
   const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator, execution.layout);
 

@@ -11,6 +11,7 @@ import type { DataLayout } from '../logs/layout.js';
 import type { MetricStore } from '../metrics/store.js';
 import { isTrialFinished, type TrialRecord, type TrialStore } from '../trials/store.js';
 import { listResources } from './files.js';
+import type { KeptCheckpoints } from './kept.js';
 import type { CheckpointRecord, CheckpointStore } from './store.js';
 
 export interface TrainingEvents {
@@ -34,6 +35,7 @@ export class TrainingService {
     private readonly metrics: MetricStore,
     private readonly checkpoints: CheckpointStore,
     private readonly layout: DataLayout,
+    private readonly kept: KeptCheckpoints,
     private readonly events: Partial<TrainingEvents> = {},
   ) {}
 
@@ -75,9 +77,42 @@ export class TrainingService {
     return this.present(record, trial);
   }
 
+  /** A checkpoint of a live experiment, or one the registry kept after its experiment was deleted. */
   async checkpoint(uuid: string): Promise<Checkpoint> {
-    const record = await this.requireCheckpoint(uuid);
-    return this.present(record, await this.require(record.trialId));
+    const key = uuid.toLowerCase();
+    const record = await this.checkpoints.get(key);
+    const trial = record && (await this.trials.get(record.trialId));
+    if (record && trial) return this.present(record, trial);
+    const kept = await this.kept.get(key);
+    if (kept) return kept.view;
+    throw new NotFoundError(`Not found checkpoint ${uuid}.`);
+  }
+
+  /**
+   * Before an experiment is purged: every checkpoint of it that a model version holds moves to the registry
+   * (record and files), so the version keeps its checkpoint. Safe to repeat.
+   */
+  async keepHeld(experimentId: string): Promise<void> {
+    const experiment = await this.experiments.get(experimentId);
+    if (!experiment) return;
+    const trials = new Map((await this.trials.ofExperiment(experimentId)).map((t) => [t.id, t]));
+    for (const record of await this.checkpoints.ofExperiment(experimentId)) {
+      const trial = trials.get(record.trialId);
+      if (!trial || record.state !== 'COMPLETED' || (await this.keptBy(record.uuid)).length === 0) continue;
+      const previous = await this.kept.get(record.uuid);
+      await this.kept.keep(previous?.view ?? (await this.present(record, trial)), experiment.owner, this.checkpointDir(trial, record.uuid));
+    }
+  }
+
+  /** After a version or model is deleted: a kept checkpoint no version holds any more goes (record and files). */
+  async releaseUnheld(uuid: string): Promise<void> {
+    if ((await this.keptBy(uuid)).length > 0 || !(await this.kept.get(uuid))) return;
+    // An experiment whose deletion did not go through still has the checkpoint: its files go back.
+    const record = await this.checkpoints.get(uuid);
+    const trial = record && (await this.trials.get(record.trialId));
+    const experiment = trial && (await this.experiments.get(trial.experimentId));
+    if (trial && experiment && experiment.status !== 'Deleted') await this.kept.restore(uuid, this.checkpointDir(trial, uuid));
+    await this.kept.release(uuid);
   }
 
   async ofTrial(trialId: number, sortBy?: string, order: 'asc' | 'desc' = 'asc'): Promise<Checkpoint[]> {
@@ -112,25 +147,43 @@ export class TrainingService {
 
   /** The directory to archive for a download. */
   async filesOf(uuid: string): Promise<string> {
+    const keptFiles = await this.kept.filesDir(uuid.toLowerCase());
+    if (keptFiles) return keptFiles;
     const record = await this.requireCheckpoint(uuid);
     if (record.state !== 'COMPLETED') throw new ConflictError(`Checkpoint ${uuid} was deleted; its files are gone.`);
     return this.checkpointDir(await this.require(record.trialId), record.uuid);
   }
 
   async updateMetadata(uuid: string, add: Record<string, unknown> = {}, remove: string[] = []): Promise<Checkpoint> {
+    const change = (current: Record<string, unknown>) => {
+      const metadata = { ...current, ...add };
+      for (const key of remove) delete metadata[key];
+      return metadata;
+    };
+    const key = uuid.toLowerCase();
+    const kept = await this.kept.get(key);
+    // Once kept, the registry's record is the one shown; a row still there is about to be purged.
+    if (kept) {
+      await this.kept.save({ ...kept, view: { ...kept.view, metadata: change(kept.view.metadata) } });
+      if (await this.checkpoints.get(key)) await this.checkpoints.setMetadata(key, change(kept.view.metadata));
+      return this.checkpoint(key);
+    }
     const record = await this.requireCheckpoint(uuid);
-    const metadata = { ...record.metadata, ...add };
-    for (const key of remove) delete metadata[key];
-    await this.checkpoints.setMetadata(record.uuid, metadata);
+    await this.checkpoints.setMetadata(record.uuid, change(record.metadata));
     return this.checkpoint(record.uuid);
   }
 
   async deleteCheckpoint(uuid: string): Promise<Checkpoint> {
-    const record = await this.requireCheckpoint(uuid);
-    const versions = await this.keptBy(record.uuid);
+    const key = uuid.toLowerCase();
+    const record = await this.checkpoints.get(key);
+    const kept = await this.kept.get(key);
+    if (!record && !kept) throw new NotFoundError(`Not found checkpoint ${uuid}.`);
+    const versions = await this.keptBy(key);
     if (versions.length > 0) {
-      throw new ConflictError(`Checkpoint ${record.uuid} is ${versions.map((v) => `version ${v.version} of model "${v.model}"`).join(', ')}; delete those versions first.`);
+      throw new ConflictError(`Checkpoint ${key} is ${versions.map((v) => `version ${v.version} of model "${v.model}"`).join(', ')}; delete those versions first.`);
     }
+    await this.releaseUnheld(key);
+    if (!record) return { ...kept!.view, state: 'DELETED', resources: {} };
     const trial = await this.require(record.trialId);
     await rm(this.checkpointDir(trial, record.uuid), { recursive: true, force: true });
     await this.checkpoints.markDeleted(record.uuid);

@@ -69,7 +69,10 @@ export class ModelService {
     if (model.numVersions > 0 && !force) {
       throw new ConflictError(`Model "${model.name}" has ${model.numVersions} version(s); delete them first, or delete with force=true.`);
     }
+    const held = (await this.store.versions(model.id, 'asc')).map((v) => v.checkpointUuid);
     await this.store.delete(model.id);
+    // A checkpoint kept only for this model's versions (its experiment was deleted) goes with them.
+    for (const uuid of new Set(held)) await this.training.releaseUnheld(uuid);
     return present(model);
   }
 
@@ -113,6 +116,7 @@ export class ModelService {
     if (wanted === 'latest') throw new ValidationError('version: give a version number to delete', 'version');
     const found = await this.version(nameOrId, String(wanted));
     await this.store.deleteVersion(model.id, wanted);
+    await this.training.releaseUnheld(found!.checkpoint.uuid);
     return found!;
   }
 

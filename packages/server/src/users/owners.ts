@@ -14,7 +14,11 @@ const REMEMBERED = 10_000;
 export class Owners {
   private readonly remembered = new Map<string, Owned>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Checkpoints the registry kept after their experiment was deleted: owned still by that experiment's owner. */
+    private readonly kept?: { get(uuid: string): Promise<{ owner: string } | undefined> },
+  ) {}
 
   /**
    * Whether `caller` must not see this resource of a private kind: it exists, and belongs to someone else
@@ -63,7 +67,11 @@ export class Owners {
           .select('experiments.owner')
           .where('checkpoints.uuid', '=', key)
           .executeTakeFirst();
-        return row && { owner: row.owner };
+        if (row) return { owner: row.owner };
+        // Kept by the registry (its experiment is gone): readable by uuid to that owner and admins; everyone
+        // reads it as a model version.
+        const kept = await this.kept?.get(key);
+        return kept && { owner: kept.owner };
       }
       case 'model': {
         let query = this.db.selectFrom('models').select(['owner', 'id', 'name']);
