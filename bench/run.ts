@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { apiThroughput } from './api.js';
+import { chaos } from './chaos.js';
 import { concurrentClients } from './concurrent.js';
 import type { Benchmark, Context } from './lib/context.js';
 import { formatTable, type Results, type Row } from './lib/report.js';
@@ -23,7 +24,7 @@ import { scale } from './scale.js';
 import { submitLatency } from './submit-latency.js';
 import { throughput } from './throughput.js';
 
-export const BENCHMARKS: readonly Benchmark[] = [submitLatency, throughput, apiThroughput, concurrentClients, logs, metrics, scale];
+export const BENCHMARKS: readonly Benchmark[] = [submitLatency, throughput, apiThroughput, concurrentClients, logs, metrics, scale, chaos];
 
 const { values } = parseArgs({
   options: {
