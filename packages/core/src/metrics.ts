@@ -7,7 +7,20 @@ const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type
 export const METRIC_GROUPS = ['training', 'validation'] as const;
 export type MetricGroup = (typeof METRIC_GROUPS)[number];
 
-export const MetricValues = Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Number(), { description: 'Metric name → value.' });
+/**
+ * JSON has no NaN or infinities, which training produces (a diverging loss): they travel as these strings, in
+ * reports and in answers, and are stored as sent. They never become a trial's best or latest validation
+ * value, and a searcher ranks them last.
+ */
+export const NON_FINITE = ['NaN', 'Infinity', '-Infinity'] as const;
+export type MetricValue = number | (typeof NON_FINITE)[number];
+export const MetricValue = Type.Union([Type.Number(), Type.Literal('NaN'), Type.Literal('Infinity'), Type.Literal('-Infinity')], { description: 'A number, or "NaN", "Infinity", "-Infinity".' });
+export const MetricValues = Type.Record(Type.String({ minLength: 1, maxLength: 256 }), MetricValue, { description: 'Metric name → value.' });
+
+/** A metric value as a number: NaN and the infinities included. */
+export function metricNumber(value: MetricValue): number {
+  return typeof value === 'number' ? value : value === 'NaN' ? Number.NaN : value === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+}
 
 export const ReportMetricsRequest = Type.Object({
   group: Type.Union([Type.Literal('training'), Type.Literal('validation')]),

@@ -19,7 +19,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SearcherState } from '@periscope/core';
+import type { MetricValue, SearcherState } from '@periscope/core';
+import { setTimeout as delay } from 'node:timers/promises';
 
 type Env = Record<string, string | undefined>;
 export type MetricValues = Record<string, number>;
@@ -71,10 +72,12 @@ export class TrainingContext {
   readonly distributed: Distributed;
   readonly #api: string;
   readonly #token: string | undefined;
+  readonly #retryMs: number;
 
   constructor(env: Env = process.env) {
     this.#api = (env.PERISCOPE_API ?? '').replace(/\/+$/, '');
     this.#token = env.PERISCOPE_TOKEN || undefined;
+    this.#retryMs = Number(env.PERISCOPE_RETRY_SECONDS || 300) * 1000;
     this.trialId = env.PERISCOPE_TRIAL_ID ? Number(env.PERISCOPE_TRIAL_ID) : undefined;
     this.experimentId = env.PERISCOPE_EXPERIMENT_ID || undefined;
     this.hparams = JSON.parse(env.PERISCOPE_HPARAMS || '{}') as Record<string, unknown>;
@@ -93,7 +96,7 @@ export class TrainingContext {
 
   /** Many reports in one request: `[stepsCompleted, {name: value}]` pairs. */
   async reportMetricsBatch(group: 'training' | 'validation', reports: ReadonlyArray<readonly [number, MetricValues]>): Promise<void> {
-    const body = { group, reports: reports.map(([steps, metrics]) => ({ stepsCompleted: Math.trunc(steps), metrics })) };
+    const body = { group, reports: reports.map(([steps, metrics]) => ({ stepsCompleted: Math.trunc(steps), metrics: wireMetrics(metrics) })) };
     await this.call('POST', `/api/v1/trials/${this.trial()}/metrics`, body);
   }
 
@@ -109,7 +112,8 @@ export class TrainingContext {
     const path = join(this.checkpointDir, uuid);
     await mkdir(path, { recursive: true });
     const report = async () => {
-      await this.call('POST', `/api/v1/trials/${this.trial()}/checkpoints`, { uuid, stepsCompleted: Math.trunc(stepsCompleted), metadata });
+      // A retry of a report whose answer was lost finds it reported already: that is success.
+      await this.call('POST', `/api/v1/trials/${this.trial()}/checkpoints`, { uuid, stepsCompleted: Math.trunc(stepsCompleted), metadata }, { doneIfConflictOnRetry: true });
       this.latestCheckpoint = path;
     };
     if (!write) return { uuid, path, report };
@@ -137,22 +141,57 @@ export class TrainingContext {
     return this.trialId;
   }
 
-  private async call<T = unknown>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+  /**
+   * One request, retried while the server cannot be reached or answers 5xx (a restart, a database gone for a
+   * moment), with a growing pause for up to PERISCOPE_RETRY_SECONDS (default 300): training goes on.
+   */
+  private async call<T = unknown>(method: 'GET' | 'POST', route: string, body?: unknown, options: { doneIfConflictOnRetry?: boolean } = {}): Promise<T> {
     if (!this.#api) throw new PeriscopeTrainingError('PERISCOPE_API is not set: not running under Periscope?');
+    const deadline = Date.now() + this.#retryMs;
+    let pause = 250;
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.once<T>(method, route, body);
+      if ('result' in answer) return answer.result;
+      if (answer.status === 409 && attempt > 1 && options.doneIfConflictOnRetry) return undefined as T;
+      if (!answer.retry) throw new PeriscopeTrainingError(`${method} ${route}: ${answer.message}`);
+      if (Date.now() + pause > deadline) throw new PeriscopeTrainingError(`${method} ${route}: gave up after ${attempt} attempts: ${answer.message}`);
+      if (attempt === 1) process.stderr.write(`periscope: ${method} ${route} failed (${answer.message}); retrying for up to ${this.#retryMs / 1000} s\n`);
+      await delay(pause);
+      pause = Math.min(pause * 2, 10_000);
+    }
+  }
+
+  private async once<T>(method: string, route: string, body: unknown): Promise<{ result: T } | { status: number; message: string; retry: boolean }> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-    const response = await fetch(this.#api + route, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }), signal: AbortSignal.timeout(60_000) });
-    const text = await response.text();
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.#api + route, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }), signal: AbortSignal.timeout(60_000) });
+      text = await response.text();
+    } catch (error) {
+      // Refused, reset, timed out, or the answer cut short.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      return { status: 0, message: cause?.code ?? cause?.message ?? (error as Error).message, retry: true };
+    }
     let envelope: { result?: T; message?: string } | undefined;
     try {
       envelope = JSON.parse(text) as typeof envelope;
     } catch {
       // not our envelope
     }
-    if (!response.ok) throw new PeriscopeTrainingError(`${method} ${route}: ${envelope?.message ?? `HTTP ${response.status}`}`);
-    return envelope?.result as T;
+    if (response.ok) return { result: envelope?.result as T };
+    const message = envelope?.message ?? `HTTP ${response.status}`;
+    return { status: response.status, message: response.status >= 500 ? `HTTP ${response.status}: ${message}` : message, retry: [500, 502, 503, 504].includes(response.status) };
   }
+}
+
+/** JSON has no NaN or infinities: they travel as the strings "NaN", "Infinity" and "-Infinity". */
+function wireMetrics(metrics: MetricValues): Record<string, MetricValue> {
+  const out: Record<string, MetricValue> = {};
+  for (const [name, value] of Object.entries(metrics)) out[name] = Number.isFinite(value) ? value : Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+  return out;
 }
 
 /** The context of this executor (hyperparameters, rank, reporting). */

@@ -1,4 +1,5 @@
 /** `periscope checkpoint …`: list a trial's checkpoints, describe, download and delete one. */
+import type { MetricValue } from '@periscope/core';
 import type { Checkpoint } from '@periscope/sdk';
 import { Command, Option } from 'commander';
 import { Context } from '../context.js';
@@ -94,11 +95,12 @@ export function checkpointDetails(c: Checkpoint): string {
   ]);
 }
 
-export function metricsText(metrics: Record<string, number> | null | undefined): string {
+export function metricsText(metrics: Record<string, MetricValue> | null | undefined): string {
   if (!metrics || Object.keys(metrics).length === 0) return '-';
   return Object.entries(metrics).map(([name, value]) => `${name}=${formatNumber(value)}`).join(' ');
 }
 
-function formatNumber(value: number): string {
+function formatNumber(value: MetricValue): string {
+  if (typeof value === 'string') return value;
   return Number.isInteger(value) ? String(value) : value.toPrecision(6).replace(/\.?0+$/, '');
 }

@@ -5,7 +5,7 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, formatTime, NotFoundError, ValidationError, type Checkpoint, type MetricGroup, type MetricReport, type ReportCheckpointRequest, type ReportMetricsRequest, type SearcherState } from '@periscope/core';
+import { ConflictError, formatTime, NotFoundError, ValidationError, type Checkpoint, type MetricGroup, type MetricReport, type MetricValue, type ReportCheckpointRequest, type ReportMetricsRequest, type SearcherState } from '@periscope/core';
 import type { ExperimentStore } from '../experiments/store.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { MetricStore } from '../metrics/store.js';
@@ -16,7 +16,7 @@ import type { CheckpointRecord, CheckpointStore } from './store.js';
 
 export interface TrainingEvents {
   /** A validation report arrived (the search driver listens). */
-  validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, number>): void;
+  validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, MetricValue>): void;
 }
 
 export interface TopCheckpointOptions {
@@ -246,7 +246,11 @@ function requireMetric(views: Checkpoint[], metric: string, of: string): void {
 
 /** Sorts by a validation metric (checkpoints without it last) or, without one, by steps then report time. */
 function sortCheckpoints(views: Checkpoint[], sortBy: string | undefined, descending: boolean): Checkpoint[] {
-  const key = (c: Checkpoint) => (sortBy ? c.training.validationMetrics?.[sortBy] : c.stepsCompleted);
+  // A NaN or infinite value sorts as if it were missing: last.
+  const key = (c: Checkpoint) => {
+    const value = sortBy ? c.training.validationMetrics?.[sortBy] : c.stepsCompleted;
+    return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  };
   return [...views].sort((a, b) => {
     const x = key(a);
     const y = key(b);

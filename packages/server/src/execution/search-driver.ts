@@ -4,7 +4,7 @@
  * budget, stop it, or end the experiment. The searcher's snapshot is saved after every event, so a restarted
  * server resumes the search where it was.
  */
-import { createSearcher, isTerminal, restoreSearcher, type HyperparameterSpace, type Searcher, type SearcherAction, type SearcherConfig, type SearcherEvent } from '@periscope/core';
+import { createSearcher, isTerminal, metricNumber, restoreSearcher, type HyperparameterSpace, type MetricValue, type Searcher, type SearcherAction, type SearcherConfig, type SearcherEvent } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
 import type { TrialRecord, TrialStore } from '../trials/store.js';
@@ -60,11 +60,14 @@ export class SearchDriver {
   }
 
   /** A validation report of one of the search's trials. */
-  validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, number>): void {
+  validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, MetricValue>): void {
     const search = this.searches.get(trial.experimentId);
     if (!search || trial.requestId === null) return;
-    const metric = metrics[search.config.metric];
-    if (metric === undefined) return;
+    const reported = metrics[search.config.metric];
+    if (reported === undefined) return;
+    // A NaN or infinite value (a diverged trial) ranks last, whichever way is better.
+    const value = metricNumber(reported);
+    const metric = Number.isFinite(value) ? value : search.config.smallerIsBetter ? Number.MAX_VALUE : -Number.MAX_VALUE;
     void this.handle(trial.experimentId, { type: 'validation', requestId: trial.requestId, length: stepsCompleted, metric });
   }
 

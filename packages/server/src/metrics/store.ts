@@ -1,4 +1,4 @@
-import type { MetricGroup } from '@periscope/core';
+import type { MetricGroup, MetricValue } from '@periscope/core';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../db/migrations.js';
 import type { Database } from '../db/schema.js';
@@ -6,7 +6,7 @@ import type { Database } from '../db/schema.js';
 export interface StoredReport {
   group: MetricGroup;
   stepsCompleted: number;
-  metrics: Record<string, number>;
+  metrics: Record<string, MetricValue>;
   reportedAt: number;
 }
 
@@ -21,7 +21,7 @@ export class MetricStore {
    * Appends a batch and moves the trial's summary (steps, latest and best value of `summaryMetric`) in the
    * same transaction, so readers never see one without the other.
    */
-  async append(trialId: number, group: MetricGroup, reports: { stepsCompleted: number; metrics: Record<string, number> }[], summary: { metric: string | null; smallerIsBetter: boolean }): Promise<void> {
+  async append(trialId: number, group: MetricGroup, reports: { stepsCompleted: number; metrics: Record<string, MetricValue> }[], summary: { metric: string | null; smallerIsBetter: boolean }): Promise<void> {
     const now = Date.now();
     await this.db.transaction().execute(async (tx) => {
       // Inserted in chunks: a batch of 10,000 reports stays under every driver's bound-parameter limit.
@@ -40,7 +40,8 @@ export class MetricStore {
       for (const r of reports) {
         if (steps === undefined || r.stepsCompleted > steps) steps = r.stepsCompleted;
         const value = summary.metric !== null && group === 'validation' ? r.metrics[summary.metric] : undefined;
-        if (value === undefined) continue;
+        // NaN and the infinities are stored with the report but never become a best or latest value.
+        if (typeof value !== 'number' || !Number.isFinite(value)) continue;
         latest = value;
         if (best === undefined || (summary.smallerIsBetter ? value < best : value > best)) best = value;
       }
@@ -78,11 +79,11 @@ export class MetricStore {
       );
     }
     const rows = await query.orderBy('steps_completed').orderBy('id').limit(limit).execute();
-    return rows.map((r) => ({ group: r.grp as MetricGroup, stepsCompleted: Number(r.steps_completed), metrics: JSON.parse(r.metrics) as Record<string, number>, reportedAt: Number(r.reported_at) }));
+    return rows.map((r) => ({ group: r.grp as MetricGroup, stepsCompleted: Number(r.steps_completed), metrics: JSON.parse(r.metrics) as Record<string, MetricValue>, reportedAt: Number(r.reported_at) }));
   }
 
   /** The validation metrics reported at exactly this step (the last such report wins). */
-  async validationAt(trialId: number, stepsCompleted: number): Promise<Record<string, number> | null> {
+  async validationAt(trialId: number, stepsCompleted: number): Promise<Record<string, MetricValue> | null> {
     const row = await this.db
       .selectFrom('metrics')
       .select('metrics')
@@ -92,6 +93,6 @@ export class MetricStore {
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row ? (JSON.parse(row.metrics) as Record<string, number>) : null;
+    return row ? (JSON.parse(row.metrics) as Record<string, MetricValue>) : null;
   }
 }
