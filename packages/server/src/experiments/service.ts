@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
+  EXPERIMENT_STATUSES,
   IdGenerator,
   isTerminal,
   NotFoundError,
@@ -166,7 +167,8 @@ export class ExperimentService {
   private async require(id: string): Promise<ExperimentRecord> {
     checkId(id);
     const found = await this.store.get(id);
-    if (!found) throw new NotFoundError(EXPERIMENT_NOT_FOUND);
+    // Marked Deleted, its purge may still run: to every reader it is already gone.
+    if (!found || found.status === 'Deleted') throw new NotFoundError(EXPERIMENT_NOT_FOUND);
     return found;
   }
 
@@ -182,8 +184,11 @@ function checkId(id: string): void {
   }
 }
 
+/** Without a filter, every status but Deleted: a deleted experiment is gone, even while its purge runs. */
+const LISTED: ExperimentStatus[] = EXPERIMENT_STATUSES.filter((s) => s !== 'Deleted');
+
 function statusFilter(status: string | undefined): { statuses?: ExperimentStatus[] } {
-  if (status === undefined || status === '') return {};
+  if (status === undefined || status === '') return { statuses: LISTED };
   const statuses = canonicalOfSubmarine(status);
   if (!statuses) {
     throw new ValidationError(`status: unknown value "${status}" (one of ${SUBMARINE_STATUSES.join(', ')})`, 'status');
