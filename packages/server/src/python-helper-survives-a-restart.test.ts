@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { eventually } from './testing/databases.js';
+import { freePort } from './testing/free-port.js';
 
 const PYTHON_DIR = fileURLToPath(new URL('../../../python/', import.meta.url));
 
@@ -45,13 +45,6 @@ async function listen(handler: (request: IncomingMessage, body: string, response
 const ok = (response: ServerResponse, result: unknown = { accepted: 1 }) =>
   response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'OK', code: 200, success: true, message: null, result, attributes: {} }));
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('python/periscope.py through faults', () => {
   it('retries 503s and dropped connections, and delivers the reports in order', async () => {

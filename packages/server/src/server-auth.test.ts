@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseCredentials, tokenFor } from '@periscope/core';
 import { selfSignedCertificate } from './testing/certificates.js';
 import { eventually, tempDir } from './testing/databases.js';
 import { MAIN, start, stop, tokenOf } from './testing/server-process.js';
+import { freePort } from './testing/free-port.js';
 
 const PASSWORD_LINE = /Created the first user: admin, password (\S+) \(shown only now/;
 
@@ -24,14 +24,6 @@ function json(text: string): any {
   return JSON.parse(text);
 }
 
-/** A port nothing listens on now (the kernel's pick, released at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('auth on a real server process', () => {
   it('creates admin on first start, prints its password once and files a token (0600) the CLI and SDK use', async () => {

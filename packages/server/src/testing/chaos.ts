@@ -11,9 +11,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface ChaosOptions {
   /** How to run `periscope server` (argv before the server's flags). */
@@ -263,13 +263,6 @@ async function startServer(options: ChaosOptions, dataDir: string, credentials: 
   return { child, base, output: () => output };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The admin token the first start filed for this address (the file names each server by its URL). */
 function tokenFrom(credentials: string, base: string): string {
