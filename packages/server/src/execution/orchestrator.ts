@@ -15,6 +15,7 @@ import { isExecutorEnded, isTrialFinished, type ExecutorRecord, type TrialRecord
 import { Durable } from './durable.js';
 import { describeExit, stateOfExit } from './exit-words.js';
 import type { ExecutorExit, Launcher } from './launcher.js';
+import { launchFailureMessage, launchStep, STALLED_LAUNCH_MESSAGE, whySpawnFailed } from './launch-failure.js';
 import { launchSpecs, syncCode } from './launch-specs.js';
 import { placementConflict, planExecutors, type ExecutorPlan } from './plan.js';
 import { GangScheduler, NeverFitsError, type Placement } from './scheduler.js';
@@ -279,7 +280,7 @@ export class Orchestrator {
   /** Launches whatever the scheduler can place now. */
   private pump(): void {
     for (const placement of this.o.scheduler.schedule()) {
-      void this.serial(placement.trialId, () => this.launch(placement)).catch((error) => this.o.log.error({ err: error }, 'launch failed'));
+      void this.serial(placement.trialId, () => this.launch(placement).catch((error) => this.failLaunch(placement.trialId, error))).catch((error) => this.o.log.error({ err: error }, 'recording a failed launch failed'));
     }
   }
 
@@ -292,12 +293,14 @@ export class Orchestrator {
     }
     const { layout } = this.o;
     const now = Date.now();
-    await this.o.trials.update(trial.id, { state: 'Preparing', startedAt: trial.startedAt ?? now });
-    // Another trial of the same experiment may already run: the experiment never steps back.
-    if (experiment.status !== 'Running') {
-      // Submarine shows Preparing as Created, so createdTime is set with it.
-      await this.o.experiments.transition(experiment.id, { status: 'Preparing', ...(experiment.createdAt === null && { createdAt: now }) });
-    }
+    await launchStep('record the trial as Preparing', async () => {
+      await this.o.trials.update(trial.id, { state: 'Preparing', startedAt: trial.startedAt ?? now });
+      // Another trial of the same experiment may already run: the experiment never steps back.
+      if (experiment.status !== 'Running') {
+        // Submarine shows Preparing as Created, so createdTime is set with it.
+        await this.o.experiments.transition(experiment.id, { status: 'Preparing', ...(experiment.createdAt === null && { createdAt: now }) });
+      }
+    });
 
     const plans = await this.plan(experiment.id, trial.number, experiment.spec);
     const workDir = layout.workDir(experiment.id, trial.number);
@@ -312,8 +315,10 @@ export class Orchestrator {
       }
     }
 
-    const token = await this.o.taskTokens?.issue(experiment.owner, trial.id, experiment.id);
-    const specs = await launchSpecs({ experiment, trial, plans, gpus: placement.gpus, layout, apiUrl: this.o.apiUrl(), caFile: this.o.apiCaFile?.(), ...(token !== undefined && { token }) });
+    const token = await launchStep('issue the task token', async () => this.o.taskTokens?.issue(experiment.owner, trial.id, experiment.id));
+    const specs = await launchStep("build the executors' environment", () =>
+      launchSpecs({ experiment, trial, plans, gpus: placement.gpus, layout, apiUrl: this.o.apiUrl(), caFile: this.o.apiCaFile?.(), ...(token !== undefined && { token }) }),
+    );
     for (const p of plans) this.byExecutor.set(p.name, trial.id);
     this.active.set(trial.id, active);
     // Executors canceled on their own before the launch are not started at all.
@@ -327,17 +332,62 @@ export class Orchestrator {
     try {
       attached = await this.o.launcher.submit(toStart);
     } catch (error) {
-      return this.finish(active, 'Failed', `Could not start the executors: ${(error as Error).message}`);
+      return this.finish(active, 'Failed', `Could not start the executors: ${await whySpawnFailed(error, toStart)}`);
     }
     const startedAt = Date.now();
     for (const a of attached) {
       const gpus = placement.gpus[plans.findIndex((p) => p.name === a.name)] ?? [];
-      await this.o.trials.updateExecutor(a.name, { state: 'Running', pid: a.pid, node: placement.node, gpus, startedAt });
+      // The processes run: what records them is retried rather than failing them (and a failure here stops them).
+      await this.durable.write(`record the start of ${a.name}`, () => this.o.trials.updateExecutor(a.name, { state: 'Running', pid: a.pid, node: placement.node, gpus, startedAt }));
       await this.o.tailer.watch(a.name, layout.executorLogs(experiment.id, a.name));
     }
-    await this.o.trials.update(trial.id, { state: 'Running' });
-    const current = await this.o.experiments.get(experiment.id);
-    if (current && current.status !== 'Running') await this.o.experiments.transition(experiment.id, { status: 'Running', ...(current.runningAt === null && { runningAt: startedAt }) });
+    await this.durable.write(`record trial ${trial.id} as Running`, async () => {
+      await this.o.trials.update(trial.id, { state: 'Running' });
+      const current = await this.o.experiments.get(experiment.id);
+      if (current && current.status !== 'Running') await this.o.experiments.transition(experiment.id, { status: 'Running', ...(current.runningAt === null && { runningAt: startedAt }) });
+    });
+  }
+
+  /**
+   * A launch that threw (a store write, the task token, the executors' environment, a read): whatever it had
+   * started is stopped, and the trial ends Failed (or restarts) with the step and the reason, every write
+   * retried. Without this, the trial stayed Preparing and its placement held forever.
+   */
+  private async failLaunch(trialId: number, error: unknown): Promise<void> {
+    const message = launchFailureMessage(error);
+    this.o.log.error({ err: error, trialId }, 'launch failed');
+    let active = this.active.get(trialId);
+    if (active) {
+      const left = [...active.executors.keys()].filter((n) => !active!.ended.has(n));
+      await this.o.launcher.cancel(left, 0);
+      for (const name of left) {
+        active.ended.add(name);
+        await this.durable.write(`record the end of ${name}`, () => this.o.trials.updateExecutor(name, { state: 'Failed', cause: message, finishedAt: Date.now() }));
+      }
+    } else {
+      for (const [name, id] of this.byExecutor) if (id === trialId) this.byExecutor.delete(name);
+      const trial = await this.durable.write(`read trial ${trialId}`, () => this.o.trials.get(trialId));
+      if (!trial || isTrialFinished(trial.state)) {
+        this.o.scheduler.release(trialId);
+        return this.pump();
+      }
+      active = activeTrial(trial, trial.experimentId, []);
+    }
+    await this.finish(active, 'Failed', message);
+  }
+
+  /**
+   * Ends Failed a trial left Preparing with no launch or prepare under way: one whose failure could not be
+   * recorded (the server was closing, or the failure path failed too). The reconciler's backstop.
+   */
+  async settleStalledLaunch(trialId: number): Promise<void> {
+    if (this.chains.has(trialId) || this.active.has(trialId)) return;
+    await this.serial(trialId, async () => {
+      const trial = await this.o.trials.get(trialId);
+      if (!trial || trial.state !== 'Preparing' || this.active.has(trialId)) return;
+      this.o.log.warn({ experimentId: trial.experimentId, trial: trial.number }, 'a trial was left Preparing with no launch under way; failing it');
+      await this.finish(activeTrial(trial, trial.experimentId, []), 'Failed', STALLED_LAUNCH_MESSAGE);
+    });
   }
 
   private async onExit(trialId: number, exit: ExecutorExit): Promise<void> {

@@ -1,9 +1,10 @@
 /**
  * The backstop that makes every experiment reach a terminal state: at startup (after the orchestrator has
  * recovered) and then periodically, it settles what events alone left unsettled — a trial recorded Running
- * whose executors have all ended, a plain experiment whose trials have all ended, a cancel that was asked for
- * but not carried out, a delete cut short. Each check is idempotent and reads the store afresh, so a check
- * that fails (the database is away) is simply made again on the next pass.
+ * whose executors have all ended, a trial left Preparing by a launch that failed without saying so, a plain
+ * experiment whose trials have all ended, a cancel that was asked for but not carried out, a delete cut short.
+ * Each check is idempotent and reads the store afresh, so a check that fails (the database is away) is simply
+ * made again on the next pass.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -62,6 +63,8 @@ export class Reconciler {
     const { orchestrator, experiments, trials } = this.o;
     for (const trial of await trials.unfinished()) {
       if (trial.state === 'Running') await orchestrator.reconcileTrial(trial.id);
+      // A launch that ended without recording its failure (the orchestrator knows which trials it is launching).
+      else if (trial.state === 'Preparing') await orchestrator.settleStalledLaunch(trial.id);
     }
     for (const experiment of await experiments.pendingCancels()) {
       if (orchestrator.isCanceling(experiment.id) || this.canceling.has(experiment.id)) continue;
