@@ -32,6 +32,12 @@ export interface ExecutorExit {
   exitCode: number | null;
   signal: string | null;
   cause: ExitCause;
+  /**
+   * How many processes the command left running (background children, setsid daemons, double forks) that the
+   * launcher killed once it ended; on a cancel, those the signals to its process group did not reach. Absent
+   * when none.
+   */
+  leftovers?: number;
 }
 
 export interface LauncherEvents {

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NodeCapacity } from '../capacity.js';
 import type { Attached, ExecutorExit, LaunchSpec, Launcher, LauncherEvents } from '../launcher.js';
+import { cgroupSupport, createCgroup, executorTag, findCgroup, joinCgroup, killCgroup, type CgroupSupport } from './cgroups.js';
+import { EXECUTOR_TAG_VAR, executorProcesses, killExecutorProcesses, type KnownProcesses } from './leftovers.js';
 import { WRAPPER_ARGV0, WRAPPER_SCRIPT } from './wrapper.js';
 
 export const LOG_FILES = { stdout: 'stdout', stderr: 'stderr', exit: 'exit' } as const;
@@ -18,6 +20,16 @@ interface Tracked {
   child: ChildProcess | null;
   canceled: boolean;
   reported: boolean;
+  /** Its cgroup name and environment marker. */
+  tag: string;
+  /** Its cgroup dir, or null: then what it leaves is found by tracking (see leftovers.ts). */
+  cgroup: string | null;
+  /** Whether `pid` is surely the wrapper's (false after a restart found it dead: the pid may be anyone's now). */
+  pidOurs: boolean;
+  /** Without a cgroup: its processes seen at a cancel's start, while their parents still tied them to it. */
+  known?: KnownProcesses;
+  /** The one kill of what it left (memoised: the exit event and a cancel both settle). */
+  sweep?: Promise<number>;
 }
 
 /**
@@ -29,11 +41,24 @@ const RECOVERED_POLL_MS = 1000;
 /** Where the launcher reports what it survived (a pino/Fastify logger fits). */
 export interface LauncherLog {
   error(details: object, message: string): void;
+  /** What is worth knowing but not a failure (what an executor left running); falls back to `error`. */
+  warn?(details: object, message: string): void;
 }
 
 const stderrLog: LauncherLog = {
   error: (details, message) => process.stderr.write(`periscope: ${message} ${JSON.stringify(details)}\n`),
 };
+
+export interface LocalLauncherOptions {
+  /** Hears about failures in background work, which never end the process. Default: stderr. */
+  log?: LauncherLog;
+  /**
+   * Whether to put each executor in a cgroup of its own (Linux, cgroup v2, our cgroup writable), so that all it
+   * starts is killed when it ends. Default true; where cgroups are unavailable, or with false, what it leaves is
+   * found by tracking its session, process tree and environment marker instead (leftovers.ts).
+   */
+  cgroups?: boolean;
+}
 
 /**
  * Runs executors as local processes, each in its own process group and session (detached), so they outlive
@@ -45,14 +70,42 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly log: LauncherLog;
+  private readonly cgroups: CgroupSupport;
+  private cgroupsExplained = false;
 
-  /** `log` (default: stderr) hears about failures in background work, which never end the process. */
   constructor(
     private readonly node: NodeCapacity,
-    options: { log?: LauncherLog } = {},
+    options: LocalLauncherOptions = {},
   ) {
     super();
     this.log = options.log ?? stderrLog;
+    this.cgroups = options.cgroups === false ? { unavailable: 'turned off' } : cgroupSupport();
+  }
+
+  private warn(details: object, message: string): void {
+    if (this.log.warn) this.log.warn(details, message);
+    else this.log.error(details, message);
+  }
+
+  /** The executor's new cgroup, or null (said once per launcher: executors then run without one). */
+  private async newCgroup(tag: string): Promise<string | null> {
+    let reason: string;
+    if ('unavailable' in this.cgroups) reason = this.cgroups.unavailable;
+    else {
+      try {
+        return await createCgroup(this.cgroups, tag);
+      } catch (error) {
+        reason = (error as Error).message;
+      }
+    }
+    this.explainNoCgroup(reason);
+    return null;
+  }
+
+  private explainNoCgroup(reason: string): void {
+    if (this.cgroupsExplained) return;
+    this.cgroupsExplained = true;
+    this.warn({ reason }, 'local launcher: executors run without a cgroup; what they leave running is found by session, process tree and environment (a daemon that scrubs its environment escapes)');
   }
 
   async nodes(): Promise<NodeCapacity[]> {
@@ -74,15 +127,36 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     await mkdir(spec.logDir, { recursive: true });
     // Recursive: a previous run of the same executor may have left anything there.
     await rm(join(spec.logDir, LOG_FILES.exit), { force: true, recursive: true });
+    const tag = executorTag(spec.name, resolve(spec.logDir));
+    let cgroup = await this.newCgroup(tag);
     const child = spawn(
       '/bin/sh',
       ['-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, join(spec.logDir, LOG_FILES.stdout), join(spec.logDir, LOG_FILES.stderr), join(spec.logDir, LOG_FILES.exit), ...spec.argv],
-      { cwd: spec.cwd, env: executorEnv(spec), detached: true, stdio: 'ignore' },
+      // stdin carries the go-ahead (see WRAPPER_SCRIPT); the marker comes last so the spec cannot change it.
+      { cwd: spec.cwd, env: { ...executorEnv(spec), [EXECUTOR_TAG_VAR]: tag }, detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
     );
-    await Promise.race([once(child, 'spawn'), once(child, 'error').then(([e]) => Promise.reject(e as Error))]);
+    // A wrapper that died before reading its go-ahead makes the write fail with EPIPE: its end is reported anyway.
+    child.stdin!.on('error', () => undefined);
+    try {
+      await Promise.race([once(child, 'spawn'), once(child, 'error').then(([e]) => Promise.reject(e as Error))]);
+    } catch (error) {
+      if (cgroup) await killCgroup(cgroup).catch(() => undefined);
+      throw error;
+    }
+    if (cgroup) {
+      try {
+        joinCgroup(cgroup, child.pid!);
+      } catch (error) {
+        // e.g. EACCES without write access to the common ancestor, EOPNOTSUPP in a threaded cgroup.
+        this.explainNoCgroup(`moving the wrapper into ${cgroup}: ${(error as Error).message}`);
+        await killCgroup(cgroup).catch(() => undefined);
+        cgroup = null;
+      }
+    }
+    child.stdin!.end('go\n');
     // A later 'error' (a signal that could not be sent) is logged, never thrown into the process.
     child.on('error', (error) => this.log.error({ executor: spec.name, error: error.message }, 'local launcher: executor process error'));
-    const tracked: Tracked = { name: spec.name, pid: child.pid!, logDir: spec.logDir, child, canceled: false, reported: false };
+    const tracked: Tracked = { name: spec.name, pid: child.pid!, logDir: spec.logDir, child, canceled: false, reported: false, tag, cgroup, pidOurs: true };
     this.tracked.set(spec.name, tracked);
     child.on('exit', (code, signal) => this.background(tracked.name, 'settling an exited executor', () => this.settle(tracked, code, signal)));
     return { name: spec.name, pid: child.pid! };
@@ -103,16 +177,38 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
   private async settle(tracked: Tracked, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (tracked.reported) return;
     const recorded = await readExitFile(tracked.logDir);
+    const leftovers = await this.sweep(tracked);
     if (tracked.reported) return;
     tracked.reported = true;
     this.tracked.delete(tracked.name);
-    this.report(classifyExit(tracked, recorded ?? (signal ? null : code), recorded === null ? signal : null));
+    this.report(classifyExit(tracked, recorded ?? (signal ? null : code), recorded === null ? signal : null, leftovers));
+  }
+
+  /**
+   * Kills whatever the executor left running once its command has ended (its wrapper is gone): the whole cgroup,
+   * or what tracking finds. Runs once per executor; says what it killed, against the executor. Never throws: a
+   * failure is logged and counts as nothing killed.
+   */
+  private sweep(t: Tracked): Promise<number> {
+    t.sweep ??= (async () => {
+      try {
+        const killed = t.cgroup ? await killCgroup(t.cgroup) : await killExecutorProcesses({ tag: t.tag, wrapperPid: t.pidOurs ? t.pid : null, known: t.known });
+        if (killed > 0) this.warn({ executor: t.name, leftovers: killed, canceled: t.canceled }, `local launcher: killed ${killed} process(es) the executor left running`);
+        return killed;
+      } catch (error) {
+        this.log.error({ executor: t.name, error: (error as Error)?.stack ?? String(error) }, 'local launcher: killing what the executor left running failed');
+        return 0;
+      }
+    })();
+    return t.sweep;
   }
 
   async cancel(names: string[], graceMs: number): Promise<void> {
     const targets = names.map((n) => this.tracked.get(n)).filter((t): t is Tracked => t !== undefined);
     for (const t of targets) {
       t.canceled = true;
+      // Without a cgroup, note its processes while their parents still tie them to it (a setsid child's does).
+      if (!t.cgroup && process.platform === 'linux') t.known = executorProcesses({ tag: t.tag, wrapperPid: t.pidOurs ? t.pid : null });
       signalGroup(t.pid, 'SIGTERM');
     }
     const deadline = Date.now() + graceMs;
@@ -127,12 +223,15 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
 
   async recover(executors: { name: string; pid: number | null; logDir: string }[]): Promise<void> {
     for (const e of executors) {
-      const tracked: Tracked = { name: e.name, pid: e.pid ?? -1, logDir: e.logDir, child: null, canceled: false, reported: false };
+      const tag = executorTag(e.name, resolve(e.logDir));
+      const tracked: Tracked = { name: e.name, pid: e.pid ?? -1, logDir: e.logDir, child: null, canceled: false, reported: false, tag, cgroup: null, pidOurs: false };
       try {
         // A crash between spawning and recording the pid leaves it unknown: find the wrapper by its log dir.
         const pid = e.pid ?? findWrapper(e.logDir);
         tracked.pid = pid ?? -1;
-        if (pid !== null && (await isOurWrapper(pid, e.logDir))) this.tracked.set(e.name, tracked);
+        tracked.pidOurs = pid !== null && (await isOurWrapper(pid, e.logDir));
+        tracked.cgroup = findCgroup(this.cgroups, tag, tracked.pidOurs ? pid : null);
+        if (tracked.pidOurs) this.tracked.set(e.name, tracked);
         else await this.settleRecovered(tracked);
       } catch (error) {
         // One executor that cannot be looked at does not stop the recovery of the others.
@@ -147,16 +246,19 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     this.poller ??= setInterval(() => this.background(null, 'watching re-attached executors', () => this.pollRecovered()), RECOVERED_POLL_MS);
   }
 
-  /** One pass over every re-attached executor (one liveness check for all, not a /proc scan each). */
+  /**
+   * One pass over every re-attached executor: one read of its wrapper's /proc stat, not a /proc scan. The wrapper,
+   * not its process group, is what lives as long as the command: a background child left in the group must not
+   * keep the executor running (it is killed when the executor settles).
+   */
   private async pollRecovered(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
       const recovered = [...this.tracked.values()].filter((t) => t.child === null && !t.reported);
       if (recovered.length === 0) return;
-      const alive = aliveGroups(recovered.map((t) => t.pid));
       for (const t of recovered) {
-        if (!alive.has(t.pid)) await this.settleRecovered(t).catch((error: unknown) => this.log.error({ executor: t.name, error: String(error) }, 'local launcher: settling a re-attached executor failed'));
+        if (!wrapperAlive(t.pid)) await this.settleRecovered(t).catch((error: unknown) => this.log.error({ executor: t.name, error: String(error) }, 'local launcher: settling a re-attached executor failed'));
       }
     } finally {
       this.polling = false;
@@ -166,10 +268,11 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
   /** An executor that ended while the server was down: its exit file says how, or it is lost. */
   private async settleRecovered(t: Tracked): Promise<void> {
     const recorded = await readExitFile(t.logDir);
+    const leftovers = await this.sweep(t);
     if (t.reported) return;
     t.reported = true;
     this.tracked.delete(t.name);
-    this.report(classifyExit(t, recorded, null));
+    this.report(classifyExit(t, recorded, null, leftovers));
   }
 
   /** Tells listeners an executor ended; one that throws is logged, and neither the launcher nor recovery stops. */
@@ -300,6 +403,13 @@ function procStat(pid: string): { state: string; pgrp: number } | null {
   return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
 }
 
+/** Whether the wrapper (leader of its own process group) still runs; where there is no /proc, whether its group does. */
+function wrapperAlive(pid: number): boolean {
+  if (process.platform !== 'linux') return groupAlive(pid);
+  const stat = procStat(String(pid));
+  return stat !== null && stat.pgrp === pid && stat.state !== 'Z';
+}
+
 /** A recorded pid may have been reused by an unrelated process after a reboot; trust it only if it is our wrapper for this log dir. */
 async function isOurWrapper(pid: number, logDir: string): Promise<boolean> {
   try {
@@ -315,10 +425,10 @@ async function isOurWrapper(pid: number, logDir: string): Promise<boolean> {
  * One status and one cause for every way an executor can end. `sh` reports a command killed by signal n as
  * 128+n; no status at all (no exit file, no wait status) means the process vanished: lost.
  */
-function classifyExit(t: Tracked, status: number | null, signal: string | null): ExecutorExit {
+function classifyExit(t: Tracked, status: number | null, signal: string | null, leftovers = 0): ExecutorExit {
   const bySignal = signal ?? (status !== null && status > 128 ? signalName(status - 128) : null);
   const cause = t.canceled ? 'canceled' : bySignal ? 'signaled' : status === null ? 'lost' : 'exited';
-  return { name: t.name, exitCode: status, signal: bySignal, cause };
+  return { name: t.name, exitCode: status, signal: bySignal, cause, ...(leftovers > 0 && { leftovers }) };
 }
 
 /** The pid of the wrapper writing to this log dir, from /proc (Linux), or null. */

@@ -7,9 +7,15 @@
  * The wrapper traps TERM/INT/HUP with a no-op (not ignore: ignored signals would be inherited by the command)
  * so that a cancel, sent to the whole process group, stops the command while the wrapper survives to record
  * how it ended. dash keeps a finished child as a zombie until `wait`, so the loop collects the real status.
+ *
+ * Before it starts the command the wrapper waits for one line on stdin: the launcher sends it once the wrapper
+ * is in the executor's cgroup, so every process of the command is born inside it. End of input (the server died
+ * first, or stdin is /dev/null) lets it go on just the same; then stdin is let go so nothing holds the pipe.
  */
 export const WRAPPER_SCRIPT = [
   'trap : TERM INT HUP',
+  'read -r _ || :',
+  'exec </dev/null',
   'out=$1 err=$2 status=$3',
   'shift 3',
   '"$@" >>"$out" 2>>"$err" </dev/null &',
