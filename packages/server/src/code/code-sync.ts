@@ -1,9 +1,10 @@
 import { NotFoundError, ValidationError, type CodeSpec } from '@periscope/core';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CodeStore, type CodeStoreOptions } from './code-store.js';
 import { CodeSyncError } from './errors.js';
 import { extractArchive } from './extract.js';
-import { gitClone } from './git-sync.js';
+import { gitClone, killLeftoverClones } from './git-sync.js';
 
 export interface CodeSyncOptions extends CodeStoreOptions {
   /** The archive store to read uploads from (default: one over `<dataDir>/code` with these options). */
@@ -33,8 +34,15 @@ export class CodeSync {
     this.open = options.open ?? ((code) => code);
   }
 
-  /** Fills `workDir`, which must be absent or empty. */
-  async materialize(stored: CodeSpec, workDir: string): Promise<void> {
+  /**
+   * Fills `workDir`, which must be absent or empty. A clone into it left running by a server killed with -9
+   * is killed first and what it wrote is removed. Aborting `signal` stops the sync at once (the git process
+   * group is killed) and makes it throw.
+   */
+  async materialize(stored: CodeSpec, workDir: string, signal?: AbortSignal): Promise<void> {
+    if (await killLeftoverClones(workDir)) {
+      await Promise.all((await readdir(workDir).catch(() => [])).map((name) => rm(join(workDir, name), { recursive: true, force: true })));
+    }
     const code = stored.syncMode.toLowerCase() === 'git' ? this.open(stored) : stored;
     const mode = code.syncMode.toLowerCase();
     const url = code.url ?? code.git?.url;
@@ -49,22 +57,23 @@ export class CodeSync {
             password: code.git?.password,
             trustCerts: code.git?.trustCerts,
             timeoutMs: this.gitTimeoutMs,
+            signal,
           },
           workDir,
         );
       case 'upload':
-        return this.extractUpload(url, workDir);
+        return this.extractUpload(url, workDir, signal);
       default:
         throw new ValidationError(`code.syncMode: "${code.syncMode}" is not supported (use git or upload)`, 'code.syncMode');
     }
   }
 
-  private async extractUpload(sha256: string, workDir: string): Promise<void> {
+  private async extractUpload(sha256: string, workDir: string, signal: AbortSignal | undefined): Promise<void> {
     if (!(await this.store.has(sha256))) {
       throw new NotFoundError(`Code archive ${sha256} was not uploaded (PUT /api/v1/code/${sha256}).`);
     }
     const present = await readdir(workDir).catch(() => []);
     if (present.length > 0) throw new CodeSyncError(`Cannot extract code archive ${sha256}: the work dir ${workDir} is not empty.`);
-    await extractArchive(this.store.path(sha256), workDir, this.store.archiveLimits);
+    await extractArchive(this.store.path(sha256), workDir, this.store.archiveLimits, signal);
   }
 }

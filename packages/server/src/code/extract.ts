@@ -62,8 +62,9 @@ export async function inspectArchive(file: string, limits: ArchiveLimits = {}): 
  * so a refused archive leaves nothing behind. Entries get the server's owner and lose setuid, setgid and sticky
  * bits; tar's own confinement stays on as a second line of defence, with any warning fatal.
  */
-export async function extractArchive(file: string, dir: string, limits: ArchiveLimits = {}): Promise<ArchiveSummary> {
+export async function extractArchive(file: string, dir: string, limits: ArchiveLimits = {}, signal?: AbortSignal): Promise<ArchiveSummary> {
   const summary = await inspectArchive(file, limits);
+  if (signal?.aborted) throw new CodeSyncError('Extracting the code archive was canceled.');
   await mkdir(dir, { recursive: true });
   try {
     await extract({

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CodeSyncError } from './errors.js';
 import { hasAmbiguousUserinfo, urlPassword } from './git-url.js';
@@ -16,6 +16,8 @@ export interface GitCloneOptions {
   trustCerts?: boolean | null | undefined;
   /** Kill git (and its helpers) after this many milliseconds (default 5 minutes). */
   timeoutMs?: number | undefined;
+  /** Aborting kills git's process group at once (a cancel during the clone); the clone then throws. */
+  signal?: AbortSignal | undefined;
 }
 
 const DEFAULT_GIT_TIMEOUT_MS = 5 * 60 * 1000;
@@ -42,11 +44,12 @@ export async function gitClone(options: GitCloneOptions, dir: string): Promise<v
   if (/[\0\r\n]/.test(`${options.username ?? ''}${options.password ?? ''}`)) {
     throw new CodeSyncError(`Cannot run ${what}: the credentials contain a line break.`);
   }
+  if (options.signal?.aborted) throw canceled(what);
   const existed = await prepareTarget(dir, what);
 
   const args = ['clone', '--depth', '1', ...(branch ? ['--branch', branch] : []), '--', url, dir];
   try {
-    await runGit(args, gitEnvironment(options), options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS, what, secrets);
+    await runGit(args, gitEnvironment(options), options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS, what, secrets, options.signal);
   } catch (error) {
     if (existed) await Promise.all((await readdir(dir).catch(() => [])).map((name) => rm(join(dir, name), { recursive: true, force: true })));
     else await rm(dir, { recursive: true, force: true });
@@ -112,28 +115,44 @@ function gitEnvironment(options: GitCloneOptions): NodeJS.ProcessEnv {
   return env;
 }
 
-function runGit(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, what: string, secrets: string[]): Promise<void> {
+function canceled(what: string): CodeSyncError {
+  return new CodeSyncError(`${what} was canceled.`);
+}
+
+function runGit(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, what: string, secrets: string[], signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    // Its own process group, so a timeout also stops git-remote-https, ssh and the like.
+    // Its own process group, so a timeout or a cancel also stops git-remote-https, ssh and the like.
     const child = spawn('git', args, { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     let timedOut = false;
+    let aborted = false;
     let settled = false;
-    const settle = (error?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (error) reject(error);
-      else resolve();
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const killGroup = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
         child.kill('SIGKILL');
       }
+    };
+    const onAbort = () => {
+      aborted = true;
+      killGroup();
+    };
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
     }, timeoutMs);
+    // Answered once git is gone (its 'close'), so nothing writes into the work dir after the clone throws.
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEEP_BYTES);
@@ -142,13 +161,61 @@ function runGit(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, what:
       const reason = error.code === 'ENOENT' ? 'git is not installed on the server' : redact(error.message, secrets);
       settle(new CodeSyncError(`Cannot run ${what}: ${reason}.`));
     });
-    child.on('close', (code, signal) => {
+    child.on('close', (code, exitSignal) => {
+      if (aborted) return settle(canceled(what));
       if (code === 0) return settle();
       const said = lastLines(redact(stderr, secrets));
-      const how = timedOut ? `timed out after ${timeoutMs < 10_000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}` : `failed (${signal ? `signal ${signal}` : `exit code ${code}`})`;
+      const how = timedOut ? `timed out after ${timeoutMs < 10_000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}` : `failed (${exitSignal ? `signal ${exitSignal}` : `exit code ${code}`})`;
       settle(new CodeSyncError(`${what} ${how}${said ? `: ${said}` : '.'}`));
     });
   });
+}
+
+/**
+ * Kills what is left of an earlier clone into `dir`: a `git clone` whose last argument is `dir` (found through
+ * /proc; a server killed with -9 leaves its detached clone running, still writing into the work dir), with its
+ * process group (git-remote-https and the like). Resolves once they are gone; true when one was found. Where
+ * there is no /proc, finds nothing.
+ */
+export async function killLeftoverClones(dir: string): Promise<boolean> {
+  const groups = new Set<number>();
+  const pids: number[] = [];
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    const argv = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.at(-1) === '') argv.pop();
+    if (!/(^|\/)git$/.test(argv[0] ?? '') || !argv.includes('clone') || argv.at(-1) !== dir) continue;
+    const group = await processGroup(pid);
+    if (group === undefined) continue;
+    pids.push(pid);
+    groups.add(group);
+  }
+  for (const group of groups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+  for (const pid of pids) await gone(pid);
+  return pids.length > 0;
+}
+
+/** The process group of a live (not zombie) process; undefined once it has exited. */
+async function processGroup(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // `pid (comm) state ppid pgrp …`; comm may itself hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields.length < 3 || fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  return Number(fields[2]);
+}
+
+/** Waits for a killed process to exit (SIGKILL is not ignored; a few seconds is generous). */
+async function gone(pid: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while ((await processGroup(pid)) !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 function lastLines(text: string): string {

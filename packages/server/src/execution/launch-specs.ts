@@ -74,8 +74,11 @@ export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiU
   }));
 }
 
-/** Brings the code into a fresh work dir; a failure is written to every executor's log and thrown in words. */
-export async function syncCode(layout: DataLayout, code: CodeMaterializer | undefined, experiment: ExperimentRecord, trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
+/**
+ * Brings the code into a fresh work dir; a failure is written to every executor's log and thrown in words.
+ * Aborting `signal` (a cancel) stops it at once; it then throws without writing to the logs.
+ */
+export async function syncCode(layout: DataLayout, code: CodeMaterializer | undefined, experiment: ExperimentRecord, trial: TrialRecord, plans: ExecutorPlan[], signal?: AbortSignal): Promise<void> {
   const workDir = layout.workDir(experiment.id, trial.number);
   try {
     await rm(workDir, { recursive: true, force: true });
@@ -83,9 +86,10 @@ export async function syncCode(layout: DataLayout, code: CodeMaterializer | unde
     await mkdir(layout.checkpointDir(experiment.id, trial.number), { recursive: true });
     if (experiment.spec.code) {
       if (!code) throw new Error('code sync is not available on this server');
-      await code.materialize(experiment.spec.code, workDir);
+      await code.materialize(experiment.spec.code, workDir, signal);
     }
   } catch (error) {
+    if (signal?.aborted) throw new Error(`Code sync canceled: ${(error as Error).message}`);
     const message = `Code sync failed: ${(error as Error).message}`;
     for (const p of plans) {
       const dir = layout.executorLogs(experiment.id, p.name);

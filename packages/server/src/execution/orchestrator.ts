@@ -22,7 +22,8 @@ import { GangScheduler, NeverFitsError, type Placement } from './scheduler.js';
 import { settleExperiment } from './settle.js';
 
 export interface CodeMaterializer {
-  materialize(code: CodeSpec, workDir: string): Promise<void>;
+  /** Aborting `signal` (a cancel) stops the sync at once and makes it throw. */
+  materialize(code: CodeSpec, workDir: string, signal?: AbortSignal): Promise<void>;
 }
 
 export interface OrchestratorOptions {
@@ -81,6 +82,11 @@ interface ActiveTrial {
   cancelRequested: Set<string>;
 }
 
+/** Why a code sync was aborted: the reason given to abort(), in words. */
+function abortMessage(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'Canceled by request.';
+}
+
 export function isSearch(experiment: ExperimentRecord): boolean {
   return experiment.spec.searcher != null;
 }
@@ -107,6 +113,11 @@ export class Orchestrator {
   private readonly durable: Durable;
   /** Trials whose work dir was synced by prepare() and must not be synced again at launch. */
   private readonly prepared = new Set<number>();
+  /**
+   * Trials between the start of their code sync and their launch: a cancel aborts the sync at once rather
+   * than waiting (on the trial's chain) for a slow clone, and nothing is launched after it.
+   */
+  private readonly syncing = new Map<number, AbortController>();
   /** Experiments being canceled, with how many cancels of each are under way. */
   private readonly canceling = new Map<string, number>();
   /** Set by the search driver. */
@@ -177,6 +188,7 @@ export class Orchestrator {
 
   /** Stops one trial's processes (the searcher decided); it ends Canceled. */
   async stopTrial(trialId: number): Promise<void> {
+    this.syncing.get(trialId)?.abort('Stopped by the searcher.');
     const launched = await this.serial(trialId, async () => {
       const active = this.active.get(trialId);
       if (active) {
@@ -207,6 +219,7 @@ export class Orchestrator {
 
   /** Any failure of a prepare (a node that can never fit, code that cannot sync, a store error) ends it Failed. */
   private async prepareTrial(trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
+    const sync = this.startSync(trial);
     try {
       const experiment = await this.runOf(trial);
       if (!experiment) return;
@@ -214,18 +227,38 @@ export class Orchestrator {
       // Submarine shows Preparing as Created, so createdTime is set with it.
       await this.o.experiments.transition(experiment.id, { status: 'Preparing', ...(experiment.createdAt === null && { createdAt: Date.now() }) });
       await this.checkPlacement(plans);
-      await syncCode(this.o.layout, this.o.code, experiment, trial, plans);
+      await syncCode(this.o.layout, this.o.code, experiment, trial, plans, sync.signal);
+      if (sync.signal.aborted) throw new Error('canceled');
       this.prepared.add(trial.id);
       await this.o.trials.update(trial.id, { state: 'Ready' });
       await this.o.experiments.transition(experiment.id, { status: 'Ready' });
     } catch (error) {
       this.prepared.delete(trial.id);
+      if (sync.signal.aborted) {
+        // The cancel that aborted the sync settles the experiment once it has its turn on the chain.
+        await this.durable.write('record a canceled prepare', () => this.o.trials.update(trial.id, { state: 'Canceled', message: abortMessage(sync.signal), finishedAt: Date.now() }));
+        return;
+      }
       const message = error instanceof NeverFitsError ? error.message : `Could not prepare: ${(error as Error).message}`;
       await this.durable.write('record a failed prepare', async () => {
         await this.o.trials.update(trial.id, { state: 'Failed', message, finishedAt: Date.now() });
         await this.o.experiments.transition(trial.experimentId, { status: 'Failed', finishedAt: Date.now(), message });
       });
+    } finally {
+      this.endSync(trial.id, sync);
     }
+  }
+
+  /** Registers a trial's code sync for cancels to abort; one already asked for aborts it before it begins. */
+  private startSync(trial: TrialRecord): AbortController {
+    const controller = new AbortController();
+    this.syncing.set(trial.id, controller);
+    if (this.canceling.has(trial.experimentId)) controller.abort('Canceled by request.');
+    return controller;
+  }
+
+  private endSync(trialId: number, controller: AbortController): void {
+    if (this.syncing.get(trialId) === controller) this.syncing.delete(trialId);
   }
 
   /**
@@ -306,13 +339,22 @@ export class Orchestrator {
     const workDir = layout.workDir(experiment.id, trial.number);
     const executors = await this.o.trials.executors(trial.id);
     const active = activeTrial(trial, experiment.id, executors);
-    // A prepared trial keeps the code it synced; anything else (a first start, a restart) syncs afresh.
-    if (!this.prepared.delete(trial.id)) {
-      try {
-        await syncCode(this.o.layout, this.o.code, experiment, trial, plans);
-      } catch (error) {
-        return this.finish(active, 'Failed', (error as Error).message);
+    const sync = this.startSync(trial);
+    try {
+      // A prepared trial keeps the code it synced; anything else (a first start, a restart) syncs afresh.
+      if (!this.prepared.delete(trial.id)) {
+        try {
+          await syncCode(this.o.layout, this.o.code, experiment, trial, plans, sync.signal);
+        } catch (error) {
+          if (sync.signal.aborted) return this.finish(active, 'Canceled', abortMessage(sync.signal));
+          return this.finish(active, 'Failed', (error as Error).message);
+        }
       }
+      // Canceled while the code synced, or since (the stores' first terminal state wins): nothing starts.
+      const current = await this.o.trials.get(trial.id);
+      if (sync.signal.aborted || !current || !['Preparing', 'Queued'].includes(current.state)) return this.finish(active, 'Canceled', abortMessage(sync.signal));
+    } finally {
+      this.endSync(trial.id, sync);
     }
 
     const token = await launchStep('issue the task token', async () => this.o.taskTokens?.issue(experiment.owner, trial.id, experiment.id));
@@ -499,6 +541,8 @@ export class Orchestrator {
     const trials = (await this.o.trials.ofExperiment(experimentId)).filter((t) => ['Queued', 'Preparing', 'Ready', 'Running'].includes(t.state));
     await Promise.all(
       trials.map(async (t) => {
+        // First, so a slow clone is killed now instead of being waited for on the trial's chain.
+        this.syncing.get(t.id)?.abort('Canceled by request.');
         const done = new Promise<void>((resolve) => this.settled.set(t.id, [...(this.settled.get(t.id) ?? []), resolve]));
         const launched = await this.serial(t.id, async () => {
           const active = this.active.get(t.id);
