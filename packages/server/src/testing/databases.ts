@@ -36,7 +36,7 @@ const sqlite: TestDatabase = {
 };
 
 async function probePostgres(): Promise<string | false> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
     await client.query('select 1');
