@@ -3,6 +3,7 @@
  * how many rungs, which brackets, how many trials and live trials each bracket gets, and each rung's length
  * budget. Also a dry run for users ("preview search") before any trial exists.
  */
+import { ValidationError } from '../errors.js';
 import { SEARCHER_DEFAULTS } from './config.js';
 import type { AshaMode, SearcherConfig } from './types.js';
 
@@ -26,12 +27,15 @@ export interface AshaPlan {
 }
 
 export function planAdaptiveAsha(config: SearcherConfig): AshaPlan {
+  const maxLength = config.maxLength;
+  // validateSearcherConfig refuses this first; kept so a plan never divides by a missing budget.
+  if (maxLength === undefined) throw new ValidationError('searcher.maxLength: required for adaptive_asha', 'searcher.maxLength');
   const divisor = config.divisor ?? SEARCHER_DEFAULTS.divisor;
   const maxTrials = config.maxTrials ?? 1;
   const maxConcurrent = config.maxConcurrentTrials ?? SEARCHER_DEFAULTS.maxConcurrentTrials;
   const numRungs = Math.max(
     1,
-    Math.min(config.numRungs ?? SEARCHER_DEFAULTS.numRungs, floorLog(divisor, config.maxLength) + 1, floorLog(divisor, maxTrials) + 1),
+    Math.min(config.numRungs ?? SEARCHER_DEFAULTS.numRungs, floorLog(divisor, maxLength) + 1, floorLog(divisor, maxTrials) + 1),
   );
   // More brackets than trials (or than live trials allowed) would leave a bracket empty or break the limit.
   const rungCounts = bracketRungCounts(config.mode ?? SEARCHER_DEFAULTS.mode, numRungs)
@@ -44,7 +48,7 @@ export function planAdaptiveAsha(config: SearcherConfig): AshaPlan {
     divisor,
     brackets: rungCounts.map((r, i) => ({
       numRungs: r,
-      rungLengths: Array.from({ length: r }, (_, k) => Math.max(1, Math.floor(config.maxLength / divisor ** (r - k - 1)))),
+      rungLengths: Array.from({ length: r }, (_, k) => Math.max(1, Math.floor(maxLength / divisor ** (r - k - 1)))),
       maxTrials: trials[i]!,
       maxConcurrentTrials: Math.min(concurrency[i]!, trials[i]!),
     })),

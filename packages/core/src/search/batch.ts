@@ -1,5 +1,5 @@
 /**
- * What single, grid and random search share: a fixed number of trials, each trained to maxLength, never
+ * What single, grid and random search share: a fixed number of trials, each trained to maxLength (or as long as its script decides), never
  * stopped early, created up to maxConcurrentTrials at a time and one more each time one exits. They differ
  * only in where trial n's hyperparameters come from.
  */
@@ -70,11 +70,12 @@ export class BatchSearcher implements Searcher {
     return structuredClone(this.state);
   }
 
-  /** Finished trials count whole; live ones by the share of maxLength they have reported. */
+  /** Finished trials count whole; live ones by the share of maxLength they have reported (nothing without one). */
   progress(): number {
     if (this.state.done) return 1;
     let units = this.state.finished;
-    for (const length of Object.values(this.state.live)) units += Math.min(1, length / this.config.maxLength);
+    const maxLength = this.config.maxLength;
+    if (maxLength !== undefined) for (const length of Object.values(this.state.live)) units += Math.min(1, length / maxLength);
     return units / this.total;
   }
 
@@ -85,7 +86,9 @@ export class BatchSearcher implements Searcher {
       const hparams = this.hparams(this.state.created, this.prng);
       this.state.created++;
       this.state.live[requestId] = 0;
-      actions.push({ type: 'create', requestId, hparams }, { type: 'train', requestId, length: this.config.maxLength });
+      actions.push({ type: 'create', requestId, hparams });
+      // Without a budget the trial's script decides how long it trains.
+      if (this.config.maxLength !== undefined) actions.push({ type: 'train', requestId, length: this.config.maxLength });
     }
     if (this.state.created === this.total && Object.keys(this.state.live).length === 0) {
       this.state.done = true;

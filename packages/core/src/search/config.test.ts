@@ -36,8 +36,18 @@ describe('resolveSearcherConfig', () => {
     assert.equal('maxTime' in config, false);
   });
 
-  it('refuses a missing budget, maxTime without timeMetric, both budgets, and unknown properties', () => {
-    fails(() => resolveSearcherConfig({ name: 'single', metric: 'loss' }), 'searcher.maxLength: required, the training length budget per trial (or timeMetric with maxTime)', 'searcher.maxLength');
+  it('leaves the length to the script for single, grid and random (Determined ≥ 0.38 has no max_length)', () => {
+    assert.deepEqual(resolveSearcherConfig({ name: 'single', metric: 'loss' }), { name: 'single', metric: 'loss', smallerIsBetter: true });
+    assert.deepEqual(resolveSearcherConfig({ name: 'grid', metric: 'loss' }), { name: 'grid', metric: 'loss', smallerIsBetter: true, maxConcurrentTrials: 16 });
+    assert.deepEqual(resolveSearcherConfig({ name: 'random', metric: 'loss', maxTrials: 3 }), { name: 'random', metric: 'loss', smallerIsBetter: true, maxTrials: 3, maxConcurrentTrials: 16 });
+  });
+
+  it('refuses ASHA without a budget, maxTime without timeMetric, both budgets, and unknown properties', () => {
+    fails(
+      () => resolveSearcherConfig({ name: 'adaptive_asha', metric: 'loss', maxTrials: 4 }),
+      'searcher.maxTime: required for adaptive_asha, with timeMetric (or maxLength, the training length budget per trial)',
+      'searcher.maxTime',
+    );
     fails(() => resolveSearcherConfig({ name: 'single', metric: 'loss', maxTime: 3 }), 'searcher.timeMetric: required with maxTime (the validation metric whose final value is maxTime)');
     fails(() => resolveSearcherConfig({ name: 'single', metric: 'loss', maxTime: 3, maxLength: 4, timeMetric: 'epochs' }), 'searcher.maxTime: give maxTime or maxLength, not both (3 ≠ 4)');
     fails(() => resolveSearcherConfig({ name: 'random', metric: 'loss', maxLength: 4, maxTrails: 3 } as SearcherConfigInput), 'searcher: unknown property "maxTrails"', 'searcher.maxTrails');
@@ -78,6 +88,13 @@ describe('validateSearcherConfig', () => {
     fails(check({ name: 'grid', maxTrials: 5 }, grid), 'searcher.maxTrials: grid runs every point of the grid (6); maxTrials 5 would skip some (leave it out)');
     check({ name: 'grid', maxTrials: 6 }, grid)();
     fails(check({ name: 'random', maxTrials: 2 }, { lr: { type: 'double', minval: 0.1, maxval: 0.01 } }), 'hyperparameters.lr: minval 0.1 > maxval 0.01');
+  });
+
+  it('accepts single, grid and random without maxLength, and refuses adaptive_asha without one', () => {
+    const { maxLength: _, ...unbounded } = base;
+    validateSearcherConfig({ ...unbounded, name: 'single' }, space);
+    validateSearcherConfig({ ...unbounded, name: 'random', maxTrials: 2 }, space);
+    fails(() => validateSearcherConfig({ ...unbounded, name: 'adaptive_asha', maxTrials: 4 }, space), 'searcher.maxLength: required for adaptive_asha, the training length budget per trial (or maxTime with timeMetric)', 'searcher.maxLength');
   });
 
   it('is applied by createSearcher too', () => {

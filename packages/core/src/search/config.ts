@@ -33,7 +33,10 @@ export const SearcherConfigSchema = Type.Object(
     metric: Type.String({ minLength: 1, description: 'The validation metric that ranks trials.' }),
     smallerIsBetter: Type.Optional(Type.Boolean({ description: 'Default true.' })),
     maxLength: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'Training length budget per trial, in steps or in the unit of timeMetric. Required unless maxTime is given.' }),
+      Type.Integer({
+        minimum: 1,
+        description: 'Training length budget per trial, in steps or in the unit of timeMetric. adaptive_asha: required unless maxTime is given; others: absent, the script decides.',
+      }),
     ),
     maxTime: Type.Optional(Type.Integer({ minimum: 1, description: 'Determined ≥ 0.38 spelling of maxLength, with timeMetric: the final value of timeMetric.' })),
     maxTrials: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TRIALS, description: 'Trials in all; required for random and adaptive_asha.' })),
@@ -74,10 +77,11 @@ export function resolveSearcherConfig(input: SearcherConfigInput, field = 'searc
     }
   }
   const length = maxTime ?? maxLength;
-  if (length === undefined) {
-    throw new ValidationError(`${field}.maxLength: required, the training length budget per trial (or timeMetric with maxTime)`, `${field}.maxLength`);
+  // Only ASHA needs a budget (its rungs are fractions of it); other searchers leave the length to the script.
+  if (length === undefined && input.name === 'adaptive_asha') {
+    throw new ValidationError(`${field}.maxTime: required for adaptive_asha, with timeMetric (or maxLength, the training length budget per trial)`, `${field}.maxTime`);
   }
-  return withSearcherDefaults({ ...rest, smallerIsBetter: input.smallerIsBetter ?? SEARCHER_DEFAULTS.smallerIsBetter, maxLength: length });
+  return withSearcherDefaults({ ...rest, smallerIsBetter: input.smallerIsBetter ?? SEARCHER_DEFAULTS.smallerIsBetter, ...(length !== undefined && { maxLength: length }) });
 }
 
 /** The defaults that apply to `config.name`; fields already given are kept. */
@@ -101,7 +105,7 @@ export function validateSearcherConfig(config: SearcherConfig, space: Hyperparam
   if (!SEARCHER_NAMES.includes(config.name)) fail('name', `${JSON.stringify(config.name)} is not a searcher (use ${SEARCHER_NAMES.join(', ')})`);
   if (typeof config.metric !== 'string' || config.metric.trim() === '') fail('metric', 'required, the name of a validation metric');
   if (typeof config.smallerIsBetter !== 'boolean') fail('smallerIsBetter', 'must be true or false');
-  if (!isCount(config.maxLength, 1)) fail('maxLength', `must be a positive integer, got ${JSON.stringify(config.maxLength)}`);
+  if (config.maxLength !== undefined && !isCount(config.maxLength, 1)) fail('maxLength', `must be a positive integer, got ${JSON.stringify(config.maxLength)}`);
   if (config.maxTrials !== undefined && !(isCount(config.maxTrials, 1) && config.maxTrials <= MAX_TRIALS)) {
     fail('maxTrials', `must be an integer from 1 to ${MAX_TRIALS}, got ${JSON.stringify(config.maxTrials)}`);
   }
@@ -132,6 +136,7 @@ export function validateSearcherConfig(config: SearcherConfig, space: Hyperparam
       if (config.maxTrials === undefined) fail('maxTrials', 'required for random search');
       break;
     case 'adaptive_asha':
+      if (config.maxLength === undefined) fail('maxLength', 'required for adaptive_asha, the training length budget per trial (or maxTime with timeMetric)');
       if (config.maxTrials === undefined) fail('maxTrials', 'required for adaptive_asha');
       if (config.numRungs !== undefined && !(isCount(config.numRungs, 1) && config.numRungs <= MAX_RUNGS)) {
         fail('numRungs', `must be an integer from 1 to ${MAX_RUNGS}, got ${JSON.stringify(config.numRungs)}`);

@@ -61,6 +61,7 @@ describe('fromDeterminedConfig', () => {
       'field "bind_mounts" ignored (executors run as processes on the node; paths are visible as they are)',
       'unknown field "frobnicate" ignored',
       'field "resources.priority" ignored (not supported)',
+      'field "environment.image" has no effect (executors run as processes, not containers; the image is kept in the spec for reference)',
     ]);
   });
 
@@ -126,6 +127,23 @@ describe('fromDeterminedConfig', () => {
     assert.deepEqual(unnamed.warnings, ['field "name" missing; the experiment is named "experiment"']);
   });
 
+  it("takes Determined 0.38 configs, which have no max_length: the script decides the length; ASHA goes by max_time", () => {
+    const hyperparameters = { lr: { type: 'categorical', vals: [0.1, 0.01] } };
+    for (const searcher of [{ name: 'single', metric: 'loss' }, { name: 'grid', metric: 'loss' }, { name: 'random', metric: 'loss', max_trials: 2 }]) {
+      const { spec, warnings } = fromDeterminedConfig({ name: 'x', entrypoint: 'python3 train.py', hyperparameters, searcher });
+      assert.equal(spec.searcher!.name, searcher.name);
+      assert.equal(spec.searcher!.maxLength, undefined, `${searcher.name} has no length budget`);
+      assert.deepEqual(warnings, []);
+      const normalized = normalizeExperimentSpec(spec, { lowercaseName: true, experimentId: null });
+      const actions = createSearcher(normalized.searcher!, normalized.hyperparameters!, 1).handle({ type: 'start' });
+      assert.ok(actions.some((a) => a.type === 'create'));
+      assert.deepEqual(actions.filter((a) => a.type === 'train'), [], 'no budget is set: the trial trains as its script says');
+    }
+    const asha = fromDeterminedConfig({ name: 'a', entrypoint: 'python3 train.py', hyperparameters, searcher: { name: 'adaptive_asha', metric: 'loss', max_trials: 4, time_metric: 'batches', max_time: 100 } });
+    assert.equal(asha.spec.searcher!.maxLength, 100);
+    assert.equal(asha.spec.searcher!.timeMetric, 'batches');
+  });
+
   it('refuses what Periscope cannot run, naming the Determined field', () => {
     const refuse = (config: string | Record<string, unknown>, message: string | RegExp) =>
       assert.throws(() => fromDeterminedConfig(config), (err: unknown) => {
@@ -137,7 +155,13 @@ describe('fromDeterminedConfig', () => {
     refuse({ name: 'x' }, 'entrypoint: required, the command that runs the training code (e.g. python3 train.py)');
     refuse({ name: 'x', entrypoint: 'model_def:MnistTrial' }, /^entrypoint: "model_def:MnistTrial" names a legacy Trial class/);
     refuse({ name: 'x', entrypoint: 'x', searcher: { name: 'pbt', metric: 'loss' } }, 'searcher.name: "pbt" is not supported (use single, grid, random, adaptive_asha)');
-    refuse({ name: 'x', entrypoint: 'x', searcher: { name: 'random', metric: 'loss', max_trials: 2 } }, 'searcher.maxLength: required, the training length budget per trial (or timeMetric with maxTime)');
+    refuse(
+      { name: 'x', entrypoint: 'x', searcher: { name: 'adaptive_asha', metric: 'loss', max_trials: 2 } },
+      'searcher.max_time: required for adaptive_asha, with time_metric (or max_length, the training length budget per trial)',
+    );
+    refuse({ name: 'x', entrypoint: 'x', searcher: { name: 'adaptive_asha', metric: 'loss', max_trials: 2, max_time: 8 } }, 'searcher.time_metric: required with max_time (the validation metric whose final value is max_time)');
+    refuse({ name: 'x', entrypoint: 'x', searcher: { name: 'random', metric: 'loss' } }, 'searcher.max_trials: required for random search');
+    refuse({ name: 'x', entrypoint: 'x', searcher: { name: 'random', metric: 'loss', max_trials: 0 } }, 'searcher.max_trials: must be an integer from 1 to 100000, got 0');
     refuse({ name: 'x', entrypoint: 'x', searcher: { name: 'single', metric: 'loss', max_length: { steps: 3 } } }, 'searcher.max_length: must be a number or one of {batches: N}, {epochs: N}, {records: N}');
     refuse({ name: 'x', entrypoint: 'x', hyperparameters: { lr: { type: 'double', minval: 0.1, maxval: 0.01 } } }, 'hyperparameters.lr: minval 0.1 > maxval 0.01');
     refuse({ name: 'x', entrypoint: 'x', environment: { environment_variables: ['NOVALUE'] } }, 'environment.environment_variables[0]: "NOVALUE" must look like NAME=VALUE');

@@ -10,8 +10,12 @@
  *   one process per node that launches its own ranks (torch_distributed, horovod), and that process is
  *   what a Periscope executor is. 0 or absent: no GPU request.
  * - `max_restarts` defaults to 5 as in Determined (Periscope's own default is 0).
- * - `searcher.max_length` `{batches: N}` is N steps; `{epochs: N}` / `{records: N}` is N with timeMetric
- *   `epochs` / `records` (unless time_metric says otherwise); `time_metric` + `max_time` win over it.
+ * - Determined ≥ 0.38 has no `searcher.max_length`: single, grid and random trials train as long as their
+ *   script decides; adaptive_asha takes `time_metric` + `max_time`. An older config's `max_length`
+ *   `{batches: N}` is N steps; `{epochs: N}` / `{records: N}` is N with timeMetric `epochs` / `records`
+ *   (unless time_metric says otherwise); `time_metric` + `max_time` win over it.
+ * - Errors about the searcher name Determined's fields (`searcher.max_time`), not the spec's (`maxTime`).
+ * - `environment.image` is kept in the spec (for reference) but has no effect on local processes: a warning says so.
  * - `async_halving` runs as adaptive_asha in aggressive mode (one bracket).
  *
  * Imported from `@periscope/core/determined`, not the package root: it loads the `yaml` parser, which costs
@@ -103,11 +107,37 @@ export function fromDeterminedConfig(config: string | Record<string, unknown>): 
     spec.hyperparameters = root.hyperparameters;
   }
   if (root.searcher != null) {
-    const searcher = resolveSearcherConfig(convertSearcher(root.searcher, warnings));
-    validateSearcherConfig(searcher, spec.hyperparameters ?? {});
-    spec.searcher = searcher;
+    const input = convertSearcher(root.searcher, warnings);
+    spec.searcher = inDeterminedTerms(() => {
+      const searcher = resolveSearcherConfig(input);
+      validateSearcherConfig(searcher, spec.hyperparameters ?? {});
+      return searcher;
+    });
   }
   return { spec, warnings };
+}
+
+/** The searcher settings' names as a Determined config spells them. */
+const DETERMINED_SEARCHER_NAMES: Record<string, string> = {
+  smallerIsBetter: 'smaller_is_better',
+  maxLength: 'max_length',
+  maxTime: 'max_time',
+  maxTrials: 'max_trials',
+  maxConcurrentTrials: 'max_concurrent_trials',
+  numRungs: 'max_rungs',
+  timeMetric: 'time_metric',
+};
+const SPEC_SEARCHER_NAME = new RegExp(`\\b(${Object.keys(DETERMINED_SEARCHER_NAMES).join('|')})\\b`, 'g');
+
+/** Runs the spec's searcher checks; a ValidationError comes back naming Determined's fields, as the user wrote them. */
+function inDeterminedTerms<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const rename = (text: string) => text.replace(SPEC_SEARCHER_NAME, (name) => DETERMINED_SEARCHER_NAMES[name]!);
+    throw new ValidationError(rename(error.message), error.field === undefined ? undefined : rename(error.field));
+  }
 }
 
 function parseYaml(text: string): unknown {
@@ -196,6 +226,7 @@ function convertEnvironment(value: unknown, gpu: boolean, warnings: string[]): {
     else if (key === 'image') {
       const image = isObject(v) ? perDevice(v, gpu, 'environment.image') : v;
       out.image = typeof image === 'string' ? image : null;
+      if (out.image) warnings.push('field "environment.image" has no effect (executors run as processes, not containers; the image is kept in the spec for reference)');
     }
     else if (['force_pull_image', 'registry_auth', 'pod_spec', 'add_capabilities', 'drop_capabilities', 'proxy_ports'].includes(key)) {
       warnings.push(`field "environment.${key}" ignored (executors run as processes, not containers)`);

@@ -12,8 +12,12 @@ export interface SearcherConfig {
   /** The validation metric that ranks trials. */
   metric: string;
   smallerIsBetter: boolean;
-  /** Training length budget per trial, in the unit the trial reports: steps, or the value of `timeMetric`. */
-  maxLength: number;
+  /**
+   * Training length budget per trial, in the unit the trial reports: steps, or the value of `timeMetric`.
+   * Required by adaptive_asha; absent for single, grid and random, the trial's script decides its length (as in
+   * Determined ≥ 0.38) and its trials see no budget (`ctx.max_length` is None in periscope.py).
+   */
+  maxLength?: number;
   /** Trials in all (random, adaptive_asha); for grid, at least the grid's size if given. */
   maxTrials?: number;
   /** Live trials at once; 0 = no limit (adaptive_asha: Determined's automatic choice). Default 16. */
@@ -36,7 +40,7 @@ export type SearcherEvent =
   | { type: 'exited'; requestId: string; reason: 'completed' | 'errored' | 'stopped' };
 
 export type SearcherAction =
-  /** Create a trial with these hyperparameters (always followed by its first `train`). */
+  /** Create a trial with these hyperparameters (followed by its first `train` when the search has a length budget). */
   | { type: 'create'; requestId: string; hparams: Record<string, unknown> }
   /** (Re)set the trial's length budget: train until `length`. */
   | { type: 'train'; requestId: string; length: number }
