@@ -107,9 +107,10 @@ const KILL_DEADLINE_MS = 10_000;
 /**
  * SIGKILLs every process in the cgroup (cgroup.kill on kernels ≥ 5.14, which also catches processes forking
  * while it runs; else SIGKILL each pid in cgroup.procs until none is left), waits until it is empty and removes
- * it. Returns how many live processes it held. A cgroup that is already gone holds none.
+ * it. Returns how many live processes it held. A cgroup that is already gone holds none. `viaKillFile` is
+ * whether to use cgroup.kill (default: when the kernel has it).
  */
-export async function killCgroup(dir: string): Promise<number> {
+export async function killCgroup(dir: string, viaKillFile = existsSync(join(dir, 'cgroup.kill'))): Promise<number> {
   const found = new Set<number>();
   const members = (): number[] | null => {
     try {
@@ -121,7 +122,7 @@ export async function killCgroup(dir: string): Promise<number> {
   const first = members();
   if (first === null) return 0;
   for (const pid of first) if (!isZombie(pid)) found.add(pid);
-  const hasKill = existsSync(join(dir, 'cgroup.kill'));
+  const hasKill = viaKillFile;
   if (hasKill && first.length > 0) writeFileSync(join(dir, 'cgroup.kill'), '1\n');
   const deadline = Date.now() + KILL_DEADLINE_MS;
   for (;;) {

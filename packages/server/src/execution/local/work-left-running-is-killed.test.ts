@@ -4,7 +4,8 @@
  * processes carry a unique argument (`sleep 300.<n>`) and are looked for in /proc.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { call, create, testApp, waitForStatus } from '../../testing/app.js';
 import { eventually, tempDir } from '../../testing/databases.js';
 import type { ExecutorExit } from '../launcher.js';
-import { cgroupSupport } from './cgroups.js';
+import { cgroupSupport, createCgroup, executorTag, joinCgroup, killCgroup } from './cgroups.js';
 import { LocalLauncher } from './local-launcher.js';
 import { shellCommand } from './wrapper.js';
 
@@ -132,6 +133,20 @@ for (const mode of ['cgroup', 'tracking'] as const) {
       });
     }
 
+    it('after a failure, and the exit code is still the command\'s', async () => {
+      const l = launcher();
+      const dir = tempDir();
+      const marker = uniqueSleep();
+      cleanUp(marker);
+      const ended = exitOf(l, 'f');
+      await l.submit([{ name: 'f', argv: shellCommand(`setsid sleep ${marker} & exit 3`), cwd: dir, env: {}, logDir: join(dir, 'logs') }]);
+      const exit = await ended;
+      assert.deepEqual({ ...exit, leftovers: undefined }, { name: 'f', exitCode: 3, signal: null, cause: 'exited', leftovers: undefined });
+      assert.ok((exit.leftovers ?? 0) >= 1);
+      assert.deepEqual(alive(marker), []);
+      await l.close();
+    });
+
     it('on cancel, a setsid daemon as well as the process group', async () => {
       const l = launcher();
       const dir = tempDir();
@@ -204,5 +219,19 @@ describe('LocalLauncher in a cgroup', { skip: !linux ? 'needs /proc' : noCgroups
     assert.equal(exit.leftovers, 1);
     assert.ok(!existsSync(join((cgroups as { mount: string }).mount, path)), 'the cgroup is removed');
     await l.close();
+  });
+
+  it('without cgroup.kill (kernels before 5.14), SIGKILLs each process in cgroup.procs until it is empty', async () => {
+    const dir = await createCgroup(cgroups as { base: string }, executorTag('no-kill-file', tempDir()));
+    const marker = uniqueSleep();
+    cleanUp(marker);
+    const child = spawn('/bin/sh', ['-c', `read _; for i in 1 2 3; do setsid sleep ${marker} & done; touch "$READY"; exec sleep ${marker}`], { env: { ...process.env, READY: join(tempDir(), 'ready') }, stdio: ['pipe', 'ignore', 'ignore'] });
+    await once(child, 'spawn');
+    joinCgroup(dir, child.pid!);
+    child.stdin!.end('go\n');
+    await eventually('four sleeps to run', () => alive(marker).length === 4);
+    assert.equal(await killCgroup(dir, false), 4);
+    assert.deepEqual(alive(marker), []);
+    assert.ok(!existsSync(dir), 'the cgroup is removed');
   });
 });
