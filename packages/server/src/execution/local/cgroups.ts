@@ -10,7 +10,7 @@
  * a systemd user session or a unit with Delegate=yes).
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -99,6 +99,33 @@ export function findCgroup(support: CgroupSupport, tag: string, wrapperPid: numb
   }
   const dir = join(support.base, tag);
   return existsSync(join(dir, 'cgroup.procs')) ? dir : null;
+}
+
+/**
+ * Removes empty executor cgroups under `base` older than `minAgeMs`: those of executors that ended while no
+ * server settled them (a data dir deleted while its server was down, a test app closed with executors running).
+ * rmdir refuses a cgroup that still holds a process, so nothing running is touched; the age keeps it away from a
+ * cgroup another server has just made and not yet moved its wrapper into. Returns how many it removed.
+ */
+export function removeEmptyCgroups(base: string, minAgeMs: number): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(base).filter((name) => name.startsWith('periscope-'));
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const dir = join(base, name);
+    try {
+      if (Date.now() - statSync(dir).ctimeMs < minAgeMs || populated(dir, [0])) continue;
+      rmdirSync(dir);
+      removed += 1;
+    } catch {
+      // busy (it runs), gone, or not ours to remove
+    }
+  }
+  return removed;
 }
 
 /** How long killing a cgroup may take before we give up on removing it (it is retried when the name is reused). */

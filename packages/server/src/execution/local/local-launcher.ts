@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NodeCapacity } from '../capacity.js';
 import type { Attached, ExecutorExit, LaunchSpec, Launcher, LauncherEvents } from '../launcher.js';
-import { cgroupSupport, createCgroup, executorTag, findCgroup, joinCgroup, killCgroup, type CgroupSupport } from './cgroups.js';
+import { cgroupSupport, createCgroup, executorTag, findCgroup, joinCgroup, killCgroup, removeEmptyCgroups, type CgroupSupport } from './cgroups.js';
 import { EXECUTOR_TAG_VAR, executorProcesses, killExecutorProcesses, type KnownProcesses } from './leftovers.js';
 import { WRAPPER_ARGV0, WRAPPER_SCRIPT } from './wrapper.js';
 
@@ -37,6 +37,9 @@ interface Tracked {
  * one small /proc read per executor (its wrapper's stat) while it runs, so a hundred idle ones cost ~nothing.
  */
 const RECOVERED_POLL_MS = 1000;
+
+/** An empty executor cgroup at least this old, found at the first recovery, belongs to nobody any more. */
+const STALE_CGROUP_MS = 60_000;
 
 /** Where the launcher reports what it survived (a pino/Fastify logger fits). */
 export interface LauncherLog {
@@ -72,6 +75,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
   private readonly log: LauncherLog;
   private readonly cgroups: CgroupSupport;
   private cgroupsExplained = false;
+  private staleCgroupsRemoved = false;
 
   constructor(
     private readonly node: NodeCapacity,
@@ -242,6 +246,10 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
           this.report(classifyExit(tracked, null, null));
         }
       }
+    }
+    if (!this.staleCgroupsRemoved && 'base' in this.cgroups) {
+      this.staleCgroupsRemoved = true;
+      removeEmptyCgroups(this.cgroups.base, STALE_CGROUP_MS);
     }
     this.poller ??= setInterval(() => this.background(null, 'watching re-attached executors', () => this.pollRecovered()), RECOVERED_POLL_MS);
   }

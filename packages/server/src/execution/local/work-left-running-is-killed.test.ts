@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { call, create, testApp, waitForStatus } from '../../testing/app.js';
 import { eventually, tempDir } from '../../testing/databases.js';
 import type { ExecutorExit } from '../launcher.js';
-import { cgroupSupport, createCgroup, executorTag, joinCgroup, killCgroup } from './cgroups.js';
+import { cgroupSupport, createCgroup, executorTag, joinCgroup, killCgroup, removeEmptyCgroups } from './cgroups.js';
 import { LocalLauncher } from './local-launcher.js';
 import { shellCommand } from './wrapper.js';
 
@@ -233,5 +233,24 @@ describe('LocalLauncher in a cgroup', { skip: !linux ? 'needs /proc' : noCgroups
     assert.equal(await killCgroup(dir, false), 4);
     assert.deepEqual(alive(marker), []);
     assert.ok(!existsSync(dir), 'the cgroup is removed');
+  });
+
+  it('at the first recovery removes empty executor cgroups nobody settled, and never one that holds a process', async () => {
+    // A base of our own, so no other test's fresh cgroup is in reach.
+    const base = join((cgroups as { base: string }).base, `periscope-test-base-${process.pid}`);
+    mkdirSync(base);
+    after(() => rmdirSync(base));
+    const empty = await createCgroup({ base }, executorTag('ended-unwatched', tempDir()));
+    const busy = await createCgroup({ base }, executorTag('running', tempDir()));
+    const marker = uniqueSleep();
+    cleanUp(marker);
+    const child = spawn('/bin/sh', ['-c', `read _; exec sleep ${marker}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    await once(child, 'spawn');
+    joinCgroup(busy, child.pid!);
+    child.stdin!.end('go\n');
+    assert.equal(removeEmptyCgroups(base, 0), 1);
+    assert.ok(!existsSync(empty), 'the empty one is gone');
+    assert.ok(existsSync(busy), 'the one with a process is kept');
+    assert.equal(await killCgroup(busy), 1);
   });
 });
