@@ -10,6 +10,16 @@ export function stateOfExit(exit: ExecutorExit): ExecutorState {
 
 /** How an executor ended, in words, and whose fault it was (user code or the platform). */
 export function describeExit(name: string, exit: ExecutorExit): string {
+  return `${howItEnded(name, exit)}${leftoversNote(exit) ?? ''}`;
+}
+
+/** What the launcher had to kill after the command ended (background children, daemons), in words. */
+export function leftoversNote(exit: ExecutorExit): string | undefined {
+  if (!exit.leftovers) return undefined;
+  return `; killed ${exit.leftovers} process${exit.leftovers === 1 ? '' : 'es'} it left running`;
+}
+
+function howItEnded(name: string, exit: ExecutorExit): string {
   switch (exit.cause) {
     case 'exited':
       return `${name} exited with code ${exit.exitCode}`;

@@ -13,7 +13,7 @@ import type { DataLayout } from '../logs/layout.js';
 import type { LogTailer } from '../logs/tailer.js';
 import { isExecutorEnded, isTrialFinished, type ExecutorRecord, type TrialRecord, type TrialStore } from '../trials/store.js';
 import { Durable } from './durable.js';
-import { describeExit, stateOfExit } from './exit-words.js';
+import { describeExit, leftoversNote, stateOfExit } from './exit-words.js';
 import type { ExecutorExit, Launcher } from './launcher.js';
 import { launchFailureMessage, launchStep, STALLED_LAUNCH_MESSAGE, whySpawnFailed } from './launch-failure.js';
 import { launchSpecs, syncCode } from './launch-specs.js';
@@ -438,7 +438,7 @@ export class Orchestrator {
     const stoppedPs = active.stoppingPs.has(exit.name);
     const requested = active.cancelRequested.has(exit.name);
     const state = stoppedPs ? 'Succeeded' : requested ? 'Canceled' : stateOfExit(exit);
-    const cause = stoppedPs ? null : requested ? 'canceled by request' : exit.cause === 'exited' ? null : describeExit(exit.name, exit);
+    const cause = stoppedPs ? null : requested ? 'canceled by request' : exit.cause === 'exited' ? (leftoversNote(exit)?.slice(2) ?? null) : describeExit(exit.name, exit);
     const finishedAt = Date.now();
     await this.durable.write(`record the end of ${exit.name}`, () => this.o.trials.updateExecutor(exit.name, { state, exitCode: exit.exitCode, signal: exit.signal, cause, finishedAt }));
     active.ended.add(exit.name);

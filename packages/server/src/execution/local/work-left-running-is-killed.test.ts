@@ -90,6 +90,9 @@ describe('work left running by an experiment', { skip: !linux && 'needs /proc' }
       assert.equal((await waitForStatus(app, id, ['Succeeded', 'Failed'])).status, 'Succeeded');
       // The launcher kills what is left before it reports the end, so nothing may be alive by now.
       assert.deepEqual(alive(marker), [], `no sleep ${marker} is alive after the experiment ended`);
+      // And the executor says so in words.
+      const [executor] = (await call(app, 'GET', `/api/v1/experiment/${id}/trials`)).body.result[0].executors;
+      assert.match(executor.cause ?? '', /^killed \d+ process(es)? it left running$/, JSON.stringify(executor));
     });
   }
 
