@@ -76,7 +76,7 @@ export function experimentRoutes(service: ExperimentService, trials: TrialServic
 
     app.get(
       '/api/v1/experiment/logs/:id',
-      { schema: { tags, summary: "Every pod's log lines", params: ExperimentIdParams, response: { 200: Envelope(ExperimentLog), ...errors } } },
+      { schema: { tags, summary: "Every pod's log lines (the last 250,000 of each pod, no more than about 8 MiB of each stream)", params: ExperimentIdParams, response: { 200: Envelope(ExperimentLog), ...errors } } },
       async (request) => ok(await service.getLog(request.params.id)),
     );
 

@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../testing/databases.js';
-import { headLines, readAllLines, tailLines, timeAt } from './line-reader.js';
+import { headLines, linesFrom, MAX_LINE_BYTES, tailLines, timeAt } from './line-reader.js';
+
+const readAllLines = async (path: string) => (await linesFrom(path, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).lines;
 
 describe('line reader', () => {
   const dir = tempDir();
@@ -33,6 +35,31 @@ describe('line reader', () => {
   it('heads without reading the whole file', async () => {
     assert.deepEqual((await headLines(file, 3)).map((l) => l.text), lines.slice(0, 3));
     assert.equal((await headLines(file, 20_000)).length, 20_000);
+  });
+
+  it('reads a page of lines from an offset, and the next page from where it stopped', async () => {
+    const all = await readAllLines(file);
+    const first = await linesFrom(file, 0, 1000, Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(first.lines, all.slice(0, 1000));
+    assert.equal(first.end, false);
+    assert.equal(first.next, all[1000]!.offset);
+    assert.deepEqual(first.ends, all.slice(1, 1001).map((l) => l.offset));
+    const second = await linesFrom(file, first.next, 1000, Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(second.lines, all.slice(1000, 2000));
+    const last = await linesFrom(file, all.at(-2)!.offset, 1000, Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(last.lines, all.slice(-2));
+    assert.equal(last.end, true);
+    // A byte budget stops the page early (after at least one line).
+    const small = await linesFrom(file, 0, 1000, 100);
+    assert.ok(small.lines.length > 0 && small.lines.length < 20, String(small.lines.length));
+    assert.deepEqual(small.lines, all.slice(0, small.lines.length));
+  });
+
+  it('returns a line longer than the longest it holds in pieces, with offsets that continue', async () => {
+    const long = join(dir, 'long');
+    writeFileSync(long, `${'y'.repeat(MAX_LINE_BYTES * 2 + 10)}\nafter\n`);
+    const read = await linesFrom(long, 0, 10, Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(read.lines.map((l) => [l.offset, l.text.length]), [[0, MAX_LINE_BYTES], [MAX_LINE_BYTES, MAX_LINE_BYTES], [2 * MAX_LINE_BYTES, 10], [2 * MAX_LINE_BYTES + 11, 5]]);
   });
 
   it('finds the time of the chunk holding an offset', () => {

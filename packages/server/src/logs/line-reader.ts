@@ -1,6 +1,6 @@
 /**
- * Reading log files: whole, the first N lines, or the last N lines by seeking from the end (never a scan of a
- * large file). Each line keeps its byte offset so it can be given the time of the chunk that contained it.
+ * Reading log files: a page of lines from an offset, the first N lines, or the last N lines by seeking from the
+ * end (never a whole large file in memory). Each line keeps its byte offset so it can be given the time of the chunk that contained it.
  */
 import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
@@ -32,13 +32,68 @@ export async function openRegular(path: string, flags: number = constants.O_RDON
   return handle;
 }
 
-export async function readAllLines(path: string): Promise<RawLine[]> {
+export interface LinesFrom {
+  lines: RawLine[];
+  /** For each line, the offset just past it (its newline included). */
+  ends: number[];
+  /** The offset just past the last line returned: where the next read starts. */
+  next: number;
+  /** True when the read reached the end of the file (nothing is left after `next`, as of now). */
+  end: boolean;
+}
+
+/** Longest line returned whole; a longer one comes back in pieces of this size, each its own line. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/**
+ * Up to `maxLines` lines from byte `offset`, reading 64 KiB at a time and stopping once that many lines (or
+ * `maxBytes` of them, at least one line) are read: never the whole file. A last line without its newline is
+ * returned only at the end of the file (the process may not have finished it).
+ */
+export async function linesFrom(path: string, offset: number, maxLines: number, maxBytes: number): Promise<LinesFrom> {
   const handle = await openRegular(path).catch(() => undefined);
-  if (!handle) return [];
+  if (!handle) return { lines: [], ends: [], next: offset, end: true };
+  const lines: RawLine[] = [];
+  const ends: number[] = [];
+  let next = offset;
+  let bytes = 0;
   try {
-    return splitLines(await handle.readFile(), 0);
+    let pending: Buffer = Buffer.alloc(0);
+    let position = offset;
+    const buffer = Buffer.alloc(CHUNK);
+    while (lines.length < maxLines && (lines.length === 0 || bytes < maxBytes)) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
+      if (bytesRead === 0) {
+        if (pending.length > 0) {
+          lines.push({ offset: next, text: pending.toString('utf8') });
+          next += pending.length;
+          ends.push(next);
+        }
+        return { lines, ends, next, end: true };
+      }
+      position += bytesRead;
+      const chunk = pending.length > 0 ? Buffer.concat([pending, buffer.subarray(0, bytesRead)]) : Buffer.from(buffer.subarray(0, bytesRead));
+      let start = 0;
+      for (let i = chunk.indexOf(10); i !== -1 && lines.length < maxLines && (lines.length === 0 || bytes < maxBytes); i = chunk.indexOf(10, start)) {
+        lines.push({ offset: next, text: chunk.toString('utf8', start, i) });
+        bytes += i + 1 - start;
+        next += i + 1 - start;
+        ends.push(next);
+        start = i + 1;
+      }
+      pending = chunk.subarray(start);
+      // A line too long to hold: its first MAX_LINE_BYTES go out as a line of their own.
+      while (pending.length >= MAX_LINE_BYTES && lines.length < maxLines && (lines.length === 0 || bytes < maxBytes) && pending.indexOf(10) === -1) {
+        lines.push({ offset: next, text: pending.toString('utf8', 0, MAX_LINE_BYTES) });
+        bytes += MAX_LINE_BYTES;
+        next += MAX_LINE_BYTES;
+        ends.push(next);
+        pending = pending.subarray(MAX_LINE_BYTES);
+      }
+    }
+    return { lines, ends, next, end: false };
   } catch {
-    return [];
+    return { lines, ends, next, end: true };
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -46,29 +101,11 @@ export async function readAllLines(path: string): Promise<RawLine[]> {
 
 export async function headLines(path: string, n: number): Promise<RawLine[]> {
   if (n <= 0) return [];
-  const handle = await openRegular(path).catch(() => undefined);
-  if (!handle) return [];
-  try {
-    const parts: Buffer[] = [];
-    let position = 0;
-    let newlines = 0;
-    for (;;) {
-      const buffer = Buffer.alloc(CHUNK);
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
-      if (bytesRead === 0) break;
-      const chunk = buffer.subarray(0, bytesRead);
-      parts.push(chunk);
-      position += bytesRead;
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
-      if (newlines >= n) break;
-    }
-    return splitLines(Buffer.concat(parts), 0).slice(0, n);
-  } finally {
-    await handle.close();
-  }
+  return (await linesFrom(path, 0, n, Number.MAX_SAFE_INTEGER)).lines;
 }
 
-export async function tailLines(path: string, n: number): Promise<RawLine[]> {
+/** The last `n` lines; with `maxBytes`, no more than about that many bytes are read back from the end. */
+export async function tailLines(path: string, n: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<RawLine[]> {
   if (n <= 0) return [];
   const handle = await openRegular(path).catch(() => undefined);
   if (!handle) return [];
@@ -78,7 +115,7 @@ export async function tailLines(path: string, n: number): Promise<RawLine[]> {
     let position = size;
     let newlines = 0;
     // One more newline than lines wanted marks the start of the first of them.
-    while (position > 0 && newlines <= n) {
+    while (position > 0 && newlines <= n && size - position < maxBytes) {
       const length = Math.min(CHUNK, position);
       position -= length;
       const buffer = Buffer.alloc(length);

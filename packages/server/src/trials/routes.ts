@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
 import { STREAMS } from '../logs/layout.js';
+import { DEFAULT_PAGE_LINES } from '../logs/service.js';
 import type { TrialLogQuery, TrialService } from './service.js';
 
 const tags = ['trials'];
@@ -14,6 +15,8 @@ const LogsQuery = Type.Object({
   executor: Type.Optional(Type.String({ maxLength: 200, description: 'Only this executor (pod name); 404 when the trial has none by that name.' })),
   rank: Type.Optional(Type.Integer({ minimum: 0, description: 'Only the executor of this rank; 404 when no executor of the trial has it.' })),
   stream: Type.Optional(Type.Union(STREAMS.map((s) => Type.Literal(s)))),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: `Without head or tail: most lines in the page (default ${DEFAULT_PAGE_LINES}).` })),
+  after: Type.Optional(Type.String({ maxLength: 100_000, description: 'Without head or tail: the page after the one that answered this as attributes.nextCursor.' })),
 });
 /** Trials and their logs: head, tail, filters, and follow over Server-Sent Events. */
 export function trialRoutes(trials: TrialService): FastifyPluginAsyncTypebox {
@@ -24,12 +27,32 @@ export function trialRoutes(trials: TrialService): FastifyPluginAsyncTypebox {
 
     app.get(
       '/api/v1/trials/:id/logs',
-      { schema: { tags, summary: "A trial's log lines", params: TrialParams, querystring: LogsQuery, response: { 200: Envelope(Type.Array(LogLine)), 400: ErrorEnvelope, 404: ErrorEnvelope } } },
+      {
+        schema: {
+          tags,
+          summary: "A trial's log lines",
+          description: `Without head or tail, one page: up to limit (default ${DEFAULT_PAGE_LINES}) lines in time order, and while more remain attributes.nextCursor, to pass as after for the next page.`,
+          params: TrialParams, querystring: LogsQuery,
+          response: { 200: Envelope(Type.Array(LogLine)), 400: ErrorEnvelope, 404: ErrorEnvelope },
+        },
+      },
       async (request, reply) => {
-        const { follow, head, tail, executor, rank, stream } = request.query;
+        const { follow, head, tail, executor, rank, stream, limit, after } = request.query;
         if (head !== undefined && tail !== undefined) throw new ValidationError('head and tail cannot be combined', 'tail');
-        const query: TrialLogQuery = { ...(head !== undefined && { head }), ...(tail !== undefined && { tail }), ...(executor !== undefined && { executor }), ...(rank !== undefined && { rank }), ...(stream !== undefined && { stream }) };
-        if (!follow) return ok(await trials.lines(request.params.id, query));
+        if ((head !== undefined || tail !== undefined) && (limit !== undefined || after !== undefined)) throw new ValidationError('limit and after page a plain read; they cannot be combined with head or tail', limit !== undefined ? 'limit' : 'after');
+        const query: TrialLogQuery = {
+          ...(head !== undefined && { head }),
+          ...(tail !== undefined && { tail }),
+          ...(executor !== undefined && { executor }),
+          ...(rank !== undefined && { rank }),
+          ...(stream !== undefined && { stream }),
+          ...(limit !== undefined && { limit }),
+          ...(after !== undefined && { after }),
+        };
+        if (!follow) {
+          const page = await trials.lines(request.params.id, query);
+          return ok(page.lines, page.next !== null ? { nextCursor: page.next } : {});
+        }
 
         await trials.get(request.params.id); // a 404 before the stream starts
         reply.hijack();

@@ -1,6 +1,6 @@
 import { formatTime, NotFoundError, type Executor, type Trial } from '@periscope/core';
 import type { ExperimentRecord } from '../experiments/store.js';
-import type { LogLine, LogQuery, LogService, LogSource } from '../logs/service.js';
+import type { LogLine, LogPage, LogQuery, LogService, LogSource } from '../logs/service.js';
 import { isTrialFinished, type ExecutorRecord, type TrialRecord, type TrialStore } from './store.js';
 
 export type TrialView = Trial;
@@ -30,7 +30,8 @@ export class TrialService {
     return this.view(await this.require(id));
   }
 
-  async lines(id: number, query: TrialLogQuery): Promise<LogLine[]> {
+  /** Head, tail, or one page of lines (see LogService.lines) with the next page's cursor. */
+  async lines(id: number, query: TrialLogQuery): Promise<LogPage> {
     const sources = await this.sources(await this.require(id), query);
     return this.logs.lines(sources, query);
   }
@@ -52,7 +53,11 @@ export class TrialService {
     // Subscribe before reading the backlog so no line falls between the two.
     const stop = this.logs.follow(sources, query, (lines) => (live ? send(lines) : buffered.push(lines)));
     try {
-      send(await this.logs.lines(sources, query));
+      // The backlog page by page (a plain follow sends all of it without holding it all at once).
+      for (let page = await this.logs.lines(sources, query); ; page = await this.logs.lines(sources, { ...query, after: page.next })) {
+        send(page.lines);
+        if (page.next === null || signal.aborted) break;
+      }
       for (const lines of buffered) send(lines);
       live = true;
       while (!signal.aborted) {
