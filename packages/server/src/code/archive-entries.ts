@@ -1,4 +1,4 @@
-import { ArchiveError } from './errors.js';
+import { ArchiveError, TooManyEntriesError } from './errors.js';
 
 /** What the checker needs of one tar entry (a subset of tar's ReadEntry, so it is testable without tar). */
 export interface EntryHeader {
@@ -9,7 +9,10 @@ export interface EntryHeader {
 }
 
 export interface ArchiveLimits {
-  /** Most entries one archive may hold, directories included (default 200,000). */
+  /**
+   * Most entries one archive may hold, directories included (default 50,000): more is refused at upload with a
+   * 413, before anything is stored. Each entry costs a file-system call or more at extraction.
+   */
   maxEntries?: number;
   /** Most bytes its files may unpack to, summed from the entry headers (default 4 GiB). */
   maxUnpackedBytes?: number;
@@ -20,7 +23,7 @@ export interface ArchiveSummary {
   unpackedBytes: number;
 }
 
-const DEFAULT_MAX_ENTRIES = 200_000;
+export const DEFAULT_MAX_ENTRIES = 50_000;
 const DEFAULT_MAX_UNPACKED_BYTES = 4 * 1024 ** 3;
 /** As the kernel's ELOOP limit: a longer chain of symlinks is a loop, or as good as one. */
 const MAX_SYMLINK_HOPS = 40;
@@ -55,7 +58,7 @@ export class ArchiveEntryChecker {
 
   add(entry: EntryHeader): void {
     const name = entry.path;
-    if (++this.entries > this.maxEntries) throw new ArchiveError(`Archive has more than ${this.maxEntries} entries.`);
+    if (++this.entries > this.maxEntries) throw new TooManyEntriesError(this.maxEntries);
     const segments = relativeSegments(name, 'path', name);
     if (segments.length === 0) {
       if (entry.type === 'Directory') return; // `./`, the root itself

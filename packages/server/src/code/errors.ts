@@ -20,3 +20,13 @@ export class ArchiveError extends ValidationError {
     this.entry = entry;
   }
 }
+
+/**
+ * An archive with more entries than the server extracts (ArchiveLimits.maxEntries): a 413, like an archive of
+ * too many bytes, since it is the archive's size that is refused, not its shape.
+ */
+export class TooManyEntriesError extends PeriscopeError {
+  constructor(maxEntries: number) {
+    super('PAYLOAD_TOO_LARGE', `Archive has more than ${maxEntries} entries.`);
+  }
+}

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { Parser, extract, type ReadEntry } from 'tar';
 import { ArchiveEntryChecker, type ArchiveLimits, type ArchiveSummary } from './archive-entries.js';
-import { ArchiveError, CodeSyncError } from './errors.js';
+import { ArchiveError, CodeSyncError, TooManyEntriesError } from './errors.js';
 
 
 /**
@@ -50,7 +50,7 @@ export async function inspectArchive(file: string, limits: ArchiveLimits = {}): 
     await parsed;
   } catch (error) {
     if (problem !== undefined) throw problem;
-    if (error instanceof ArchiveError) throw error;
+    if (error instanceof ArchiveError || error instanceof TooManyEntriesError) throw error;
     throw new ArchiveError(`Not a readable tar.gz archive: ${describe(error)}.`);
   }
   if (problem !== undefined) throw problem;

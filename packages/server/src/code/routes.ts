@@ -20,7 +20,7 @@ const CodeArchive = Type.Object({
 /**
  * Content-addressed code upload: `PUT /api/v1/code/{sha256}` with a tar.gz body, then an experiment with
  * `code: {syncMode: "upload", url: "<sha256>"}`. The archive streams to disk (never buffered) and is refused
- * when larger than the store's limit (413), when it does not hash to the URL's digest (400), or when an entry
+ * when larger than the store's limit (413), when it holds more than ArchiveLimits.maxEntries entries (413, default 50,000), when it does not hash to the URL's digest (400), or when an entry
  * would land outside the work dir (400, naming the entry).
  */
 export function codeRoutes(store: CodeStore): FastifyPluginAsyncTypebox {
