@@ -101,8 +101,14 @@ export class TrialReference {
     const route = path`/trials/${String(this.id)}/logs`;
     await this.checkFilters(route, options);
     if (!options.follow) {
-      const lines = await this.#api.result<LogLine[]>({ method: 'GET', path: route, query, signal: options.signal });
-      for (const line of lines) if (keep(line)) yield line;
+      // A plain read is one page on the server (attributes.nextCursor names the next): follow the pages to the end.
+      let after: string | undefined;
+      do {
+        const page = await this.#api.transport.call<LogLine[]>({ method: 'GET', path: route, query: { ...query, after }, ...(options.signal && { signal: options.signal }) });
+        for (const line of page.result) if (keep(line)) yield line;
+        const next = page.attributes.nextCursor;
+        after = options.head === undefined && options.tail === undefined && typeof next === 'string' ? next : undefined;
+      } while (after !== undefined);
       return;
     }
     const response = await this.#api.transport.open({ method: 'GET', path: route, query: { ...query, follow: true }, timeoutMs: 0, signal: options.signal });
