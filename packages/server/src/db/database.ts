@@ -50,12 +50,18 @@ function openSqlite(file: string): Kysely<Database> {
  * queries have the same SQL text each time (values are bound parameters), so prepared statements are reused.
  * better-sqlite3 runs one statement at a time on this one connection, so sharing a statement is safe.
  */
+const NOTHING_TO_ROLL_BACK = { reader: false, run: () => ({ changes: 0, lastInsertRowid: 0 }) } as unknown as SQLite.Statement;
+
 function withStatementCache(sqlite: SQLite.Database, limit = 512): SQLite.Database {
   const cache = new Map<string, SQLite.Statement>();
   return new Proxy(sqlite, {
     get(target, property, receiver) {
       if (property !== 'prepare') return Reflect.get(target, property, receiver);
       return (source: string) => {
+        // SQLite rolls a transaction back by itself when a statement in it fails with SQLITE_FULL (a full
+        // disk) and some other errors; Kysely's ROLLBACK would then fail ("no transaction is active") and hide
+        // the real error. A rollback with nothing to roll back does nothing.
+        if (source === 'rollback' && !target.inTransaction) return NOTHING_TO_ROLL_BACK;
         let statement = cache.get(source);
         if (!statement) {
           statement = target.prepare(source);

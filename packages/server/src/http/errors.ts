@@ -21,6 +21,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (status !== undefined && status >= 400 && status < 500) {
       return reply.code(status).send(failure(status, clientErrorMessage(fastifyError)));
     }
+    const full = diskFull(error);
+    if (full) {
+      request.log.error({ err: error }, 'the store or the data dir is out of space');
+      return reply.code(503).header('retry-after', '5').send(failure(503, `The server cannot store anything now: ${full}. Free some space and retry.`));
+    }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send(failure(500, 'Internal server error.'));
   });
@@ -58,4 +63,16 @@ function clientErrorMessage(error: FastifyError): string {
     default:
       return error.message;
   }
+}
+
+/**
+ * A write refused for want of space — SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100) or ENOSPC from the
+ * data dir — in words; undefined for anything else. It is the operator's to fix, and the request may be retried.
+ */
+function diskFull(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'SQLITE_FULL') return 'the database file\'s disk is full';
+  if (code === '53100') return 'PostgreSQL\'s disk is full';
+  if (code === 'ENOSPC') return 'the data dir\'s disk is full';
+  return undefined;
 }
