@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { constants, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -9,7 +9,11 @@ import type { NodeCapacity } from '../capacity.js';
 import type { Attached, ExecutorExit, LaunchSpec, Launcher, LauncherEvents } from '../launcher.js';
 import { cgroupSupport, createCgroup, executorTag, findCgroup, joinCgroup, killCgroup, removeEmptyCgroups, type CgroupSupport } from './cgroups.js';
 import { EXECUTOR_TAG_VAR, executorProcesses, killExecutorProcesses, type KnownProcesses } from './leftovers.js';
+import { aliveGroups, findWrapper, isOurWrapper, signalGroup, wrapperAlive } from './process-groups.js';
 import { WRAPPER_ARGV0, WRAPPER_SCRIPT } from './wrapper.js';
+
+/** Tests and recovery ask whether a group still runs; it lives with the other /proc helpers. */
+export { groupAlive } from './process-groups.js';
 
 export const LOG_FILES = { stdout: 'stdout', stderr: 'stderr', exit: 'exit' } as const;
 
@@ -231,9 +235,9 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
       const tracked: Tracked = { name: e.name, pid: e.pid ?? -1, logDir: e.logDir, child: null, canceled: false, reported: false, tag, cgroup: null, pidOurs: false };
       try {
         // A crash between spawning and recording the pid leaves it unknown: find the wrapper by its log dir.
-        const pid = e.pid ?? findWrapper(e.logDir);
+        const pid = e.pid ?? findWrapper(join(e.logDir, LOG_FILES.exit));
         tracked.pid = pid ?? -1;
-        tracked.pidOurs = pid !== null && (await isOurWrapper(pid, e.logDir));
+        tracked.pidOurs = pid !== null && (await isOurWrapper(pid, join(e.logDir, LOG_FILES.exit)));
         tracked.cgroup = findCgroup(this.cgroups, tag, tracked.pidOurs ? pid : null);
         if (tracked.pidOurs) this.tracked.set(e.name, tracked);
         else await this.settleRecovered(tracked);
@@ -351,84 +355,6 @@ export async function readExitFile(logDir: string): Promise<number | null> {
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-/**
- * Whether any live process of the group (pgid = the wrapper's pid) remains. Zombies do not count: orphans of
- * a killed group are reaped by init, which on some hosts does so only every second or two.
- */
-export function groupAlive(pgid: number): boolean {
-  return aliveGroups([pgid]).has(pgid);
-}
-
-/**
- * Which of these process groups still have a live (non-zombie) process. Cheap when they run: a group whose
- * leader (the wrapper, which waits for its command) is alive needs one read of /proc/<pgid>/stat; only the
- * groups whose leader is gone or a zombie share one scan of /proc.
- */
-export function aliveGroups(pgids: number[]): Set<number> {
-  const alive = new Set<number>();
-  const unsure = new Set<number>();
-  for (const pgid of pgids) {
-    if (pgid <= 0) continue;
-    try {
-      process.kill(-pgid, 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPERM') alive.add(pgid);
-      continue;
-    }
-    if (process.platform !== 'linux') alive.add(pgid);
-    else {
-      const leader = procStat(String(pgid));
-      if (leader && leader.pgrp === pgid && leader.state !== 'Z') alive.add(pgid);
-      else unsure.add(pgid);
-    }
-  }
-  if (unsure.size === 0) return alive;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = procStat(entry);
-    if (stat && unsure.has(stat.pgrp) && stat.state !== 'Z') alive.add(stat.pgrp);
-  }
-  return alive;
-}
-
-/** State and process group from /proc/<pid>/stat ("pid (comm) state ppid pgrp ..."), or null if it is gone. */
-function procStat(pid: string): { state: string; pgrp: number } | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null; // exited while we looked
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
-}
-
-/** Whether the wrapper (leader of its own process group) still runs; where there is no /proc, whether its group does. */
-function wrapperAlive(pid: number): boolean {
-  if (process.platform !== 'linux') return groupAlive(pid);
-  const stat = procStat(String(pid));
-  return stat !== null && stat.pgrp === pid && stat.state !== 'Z';
-}
-
-/** A recorded pid may have been reused by an unrelated process after a reboot; trust it only if it is our wrapper for this log dir. */
-async function isOurWrapper(pid: number, logDir: string): Promise<boolean> {
-  try {
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    return cmdline.includes(WRAPPER_ARGV0) && cmdline.includes(join(logDir, LOG_FILES.exit));
-  } catch {
-    // No /proc (not Linux): fall back to the pid being alive.
-    return process.platform !== 'linux' && groupAlive(pid);
-  }
-}
-
 /**
  * One status and one cause for every way an executor can end. `sh` reports a command killed by signal n as
  * 128+n; no status at all (no exit file, no wait status) means the process vanished: lost.
@@ -437,22 +363,6 @@ function classifyExit(t: Tracked, status: number | null, signal: string | null, 
   const bySignal = signal ?? (status !== null && status > 128 ? signalName(status - 128) : null);
   const cause = t.canceled ? 'canceled' : bySignal ? 'signaled' : status === null ? 'lost' : 'exited';
   return { name: t.name, exitCode: status, signal: bySignal, cause, ...(leftovers > 0 && { leftovers }) };
-}
-
-/** The pid of the wrapper writing to this log dir, from /proc (Linux), or null. */
-function findWrapper(logDir: string): number | null {
-  if (process.platform !== 'linux') return null;
-  const exitPath = join(logDir, LOG_FILES.exit);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline.includes(WRAPPER_ARGV0) && cmdline.includes(exitPath)) return Number(entry);
-    } catch {
-      // exited while we looked
-    }
-  }
-  return null;
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };

@@ -233,7 +233,8 @@ describe('LocalLauncher in a cgroup', { skip: !linux ? 'needs /proc' : noCgroups
     joinCgroup(dir, child.pid!);
     child.stdin!.end('go\n');
     await eventually('four sleeps to run', () => alive(marker).length === 4);
-    assert.equal(await killCgroup(dir, false), 4);
+    // At least the four sleeps (a setsid still turning into its sleep may be counted too).
+    assert.ok((await killCgroup(dir, false)) >= 4);
     assert.deepEqual(alive(marker), []);
     assert.ok(!existsSync(dir), 'the cgroup is removed');
   });
