@@ -8,6 +8,7 @@ import { eventually, tempDir } from '../../testing/databases.js';
 import type { ExecutorExit } from '../launcher.js';
 import { groupAlive, LocalLauncher } from './local-launcher.js';
 import { shellCommand } from './wrapper.js';
+import { exitOf } from '../../testing/launcher.js';
 
 const node = { name: 'test', architecture: 'x64', cpus: 2, memoryMb: 1024, gpus: [], labels: {} };
 
@@ -15,16 +16,6 @@ function launcher(): LocalLauncher {
   return new LocalLauncher(node);
 }
 
-function exitOf(l: LocalLauncher, name: string): Promise<ExecutorExit> {
-  return new Promise((resolve) => {
-    const listener = (exit: ExecutorExit) => {
-      if (exit.name !== name) return;
-      l.off('exited', listener);
-      resolve(exit);
-    };
-    l.on('exited', listener);
-  });
-}
 
 describe('LocalLauncher', () => {
   it('runs the command with sh -c in its work dir, writes stdout and stderr to files, records the exit code', async () => {

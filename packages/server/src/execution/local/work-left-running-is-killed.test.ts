@@ -16,6 +16,7 @@ import type { ExecutorExit } from '../launcher.js';
 import { cgroupSupport, createCgroup, executorTag, joinCgroup, killCgroup, removeEmptyCgroups } from './cgroups.js';
 import { LocalLauncher } from './local-launcher.js';
 import { shellCommand } from './wrapper.js';
+import { exitOf } from '../../testing/launcher.js';
 
 const linux = process.platform === 'linux';
 const cgroups = linux ? cgroupSupport() : { unavailable: 'not Linux' };
@@ -60,16 +61,6 @@ function cleanUp(marker: string): void {
 
 const node = { name: 'test', architecture: 'x64', cpus: 2, memoryMb: 1024, gpus: [], labels: {} };
 
-function exitOf(l: LocalLauncher, name: string): Promise<ExecutorExit> {
-  return new Promise((resolve) => {
-    const listener = (exit: ExecutorExit) => {
-      if (exit.name !== name) return;
-      l.off('exited', listener);
-      resolve(exit);
-    };
-    l.on('exited', listener);
-  });
-}
 
 /** Commands that succeed and leave a `sleep <marker>` running, each escaping the process group another way. */
 const escapes: Record<string, (s: string) => string> = {
