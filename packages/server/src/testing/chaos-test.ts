@@ -9,14 +9,15 @@ export function chaosCheck(database: TestDatabase): void {
     const report = await runChaos({
       command: bundledServer(),
       ...(database.name === 'postgres' && { db: await database.fresh() }),
-      rounds: 2,
-      // A lighter load than the bench's, to stay well inside the per-file time budget on a busy machine.
-      clients: 4,
-      killAfterMs: [300, 1500],
+      // A lighter load than the bench's (10 rounds of 6 clients): it shares the machine with the rest of the
+      // suite, whose CLI files run close to their time budget when the machine is busy.
+      rounds: 1,
+      clients: 3,
+      killAfterMs: [300, 1000],
       log: (line) => process.stderr.write(`${line}\n`),
     });
     assert.deepEqual(report.violations, [], `seed ${report.seed}`);
     // The workload did happen: the check above is not vacuous.
-    assert.ok(report.creates >= 4, `only ${report.creates} creates acknowledged (seed ${report.seed})`);
+    assert.ok(report.creates >= 2, `only ${report.creates} creates acknowledged (seed ${report.seed})`);
   });
 }
