@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { api, authHeaders, checkNotFailed, firstTrialId, submit, waitSucceeded } from './lib/client.js';
 import type { Benchmark, Context } from './lib/context.js';
 import { shToFile } from './lib/processes.js';
+import { streamEvents } from './lib/sse.js';
 import { row, type Row } from './lib/report.js';
 import type { Scope } from './lib/scope.js';
 import { startServer, tempDir, type Server } from './lib/server.js';
@@ -27,9 +28,11 @@ export const logs: Benchmark = {
   async run(ctx, scope) {
     const server = await startServer(scope);
     const dir = tempDir(scope, 'periscope-bench-logs-');
+    const long = ctx.quick ? 1_000_000 : 10_000_000;
     return [
       ...(await queryable(ctx, server, dir, ctx.quick ? 100_000 : 1_000_000, ctx.quick ? 1 : 3)),
-      ...(await tail(ctx, server, dir, ctx.quick ? 1_000_000 : 10_000_000, ctx.quick ? 30 : 200)),
+      ...(await tail(ctx, server, dir, long, ctx.quick ? 30 : 200)),
+      ...(await bigLogMemory(ctx, server, long)),
       ...(await follow(ctx, scope, server, dir, ctx.quick ? 40 : 300)),
     ];
   },
@@ -79,9 +82,7 @@ async function queryable(ctx: Context, server: Server, dir: string, lines: numbe
 async function tail(ctx: Context, server: Server, dir: string, lines: number, samples: number): Promise<Row[]> {
   const file = join(dir, 'tail-baseline');
   await shToFile(`seq ${lines}`, file);
-  const id = await submit(server.base, 'long-log', `seq ${lines}`);
-  await waitSucceeded(server.base, id, 50, 300_000);
-  const trial = await trialOf(server, id);
+  const trial = await longLog(server, lines);
   const viaServer: number[] = [];
   const bare: number[] = [];
   const last = String(lines);
@@ -108,6 +109,96 @@ async function tail(ctx: Context, server: Server, dir: string, lines: number, sa
       note: p === 50 ? 'HTTP + JSON included; baseline in-process' : '',
     }),
   );
+}
+
+const longLogs = new Map<string, Promise<number>>();
+
+/** The trial of a finished job that printed `seq lines` (one per server and size, shared by the rows on it). */
+function longLog(server: Server, lines: number): Promise<number> {
+  const key = `${server.base} ${lines}`;
+  let trial = longLogs.get(key);
+  if (!trial) {
+    trial = (async () => {
+      const id = await submit(server.base, `long-log-${size(lines)}`, `seq ${lines}`);
+      await waitSucceeded(server.base, id, 50, 300_000);
+      return trialOf(server, id);
+    })();
+    longLogs.set(key, trial);
+  }
+  return trial;
+}
+
+/** Peak RSS of the server while `work` runs, sampled every 20 ms. */
+async function peakRss<T>(server: Server, work: () => Promise<T>): Promise<{ peak: number; result: T }> {
+  let peak = server.rssMb() ?? 0;
+  const timer = setInterval(() => (peak = Math.max(peak, server.rssMb() ?? 0)), 20);
+  try {
+    const result = await work();
+    return { peak: Math.max(peak, server.rssMb() ?? 0), result };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * A huge finished log, read two ways while the server's RSS is sampled: one client following it from the start
+ * (its first line's latency; it stops reading for a while, as a slow client does, then reads as fast as it
+ * can), and 20 clients paging through it at once. Baselines: the server's RSS before, `head=1`, one client paging.
+ */
+async function bigLogMemory(ctx: Context, server: Server, lines: number): Promise<Row[]> {
+  const trial = await longLog(server, lines);
+  const url = `${server.base}/api/v1/trials/${trial}/logs`;
+  const headers = authHeaders(server.base);
+  const pauseMs = ctx.quick ? 2_000 : 5_000;
+  const readMs = ctx.quick ? 4_000 : 20_000;
+  const idle = server.rssMb() ?? 0;
+
+  const heads: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = nowMs();
+    await api(server.base, 'GET', `/api/v1/trials/${trial}/logs?head=1`);
+    heads.push(nowMs() - t0);
+  }
+  let pagedLines = 0;
+  const pagedFor = async (ms: number, counter: (n: number) => void) => {
+    const until = nowMs() + ms;
+    for (let after = ''; nowMs() < until; ) {
+      const page = await api(server.base, 'GET', `/api/v1/trials/${trial}/logs${after ? `?after=${after}` : ''}`);
+      counter(page.result.length);
+      const next = (page.attributes as { nextCursor?: string } | undefined)?.nextCursor;
+      if (!next) break;
+      after = encodeURIComponent(next);
+    }
+  };
+  const t1 = nowMs();
+  await pagedFor(readMs / 2, (n) => (pagedLines += n));
+  const pagedRate = pagedLines / ((nowMs() - t1) / 1000);
+
+  const followed = await peakRss(server, async () => {
+    const t0 = nowMs();
+    const response = await fetch(`${url}?follow=true`, { headers, signal: AbortSignal.timeout(pauseMs + readMs + 60_000) });
+    let first = 0;
+    let count = 0;
+    let readingSince = 0;
+    for await (const event of streamEvents(response)) {
+      if (event.event !== 'message') break;
+      count++;
+      if (count === 1) {
+        first = nowMs() - t0;
+        await sleep(pauseMs);
+        readingSince = nowMs();
+      } else if (nowMs() - readingSince > readMs) break;
+    }
+    return { first, rate: (count - 1) / ((nowMs() - readingSince) / 1000) };
+  });
+  const paging = await peakRss(server, () => Promise.all(Array.from({ length: 20 }, () => pagedFor(readMs, () => undefined))));
+  ctx.log(`${NAME}: following ${size(lines)} lines: first line ${followed.result.first.toFixed(1)} ms, peak RSS ${followed.peak} MB (idle ${idle} MB), ${Math.round(followed.result.rate)} lines/s; 20 pagers peak RSS ${paging.peak} MB`);
+  return [
+    row({ benchmark: NAME, metric: `follow ${size(lines)}-line log: first line`, unit: 'ms', value: followed.result.first, baseline: median(heads), baselineLabel: 'GET head=1 (median of 5)', target: '< 100 ms', note: 'request → first line event' }),
+    row({ benchmark: NAME, metric: `follow ${size(lines)}-line log: peak server RSS`, unit: 'MB', value: followed.peak, baseline: idle, baselineLabel: 'server RSS before', target: '< 200 MB', note: `client stops reading ${pauseMs / 1000} s, then reads ${readMs / 1000} s` }),
+    row({ benchmark: NAME, metric: `follow ${size(lines)}-line log: lines/s`, unit: 'lines/s', value: followed.result.rate, baseline: pagedRate, baselineLabel: 'one client paging', target: '' }),
+    row({ benchmark: NAME, metric: `20 clients paging ${size(lines)}-line log: peak server RSS`, unit: 'MB', value: paging.peak, baseline: idle, baselineLabel: 'server RSS before', target: '< 200 MB', note: `${readMs / 1000} s, pages of 10,000 lines` }),
+  ];
 }
 
 /** The last `count` lines of a file, reading backwards from its end in growing blocks. */
@@ -167,21 +258,11 @@ async function followServer(server: Server, lines: number): Promise<{ latencies:
   const id = await submit(server.base, 'follow', ticker(lines));
   const trial = await trialOf(server, id);
   const response = await fetch(`${server.base}/api/v1/trials/${trial}/logs?follow=true`, { headers: authHeaders(server.base) });
-  if (!response.ok || !response.body) throw new Error(`follow answered ${response.status}`);
   const latencies: number[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of response.body) {
-    const at = nowMs();
-    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (event.startsWith('event: end')) return { latencies, id };
-      if (event.startsWith('event: error')) throw new Error(`follow failed: ${event}`);
-      if (event.startsWith('data: ')) latencies.push(at - parseNanos(JSON.parse(event.slice(6)).text));
-    }
+  for await (const event of streamEvents(response)) {
+    if (event.event === 'end') break;
+    if (event.event === 'error') throw new Error(`follow failed: ${event.data}`);
+    if (event.event === 'message') latencies.push(nowMs() - parseNanos(JSON.parse(event.data).text));
   }
   return { latencies, id };
 }

@@ -52,7 +52,7 @@ describe('followLogs over the log stream', () => {
       const logs = t && (await direct.experiments.logs(id));
       return t && logs?.logContent[0]?.podLog.length === 2 && { trial: t };
     });
-    // The first stream carries the backlog ("one", "two") and is then cut; the second replays it.
+    // The first stream carries the backlog ("one", "two") and is then cut; the second resumes after "two".
     let streams = 0;
     const proxy = await flakyProxy(server.master, ({ url }) => (url.startsWith(`/api/v1/trials/${trial.id}/logs?follow=true`) && streams++ === 0 ? 'cut' : 'pass'));
     const follow = new Periscope({ master: proxy.master, retryDelayMs: 1 }).experiments.followLogs(id);
@@ -65,7 +65,11 @@ describe('followLogs over the log stream', () => {
     const rest = await drain(follow, [...lines, third.value as PodLogLine]);
     assert.deepEqual(rest.lines.map((l) => [l.lineNumber, l.text]), [[0, 'one'], [1, 'two'], [2, 'three']]);
     assert.deepEqual(rest.end, { status: 'Succeeded' });
-    assert.equal(proxy.received.filter((r) => SSE.test(r)).length, 2);
+    const opened = proxy.received.filter((r) => SSE.test(r));
+    assert.equal(opened.length, 2);
+    // The second stream resumes after the last line received rather than replaying the log.
+    assert.doesNotMatch(opened[0]!, /[?&]after=/);
+    assert.match(opened[1]!, /[?&]after=[\w%-]+/);
   });
 
   it('follows a job through its restart: the lines of both attempts, each once', async () => {

@@ -4,8 +4,9 @@
  * trial after trial until the experiment ends. A server without that route (a real Submarine server answers
  * NOT_FOUND for the trials of an experiment) is polled instead.
  *
- * The stream has no resume position, so a reconnect replays the trial's log from the start; lines already
- * yielded are recognised by their byte offset in their (executor, stream) and skipped. Offsets only grow
+ * Each line event's id is the cursor just past it: a reconnect sends the last one as `after` and the stream
+ * resumes there. A server that sends no ids replays the trial's log from the start instead; lines already
+ * yielded are then recognised by their byte offset in their (executor, stream) and skipped. Offsets only grow
  * within a stream, so the highest one seen per stream is all that needs keeping.
  */
 import type { Experiment, LogLine, Trial } from '@periscope/core';
@@ -98,13 +99,15 @@ class TrialStream {
     const cutoffs = tail !== undefined ? await this.cutoffs(trial, tail, executor) : new Map<string, LogLine>();
     let quiet = 0;
     let serverErrors = 0;
+    /** The id of the last line event handled: where a reconnect resumes. */
+    let resume = '';
     for (;;) {
       let response: Response;
       try {
         response = await this.transport.open({
           method: 'GET',
           path: path`/trials/${String(trial.id)}/logs`,
-          query: { follow: true, executor },
+          query: { follow: true, executor, ...(resume !== '' && { after: resume }) },
           ...(signal && { signal }),
         });
       } catch (error) {
@@ -131,6 +134,7 @@ class TrialStream {
           }
           if (event.event !== 'message') continue;
           const line = parseLine(event.data, trial.id);
+          resume = event.id;
           const key = `${line.executor}\0${line.stream}`;
           if (line.offset <= (this.reached.get(key) ?? -1)) continue; // replayed after a reconnect
           this.reached.set(key, line.offset);

@@ -32,6 +32,7 @@ import { installAuth, type ApiRoute, type AuthMode } from './http/auth.js';
 import { installErrorHandling } from './http/errors.js';
 import { installOpenApi } from './http/openapi.js';
 import { validatorCompiler } from './http/validation.js';
+import { registerEventStreams } from './http/sse.js';
 import { executionRoutes } from './executions/routes.js';
 import { ExecutionService } from './executions/service.js';
 import { flagRoutes } from './flags/routes.js';
@@ -70,6 +71,8 @@ export interface AppOptions {
   passwordCost?: number;
   /** Requests wait, once listening, until `open()` is called (default: answered at once). */
   holdRequests?: boolean;
+  /** How often an idle event stream gets a heartbeat comment, in ms (default 15 s). */
+  sseHeartbeatMs?: number;
 }
 
 export interface App {
@@ -191,6 +194,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator, execution.layout);
 
   const startedAt = Date.now();
+  await registerEventStreams(http, options.sseHeartbeatMs);
   await http.register(
     healthRoutes({
       version: VERSION,

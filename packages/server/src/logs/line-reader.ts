@@ -9,6 +9,8 @@ import { indexPath, legacyIndexPath, streamPath, type Stream } from './layout.js
 export interface RawLine {
   offset: number;
   text: string;
+  /** The file's last line has no newline yet: the process may still be writing it. */
+  partial?: true;
 }
 
 const CHUNK = 64 * 1024;
@@ -48,9 +50,10 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 /**
  * Up to `maxLines` lines from byte `offset`, reading 64 KiB at a time and stopping once that many lines (or
  * `maxBytes` of them, at least one line) are read: never the whole file. A last line without its newline is
- * returned only at the end of the file (the process may not have finished it).
+ * returned (marked partial) only at the end of the file, and only with `partialAtEnd`: a process still
+ * writing it would otherwise have its line cut in two.
  */
-export async function linesFrom(path: string, offset: number, maxLines: number, maxBytes: number): Promise<LinesFrom> {
+export async function linesFrom(path: string, offset: number, maxLines: number, maxBytes: number, partialAtEnd = true): Promise<LinesFrom> {
   const handle = await openRegular(path).catch(() => undefined);
   if (!handle) return { lines: [], ends: [], next: offset, end: true };
   const lines: RawLine[] = [];
@@ -64,8 +67,8 @@ export async function linesFrom(path: string, offset: number, maxLines: number, 
     while (lines.length < maxLines && (lines.length === 0 || bytes < maxBytes)) {
       const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
       if (bytesRead === 0) {
-        if (pending.length > 0) {
-          lines.push({ offset: next, text: pending.toString('utf8') });
+        if (pending.length > 0 && partialAtEnd) {
+          lines.push({ offset: next, text: pending.toString('utf8'), partial: true });
           next += pending.length;
           ends.push(next);
         }
@@ -140,7 +143,7 @@ export function splitLines(buffer: Buffer, baseOffset: number): RawLine[] {
     lines.push({ offset: baseOffset + start, text: buffer.toString('utf8', start, i) });
     start = i + 1;
   }
-  if (start < buffer.length) lines.push({ offset: baseOffset + start, text: buffer.toString('utf8', start) });
+  if (start < buffer.length) lines.push({ offset: baseOffset + start, text: buffer.toString('utf8', start), partial: true });
   return lines;
 }
 

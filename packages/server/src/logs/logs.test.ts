@@ -71,7 +71,8 @@ describe('executor logs', () => {
     assert.equal((await call(app, 'GET', `/api/v1/experiment/${id}`)).body.result.status, 'Running');
     writeFileSync(gate, 'go\n');
     await readUntil('event: end');
-    const events = text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => JSON.parse(e.slice(6)));
+    // Line events carry an id (the cursor past the line) and the line as data.
+    const events = text.split('\n\n').filter((e) => e.startsWith('id: ')).map((e) => JSON.parse(e.split('\n').find((f) => f.startsWith('data: '))!.slice(6)));
     // Each stream is its own file: lines keep their order within a stream; 'after' and 'warn', written at the
     // same moment to two files, may reach the follower in either order.
     assert.deepEqual(events[0] && [events[0].stream, events[0].text], ['stdout', 'before']);

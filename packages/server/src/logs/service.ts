@@ -1,6 +1,8 @@
 import { formatTime, ValidationError, type LogLine } from '@periscope/core';
+import { availableParallelism } from 'node:os';
 import { STREAMS, type DataLayout, type Stream } from './layout.js';
 import { headLines, linesFrom, readChunkIndex, tailLines, timeAt, type RawLine } from './line-reader.js';
+import { ReadGate } from './read-gate.js';
 import type { LogTailer, TailedLines } from './tailer.js';
 
 export type { LogLine };
@@ -41,7 +43,23 @@ interface Timed {
   stream: Stream;
   time: number;
   line: RawLine;
+  /** The offset just past the line. */
+  end: number;
 }
+
+/** Per executor stream (`executor/stream`), a byte offset in its file. */
+type Offsets = Record<string, number>;
+
+/** A followed line and the cursor just past it. */
+export interface FollowedLine {
+  line: LogLine;
+  cursor: string;
+}
+
+/** Lines a follower reads at a time. */
+const FOLLOW_BATCH_LINES = 1_000;
+/** How often a follower with nothing new checks whether its trial has ended (a write wakes it sooner). */
+const FOLLOW_CHECK_MS = 250;
 
 const LEVEL = /\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\b/i;
 
@@ -55,6 +73,10 @@ export function parseLevel(text: string): string | null {
 
 /** Reads executors' logs (files, not rows) with head/tail and stream filters, and feeds followers. */
 export class LogService {
+  /** Follows in progress (each open follow stream is one). */
+  followers = 0;
+  private readonly reads = new ReadGate(Math.max(2, availableParallelism()));
+
   constructor(
     private readonly layout: DataLayout,
     private readonly tailer: LogTailer,
@@ -67,44 +89,61 @@ export class LogService {
    */
   async lines(sources: LogSource[], query: LogQuery = {}): Promise<LogPage> {
     const streams = query.stream ? [query.stream] : STREAMS;
-    if (query.tail !== undefined || query.head !== undefined) {
-      const parts = await Promise.all(sources.flatMap((source) => streams.map((stream) => this.read(source, stream, query))));
-      const merged = parts.flat().sort(byTime);
-      const picked = query.tail !== undefined ? merged.slice(-query.tail || merged.length) : merged.slice(0, query.head);
-      return { lines: picked.map(present), next: null };
-    }
-    const limit = query.limit ?? DEFAULT_PAGE_LINES;
     const from = decodeCursor(query.after);
-    const files = await Promise.all(
-      sources.flatMap((source) =>
-        streams.map(async (stream) => {
-          const key = `${source.executor}/${stream}`;
-          const dir = this.layout.executorLogs(source.experimentId, source.executor);
-          const read = await linesFrom(`${dir}/${stream}`, from[key] ?? 0, limit, PAGE_BYTES);
-          const index = read.lines.length > 0 ? await readChunkIndex(dir, stream) : undefined;
-          const timed = read.lines.map((line): Timed => ({ source, stream, time: timeAt(index!, line.offset), line }));
-          const ends = new Map(read.lines.map((line, i) => [line.offset, read.ends[i]!]));
-          return { key, start: from[key] ?? 0, timed, ends, next: read.next, end: read.end };
-        }),
-      ),
-    );
-    // A file with more lines than were read bounds the page: a line of another file that comes later in time
-    // than its last line read waits for the next page, so pages join up in time order.
-    const bounds = files.filter((f) => !f.end && f.timed.length > 0).map((f) => f.timed.at(-1)!);
-    const bound = bounds.sort(byTime)[0];
-    const merged = files.flatMap((f) => f.timed).sort(byTime);
-    const page = (bound ? merged.filter((t) => byTime(t, bound) <= 0) : merged).slice(0, limit);
-    const next: Record<string, number> = { ...from };
-    let more = false;
-    for (const f of files) {
-      const taken = page.filter((t) => `${t.source.executor}/${t.stream}` === f.key);
-      const last = taken.at(-1);
-      next[f.key] = last ? f.ends.get(last.line.offset)! : f.start;
-      if (!f.end || taken.length < f.timed.length) more = true;
-    }
-    return { lines: page.map(present), next: more ? encodeCursor(next) : null };
+    return this.reads.run(async () => {
+      if (query.tail !== undefined || query.head !== undefined) return { lines: (await this.headOrTail(sources, streams, query)).map(present), next: null };
+      const page = await this.page(sources, streams, from, query.limit ?? DEFAULT_PAGE_LINES, false);
+      return { lines: page.lines.map(present), next: page.more ? encodeCursor(page.next) : null };
+    });
   }
 
+  /**
+   * Follows the executors' logs: the backlog the query asks for (all of it, its head, or its tail), then lines
+   * as they are written, until `ended()` says no more will come or `signal` aborts. Each line comes with the
+   * cursor just past it (the `after` of a page, and the SSE event id), so a follower that comes back with it
+   * misses nothing and gets nothing twice; `query.after` is such a cursor. Files are read a batch at a time as
+   * the consumer asks for lines, so a slow consumer holds the reading back instead of filling memory.
+   */
+  follow(sources: LogSource[], query: LogQuery, ended: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<FollowedLine> {
+    // A bad cursor is refused now, before anything is streamed.
+    return this.followFrom(sources, query, decodeCursor(query.after), ended, signal);
+  }
+
+  private async *followFrom(sources: LogSource[], query: LogQuery, from: Offsets, ended: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<FollowedLine> {
+    this.followers++;
+    try {
+      yield* this.followLines(sources, query, from, ended, signal);
+    } finally {
+      this.followers--;
+    }
+  }
+
+  private async *followLines(sources: LogSource[], query: LogQuery, from: Offsets, ended: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<FollowedLine> {
+    const streams = query.stream ? [query.stream] : STREAMS;
+    let offsets = from;
+    if (query.after === undefined && (query.head !== undefined || query.tail !== undefined)) {
+      // Read the ends first: a line written meanwhile is after them, so it is followed, not lost.
+      offsets = await this.wholeEnds(sources, streams);
+      const backlog = await this.headOrTail(sources, streams, query, offsets);
+      for (const t of backlog) yield { line: present(t), cursor: encodeCursor(offsets) };
+    }
+    const batch = query.limit ?? FOLLOW_BATCH_LINES;
+    let last = false;
+    while (!signal.aborted) {
+      // Whether it has ended is asked before reading: whatever was written before the end is then read below.
+      if (!last) last = await ended();
+      const page = await this.page(sources, streams, offsets, batch, !last);
+      for (const t of page.lines) {
+        offsets = { ...offsets, [keyOf(t.source, t.stream)]: t.end };
+        yield { line: present(t), cursor: encodeCursor(offsets) };
+        if (signal.aborted) return;
+      }
+      offsets = page.next;
+      if (page.more) continue;
+      if (last) return;
+      await this.written(sources, signal);
+    }
+  }
   /**
    * Submarine's podLog: one executor's lines, stdout and stderr interleaved in time order; the last
    * POD_LOG_LINES of them (and of each stream no more than about POD_LOG_BYTES), so a huge log still answers.
@@ -118,20 +157,82 @@ export class LogService {
       .map((t) => t.line.text);
   }
 
-  /** Calls `onLines` with every new line of the given executors until the returned function is called. */
-  follow(sources: LogSource[], query: LogQuery, onLines: (lines: LogLine[]) => void): () => void {
-    const byName = new Map(sources.map((s) => [s.executor, s]));
-    const listener = (chunk: TailedLines) => {
-      const source = byName.get(chunk.executor);
-      if (!source || (query.stream && chunk.stream !== query.stream)) return;
-      onLines(chunk.lines.map((line) => present({ source, stream: chunk.stream, time: chunk.time, line })));
-    };
-    this.tailer.on('lines', listener);
-    return () => this.tailer.off('lines', listener);
+  /** Resolves when one of the executors' logs grows, after FOLLOW_CHECK_MS at most, or when `signal` aborts. */
+  private written(sources: LogSource[], signal: AbortSignal): Promise<void> {
+    const names = new Set(sources.map((s) => s.executor));
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.tailer.off('lines', onLines);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const onLines = (chunk: TailedLines) => names.has(chunk.executor) && done();
+      const timer = setTimeout(done, FOLLOW_CHECK_MS);
+      this.tailer.on('lines', onLines);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   isLive(executor: string): boolean {
     return this.tailer.isWatching(executor);
+  }
+
+  /** The first or last N lines in time order; with `ends`, only lines that end at or before them. */
+  private async headOrTail(sources: LogSource[], streams: readonly Stream[], query: LogQuery, ends?: Offsets): Promise<Timed[]> {
+    // Past the ends, a file may have a line still being written: one more line read makes up for it.
+    const read = ends && query.tail !== undefined ? { tail: query.tail + 1 } : query;
+    const parts = await Promise.all(sources.flatMap((source) => streams.map((stream) => this.read(source, stream, read))));
+    const before = (t: Timed) => !ends || t.line.offset + Buffer.byteLength(t.line.text) < (ends[keyOf(t.source, t.stream)] ?? 0);
+    const merged = parts.flat().filter(before).sort(byTime);
+    return query.tail !== undefined ? merged.slice(-query.tail || merged.length) : merged.slice(0, query.head);
+  }
+
+  /** Per file, the offset just past its last complete line as of now (a last line still being written is not). */
+  private async wholeEnds(sources: LogSource[], streams: readonly Stream[]): Promise<Offsets> {
+    const ends = await Promise.all(
+      sources.flatMap((source) =>
+        streams.map(async (stream) => {
+          const [last] = await tailLines(`${this.layout.executorLogs(source.experimentId, source.executor)}/${stream}`, 1);
+          const end = !last ? 0 : last.partial ? last.offset : last.offset + Buffer.byteLength(last.text) + 1;
+          return [keyOf(source, stream), end] as const;
+        }),
+      ),
+    );
+    return Object.fromEntries(ends);
+  }
+
+  /**
+   * Up to `limit` lines in time order from `from`, the offsets the next page starts at, and whether any file
+   * has more. With `whole`, a last line still being written (no newline yet) waits for its newline.
+   */
+  private async page(sources: LogSource[], streams: readonly Stream[], from: Offsets, limit: number, whole: boolean): Promise<{ lines: Timed[]; next: Offsets; more: boolean }> {
+    const files = await Promise.all(
+      sources.flatMap((source) =>
+        streams.map(async (stream) => {
+          const key = keyOf(source, stream);
+          const dir = this.layout.executorLogs(source.experimentId, source.executor);
+          const read = await linesFrom(`${dir}/${stream}`, from[key] ?? 0, limit, PAGE_BYTES, !whole);
+          const index = read.lines.length > 0 ? await readChunkIndex(dir, stream) : undefined;
+          const timed = read.lines.map((line, i): Timed => ({ source, stream, time: timeAt(index!, line.offset), line, end: read.ends[i]! }));
+          return { key, start: from[key] ?? 0, timed, end: read.end };
+        }),
+      ),
+    );
+    // A file with more lines than were read bounds the page: a line of another file that comes later in time
+    // than its last line read waits for the next page, so pages join up in time order.
+    const bounds = files.filter((f) => !f.end && f.timed.length > 0).map((f) => f.timed.at(-1)!);
+    const bound = bounds.sort(byTime)[0];
+    const merged = files.flatMap((f) => f.timed).sort(byTime);
+    const page = (bound ? merged.filter((t) => byTime(t, bound) <= 0) : merged).slice(0, limit);
+    const next: Offsets = { ...from };
+    let more = false;
+    for (const f of files) {
+      const taken = page.filter((t) => keyOf(t.source, t.stream) === f.key);
+      next[f.key] = taken.at(-1)?.end ?? f.start;
+      if (!f.end || taken.length < f.timed.length) more = true;
+    }
+    return { lines: page, next, more };
   }
 
   private async read(source: LogSource, stream: Stream, query: { head?: number; tail?: number }, maxBytes?: number): Promise<Timed[]> {
@@ -140,16 +241,16 @@ export class LogService {
     const raw = query.tail !== undefined ? await tailLines(path, query.tail, maxBytes) : await headLines(path, query.head ?? 0);
     if (raw.length === 0) return [];
     const index = await readChunkIndex(dir, stream);
-    return raw.map((line) => ({ source, stream, time: timeAt(index, line.offset), line }));
+    return raw.map((line) => ({ source, stream, time: timeAt(index, line.offset), line, end: line.offset + Buffer.byteLength(line.text) + (line.partial ? 0 : 1) }));
   }
 }
 
 /** A page cursor: per executor stream, the byte offset the next page starts at (base64url JSON). */
-function encodeCursor(offsets: Record<string, number>): string {
+function encodeCursor(offsets: Offsets): string {
   return Buffer.from(JSON.stringify(offsets)).toString('base64url');
 }
 
-function decodeCursor(cursor: string | undefined): Record<string, number> {
+function decodeCursor(cursor: string | undefined): Offsets {
   if (cursor === undefined || cursor === '') return {};
   let parsed: unknown;
   try {
@@ -159,7 +260,11 @@ function decodeCursor(cursor: string | undefined): Record<string, number> {
   }
   const valid = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => Number.isSafeInteger(v) && (v as number) >= 0);
   if (!valid) throw new ValidationError(`after: "${cursor.length > 80 ? `${cursor.slice(0, 80)}…` : cursor}" is not a cursor this server gave (use attributes.nextCursor of the previous page)`, 'after');
-  return parsed as Record<string, number>;
+  return parsed as Offsets;
+}
+
+function keyOf(source: LogSource, stream: Stream): string {
+  return `${source.executor}/${stream}`;
 }
 
 function byTime(a: Timed, b: Timed): number {

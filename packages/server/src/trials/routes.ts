@@ -1,9 +1,12 @@
 import { Envelope, ErrorEnvelope, LogLine, RowId, Trial, ValidationError } from '@periscope/core';
+import type { SSEMessage } from '@fastify/sse';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import Type, { type Static } from 'typebox';
 import { ok } from '../http/envelope.js';
 import { STREAMS } from '../logs/layout.js';
-import { DEFAULT_PAGE_LINES } from '../logs/service.js';
+import { DEFAULT_HEARTBEAT_MS } from '../http/sse.js';
+import { DEFAULT_PAGE_LINES, type FollowedLine } from '../logs/service.js';
 import type { TrialLogQuery, TrialService } from './service.js';
 
 const tags = ['trials'];
@@ -11,13 +14,16 @@ const TrialParams = Type.Object({ id: RowId() });
 const LogsQuery = Type.Object({
   head: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'First N lines.' })),
   tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'Last N lines (read from the end of the files).' })),
-  follow: Type.Optional(Type.Boolean({ description: 'Stream as Server-Sent Events: the backlog, then lines as they are written, until the trial ends.' })),
+  follow: Type.Optional(Type.Boolean({ description: 'Stream as Server-Sent Events: the backlog, then lines as they are written, until the trial ends (see the description).' })),
   executor: Type.Optional(Type.String({ maxLength: 200, description: 'Only this executor (pod name); 404 when the trial has none by that name.' })),
   rank: Type.Optional(Type.Integer({ minimum: 0, description: 'Only the executor of this rank; 404 when no executor of the trial has it.' })),
   stream: Type.Optional(Type.Union(STREAMS.map((s) => Type.Literal(s)))),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: `Without head or tail: most lines in the page (default ${DEFAULT_PAGE_LINES}).` })),
-  after: Type.Optional(Type.String({ maxLength: 100_000, description: 'Without head or tail: the page after the one that answered this as attributes.nextCursor.' })),
+  after: Type.Optional(Type.String({ maxLength: 100_000, description: 'Without head or tail: the page after the one that answered this as attributes.nextCursor; with follow, the lines after the event of this id.' })),
 });
+/** The stream a follow request's preHandler opened, for its handler to send. */
+const opened = new WeakMap<FastifyRequest, AsyncGenerator<FollowedLine>>();
+
 /** Trials and their logs: head, tail, filters, and follow over Server-Sent Events. */
 export function trialRoutes(trials: TrialService): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -28,49 +34,70 @@ export function trialRoutes(trials: TrialService): FastifyPluginAsyncTypebox {
     app.get(
       '/api/v1/trials/:id/logs',
       {
+        sse: true,
         schema: {
           tags,
           summary: "A trial's log lines",
-          description: `Without head or tail, one page: up to limit (default ${DEFAULT_PAGE_LINES}) lines in time order, and while more remain attributes.nextCursor, to pass as after for the next page.`,
+          description:
+            `Without head or tail, one page: up to limit (default ${DEFAULT_PAGE_LINES}) lines in time order, and while more remain attributes.nextCursor, to pass as after for the next page. ` +
+            'With follow=true, a text/event-stream: one event per line (data: the line; id: the cursor just past it), the backlog first (all of it, or its head or tail), then lines as they are written, then `event: end` once the trial has ended and its logs are complete. ' +
+            `A comment every ${DEFAULT_HEARTBEAT_MS / 1000} s keeps idle streams open through proxies. Reconnecting with Last-Event-ID (or after=) set to the last id received resumes after that line: nothing missed, nothing repeated.`,
           params: TrialParams, querystring: LogsQuery,
+          headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 100_000, description: 'With follow: resume after this event id (an SSE client sends it when it reconnects).' })) }),
           response: { 200: Envelope(Type.Array(LogLine)), 400: ErrorEnvelope, 404: ErrorEnvelope },
+        },
+        // Everything that can be refused is refused here, as a JSON error: once the handler runs on a follow
+        // request the answer is already an event stream.
+        preHandler: async (request, reply) => {
+          const { follow } = request.query;
+          // The SSE plugin picks the stream by Accept; here `follow` picks it, whatever the client accepts. (Once
+          // a headers schema has validated them, request.headers is a merged copy: they are set, not mutated.)
+          request.headers = { ...request.headers, accept: follow ? 'text/event-stream' : 'application/json' };
+          const query = logQuery(request.query);
+          if (!follow) return;
+          const resume = request.headers['last-event-id'];
+          if (resume !== undefined && resume !== '') {
+            if (query.head !== undefined || query.tail !== undefined) throw new ValidationError('Last-Event-ID resumes a stream where it stopped; it cannot be combined with head or tail', 'last-event-id');
+            query.after = resume;
+          }
+          const aborted = new AbortController();
+          request.raw.once('close', () => aborted.abort());
+          reply.header('content-type', 'text/event-stream; charset=utf-8');
+          opened.set(request, await trials.follow(request.params.id, query, aborted.signal));
         },
       },
       async (request, reply) => {
-        const { follow, head, tail, executor, rank, stream, limit, after } = request.query;
-        if (head !== undefined && tail !== undefined) throw new ValidationError('head and tail cannot be combined', 'tail');
-        if ((head !== undefined || tail !== undefined) && (limit !== undefined || after !== undefined)) throw new ValidationError('limit and after page a plain read; they cannot be combined with head or tail', limit !== undefined ? 'limit' : 'after');
-        const query: TrialLogQuery = {
-          ...(head !== undefined && { head }),
-          ...(tail !== undefined && { tail }),
-          ...(executor !== undefined && { executor }),
-          ...(rank !== undefined && { rank }),
-          ...(stream !== undefined && { stream }),
-          ...(limit !== undefined && { limit }),
-          ...(after !== undefined && { after }),
-        };
-        if (!follow) {
-          const page = await trials.lines(request.params.id, query);
+        const stream = opened.get(request);
+        if (!stream) {
+          const page = await trials.lines(request.params.id, logQuery(request.query));
           return ok(page.lines, page.next !== null ? { nextCursor: page.next } : {});
         }
-
-        await trials.get(request.params.id); // a 404 before the stream starts
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-        const aborted = new AbortController();
-        request.raw.on('close', () => aborted.abort());
         try {
-          await trials.follow(request.params.id, query, (lines) => {
-            if (lines.length > 0) raw.write(lines.map((l) => `data: ${JSON.stringify(l)}\n\n`).join(''));
-          }, aborted.signal);
-          if (!aborted.signal.aborted) raw.write('event: end\ndata: {}\n\n');
+          await reply.sse.send(events(stream));
+          if (reply.sse.isConnected) await reply.sse.send({ event: 'end', data: {} });
         } catch (error) {
-          raw.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
-        } finally {
-          raw.end();
+          if (reply.sse.isConnected) await reply.sse.send({ event: 'error', data: { message: (error as Error).message } });
         }
       },
     );
+  };
+}
+
+async function* events(stream: AsyncGenerator<FollowedLine>): AsyncGenerator<SSEMessage> {
+  for await (const { line, cursor } of stream) yield { id: cursor, data: line };
+}
+
+function logQuery(params: Static<typeof LogsQuery>): TrialLogQuery {
+  const { head, tail, executor, rank, stream, limit, after } = params;
+  if (head !== undefined && tail !== undefined) throw new ValidationError('head and tail cannot be combined', 'tail');
+  if ((head !== undefined || tail !== undefined) && (limit !== undefined || after !== undefined)) throw new ValidationError('limit and after page a plain read; they cannot be combined with head or tail', limit !== undefined ? 'limit' : 'after');
+  return {
+    ...(head !== undefined && { head }),
+    ...(tail !== undefined && { tail }),
+    ...(executor !== undefined && { executor }),
+    ...(rank !== undefined && { rank }),
+    ...(stream !== undefined && { stream }),
+    ...(limit !== undefined && { limit }),
+    ...(after !== undefined && { after }),
   };
 }

@@ -1,6 +1,6 @@
 import { formatTime, NotFoundError, type Executor, type Trial } from '@periscope/core';
 import type { ExperimentRecord } from '../experiments/store.js';
-import type { LogLine, LogPage, LogQuery, LogService, LogSource } from '../logs/service.js';
+import type { FollowedLine, LogPage, LogQuery, LogService, LogSource } from '../logs/service.js';
 import { isTrialFinished, type ExecutorRecord, type TrialRecord, type TrialStore } from './store.js';
 
 export type TrialView = Trial;
@@ -10,9 +10,6 @@ export interface TrialLogQuery extends LogQuery {
   executor?: string;
   rank?: number;
 }
-
-/** How often a follower checks whether its trial has ended (lines themselves arrive as they are written). */
-const FOLLOW_CHECK_MS = 250;
 
 /** Trials and their executors as the API shows them, and their logs. */
 export class TrialService {
@@ -36,42 +33,18 @@ export class TrialService {
     return this.logs.lines(sources, query);
   }
 
-  /** Backlog (per the query) then live lines until the trial has ended and its logs are complete, or `signal` aborts. */
-  async follow(id: number, query: TrialLogQuery, onLines: (lines: LogLine[]) => void, signal: AbortSignal): Promise<void> {
-    const trial = await this.require(id);
-    const sources = await this.sources(trial, query);
-    const buffered: LogLine[][] = [];
-    let live = false;
-    // Per executor stream, the offset of the last line sent: a line at or before it was sent already. The
-    // tailer may deliver a line the backlog also read, before or after the backlog is sent; it goes out once.
-    const reached = new Map<string, number>();
-    const send = (lines: LogLine[]) => {
-      const fresh = lines.filter((l) => l.offset > (reached.get(`${l.executor}/${l.stream}`) ?? -1));
-      for (const l of fresh) reached.set(`${l.executor}/${l.stream}`, l.offset);
-      if (fresh.length > 0) onLines(fresh);
+  /**
+   * The trial's lines as LogService.follow streams them, until the trial has ended and its logs are complete,
+   * or `signal` aborts. A missing trial, a filter that names nothing, or a bad cursor is thrown here, before
+   * the first line.
+   */
+  async follow(id: number, query: TrialLogQuery, signal: AbortSignal): Promise<AsyncGenerator<FollowedLine>> {
+    const sources = await this.sources(await this.require(id), query);
+    const ended = async () => {
+      const current = await this.trials.get(id);
+      return (!current || isTrialFinished(current.state)) && sources.every((s) => !this.logs.isLive(s.executor));
     };
-    // Subscribe before reading the backlog so no line falls between the two.
-    const stop = this.logs.follow(sources, query, (lines) => (live ? send(lines) : buffered.push(lines)));
-    try {
-      // The backlog page by page (a plain follow sends all of it without holding it all at once).
-      for (let page = await this.logs.lines(sources, query); ; page = await this.logs.lines(sources, { ...query, after: page.next })) {
-        send(page.lines);
-        if (page.next === null || signal.aborted) break;
-      }
-      for (const lines of buffered) send(lines);
-      live = true;
-      while (!signal.aborted) {
-        const current = await this.trials.get(id);
-        const ended = !current || isTrialFinished(current.state);
-        if (ended && sources.every((s) => !this.logs.isLive(s.executor))) break;
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, FOLLOW_CHECK_MS);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
-        });
-      }
-    } finally {
-      stop();
-    }
+    return this.logs.follow(sources, query, ended, signal);
   }
 
   private async sources(trial: TrialRecord, query: TrialLogQuery): Promise<LogSource[]> {
