@@ -132,7 +132,7 @@ describe('following a trial log', () => {
     const bad = await follow(job.trialId, '', { 'last-event-id': 'not-a-cursor' });
     assert.equal(bad.status, 400);
     assert.match(bad.headers.get('content-type') ?? '', /^application\/json/);
-    assert.match(((await bad.json()) as { message: string }).message, /not a cursor this server gave/);
+    assert.match(((await bad.json()) as { message: string }).message, /Last-Event-ID: "not-a-cursor" is not an event id/);
     const withTail = await follow(job.trialId, '&tail=3', { 'last-event-id': 'eyJ9' });
     assert.equal(withTail.status, 400);
     const noExecutor = await follow(job.trialId, '&executor=nobody');

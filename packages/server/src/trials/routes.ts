@@ -63,7 +63,12 @@ export function trialRoutes(trials: TrialService): FastifyPluginAsyncTypebox {
           const aborted = new AbortController();
           request.raw.once('close', () => aborted.abort());
           reply.header('content-type', 'text/event-stream; charset=utf-8');
-          opened.set(request, await trials.follow(request.params.id, query, aborted.signal));
+          try {
+            opened.set(request, await trials.follow(request.params.id, query, aborted.signal));
+          } catch (error) {
+            if (!(error instanceof ValidationError) || error.field !== 'after' || resume === undefined || query.after !== resume) throw error;
+            throw new ValidationError(`Last-Event-ID: "${resume.length > 80 ? `${resume.slice(0, 80)}…` : resume}" is not an event id of this stream (send the id of the last event received)`, 'last-event-id');
+          }
         },
       },
       async (request, reply) => {
