@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CodeSpec } from '@periscope/core';
 import type { ExperimentRecord } from '../experiments/store.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { TrialRecord } from '../trials/store.js';
 import type { LaunchSpec } from './launcher.js';
 import { shellCommand } from './local/wrapper.js';
-import type { CodeMaterializer } from './orchestrator.js';
 import { pipelineArgv, pipelineDir } from './pipeline.js';
 import { distributedEnv, type ExecutorPlan } from './plan.js';
 import { freePorts } from './ports.js';
@@ -25,6 +25,12 @@ function findUp(relativePath: string, from: string): string | undefined {
     if (existsSync(join(dir, relativePath))) return dirname(join(dir, relativePath));
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** Brings an experiment's code (a git URL or an uploaded archive) into a work dir. */
+export interface CodeMaterializer {
+  /** Aborting `signal` (a cancel) stops the sync at once and makes it throw. */
+  materialize(code: CodeSpec, workDir: string, signal?: AbortSignal): Promise<void>;
 }
 
 export interface LaunchContext {

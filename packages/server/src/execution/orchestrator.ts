@@ -4,7 +4,7 @@
  * leave Accepted. Every change to one trial is serialized, so events that race (an exit during a cancel,
  * two executors failing at once) are applied one at a time.
  */
-import type { CodeSpec, NormalizedExperimentSpec } from '@periscope/core';
+import type { NormalizedExperimentSpec } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
@@ -16,15 +16,10 @@ import { Durable } from './durable.js';
 import { describeExit, leftoversNote, stateOfExit } from './exit-words.js';
 import type { ExecutorExit, Launcher } from './launcher.js';
 import { launchFailureMessage, launchStep, STALLED_LAUNCH_MESSAGE, whySpawnFailed } from './launch-failure.js';
-import { launchSpecs, syncCode } from './launch-specs.js';
+import { launchSpecs, syncCode, type CodeMaterializer } from './launch-specs.js';
 import { placementConflict, planExecutors, type ExecutorPlan } from './plan.js';
 import { GangScheduler, NeverFitsError, type Placement } from './scheduler.js';
 import { settleExperiment } from './settle.js';
-
-export interface CodeMaterializer {
-  /** Aborting `signal` (a cancel) stops the sync at once and makes it throw. */
-  materialize(code: CodeSpec, workDir: string, signal?: AbortSignal): Promise<void>;
-}
 
 export interface OrchestratorOptions {
   layout: DataLayout;
