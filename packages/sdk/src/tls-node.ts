@@ -1,7 +1,7 @@
 /** Node only: undici's fetch through an Agent with the client's TLS settings (see tls.ts). */
 import { readFile } from 'node:fs/promises';
 import { Agent, fetch as undiciFetch_ } from 'undici';
-import type { TlsOptions } from './tls.js';
+import type { TlsOptions } from './tls-options.js';
 
 export async function undiciFetch(tls: TlsOptions): Promise<typeof fetch> {
   let ca: string | undefined;

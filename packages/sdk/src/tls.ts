@@ -4,14 +4,9 @@
  * holds them. Both are loaded on first use, by a specifier built at run time, so a browser bundle leaves out
  * undici and `node:fs`.
  */
-export interface TlsOptions {
-  /** PEM file of the certificate authority to trust instead of the system's. */
-  certPath: string | undefined;
-  /** The name the server's certificate must be valid for (TLS `servername`). */
-  certName: string | undefined;
-  /** Accept any certificate. */
-  noverify: boolean;
-}
+import type { TlsOptions } from './tls-options.js';
+
+export type { TlsOptions } from './tls-options.js';
 
 type NodeTls = typeof import('./tls-node.js');
 
