@@ -18,6 +18,7 @@ import { ModelService } from './models/service.js';
 import { ModelStore } from './models/store.js';
 import type { CapacityOverrides } from './execution/capacity.js';
 import { Execution } from './execution/execution.js';
+import { EngineLease } from './execution/engine-lease.js';
 import { environmentRoutes } from './environments/routes.js';
 import { EnvironmentService } from './environments/service.js';
 import { EnvironmentStore } from './environments/store.js';
@@ -219,6 +220,15 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   await http.register(environmentRoutes(environments));
   await http.register(codeRoutes(codeStore));
   await http.ready();
+  // One engine per database (issue 14 §5): another server's engine on this store refuses this start.
+  let lease: EngineLease;
+  try {
+    lease = await EngineLease.take(options.database, { log: http.log });
+  } catch (error) {
+    await http.close();
+    await execution.close();
+    throw error;
+  }
   // Survivors of a previous run are re-attached before anything new is scheduled beside them.
   await execution.recover();
 
@@ -238,6 +248,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     async close() {
       await http.close();
       await execution.close();
+      await lease.release();
       await db.close();
     },
   };

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { createApp, type App } from './app.js';
 import { ConfigError, describeDatabase, resolveConfig, type ServerFlags } from './config.js';
+import { EngineLeaseHeldError } from './execution/engine-lease.js';
 import { SecretKeyError } from './secrets/secret-box.js';
 import { fileToken } from './users/credentials-file.js';
 import { VERSION } from './version.js';
@@ -90,6 +91,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
     });
   } catch (error) {
     if (error instanceof SecretKeyError) fail(`cannot start: ${error.message}`, 1);
+    if (error instanceof EngineLeaseHeldError) fail(`cannot start: ${error.message}`, 1);
     fail(`cannot open the database (${describeDatabase(config.database)}): ${(error as Error).message}`, 1);
   }
   try {
