@@ -205,7 +205,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
       launcher: async () => {
         const nodes = await execution.launcher.nodes();
         const usage = execution.scheduler.usage();
-        return { kind: 'local', nodes: nodes.length, runningTrials: usage.placed, queuedTrials: usage.queued };
+        return { kind: execution.launcher.kind, nodes: nodes.length, runningTrials: usage.placed, queuedTrials: usage.queued };
       },
     }),
   );

@@ -1,4 +1,4 @@
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -265,6 +265,20 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       async down(db: Kysely<any>) {
         await db.schema.alterTable('trials').dropColumn('run_spec').execute();
         await db.schema.alterTable('experiments').dropColumn('cancel_requested_at').execute();
+      },
+    },
+    '0009_executor_handles_and_faults': {
+      async up(db: Kysely<any>) {
+        // What the launcher answered for the executor (a pid for local, a job step for a cluster): cancel and
+        // recovery go through it, not through a pid.
+        await db.schema.alterTable('executors').addColumn('handle', 'text').execute();
+        // Whose fault its end was: user (its code), platform (node, engine, server), cancel (asked for).
+        await db.schema.alterTable('executors').addColumn('fault', 'text').execute();
+        await db.updateTable('executors').set({ handle: sql`CAST(pid AS TEXT)` }).where('pid', 'is not', null).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('executors').dropColumn('fault').execute();
+        await db.schema.alterTable('executors').dropColumn('handle').execute();
       },
     },
   };

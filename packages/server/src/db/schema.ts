@@ -117,10 +117,14 @@ export interface ExecutorsTable {
   /** ExecutorState (trials/store.ts). */
   state: string;
   pid: number | null;
+  /** The launcher's handle for it (launcher.ts ExecutorHandle). */
+  handle: string | null;
   exit_code: number | null;
   signal: string | null;
   /** Why it ended, in words, when not a plain exit. */
   cause: string | null;
+  /** ExitFault (launcher.ts), once it ended. */
+  fault: string | null;
   /** Assigned GPU indices, comma-separated. */
   gpus: string | null;
   started_at: Millis | null;

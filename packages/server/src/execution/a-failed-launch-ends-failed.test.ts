@@ -20,7 +20,7 @@ const job = (extra: object = {}) => ({ meta: { name: 'job', framework: 'Custom',
 
 /** The stores the orchestrator writes through (to put a fault at that boundary). */
 function stores(app: App): { experiments: ExperimentStore; trials: TrialStore } {
-  return (app.execution.orchestrator as unknown as { o: { experiments: ExperimentStore; trials: TrialStore } }).o;
+  return (app.execution.orchestrator as unknown as { e: { o: { experiments: ExperimentStore; trials: TrialStore } } }).e.o;
 }
 
 async function trialOf(app: App, id: string): Promise<any> {

@@ -14,6 +14,7 @@ import type { TrialStore } from '../trials/store.js';
 import { detectCapacity, type CapacityOverrides, type NodeCapacity } from './capacity.js';
 import { LocalLauncher } from './local/local-launcher.js';
 import type { CodeMaterializer } from './launch-specs.js';
+import { EventBus } from './events.js';
 import { Orchestrator, type Admission, type TaskTokens } from './orchestrator.js';
 import { Reconciler } from './reconciler.js';
 import { GangScheduler } from './scheduler.js';
@@ -44,6 +45,8 @@ export class Execution implements ExecutionPort {
     readonly launcher: LocalLauncher,
     readonly tailer: LogTailer,
     readonly logs: LogService,
+    /** Domain events (trial moves and ends, executors started and exited) for any number of subscribers. */
+    readonly bus: EventBus,
     readonly orchestrator: Orchestrator,
     readonly layout: DataLayout,
     readonly search: SearchDriver,
@@ -59,8 +62,10 @@ export class Execution implements ExecutionPort {
     const launcher = new LocalLauncher(node, { log: options.log });
     const tailer = new LogTailer({ log: options.log });
     const logs = new LogService(layout, tailer);
+    const bus = new EventBus(options.log);
     let execution: Execution | undefined;
     const orchestrator = new Orchestrator({
+      bus,
       layout,
       launcher,
       scheduler,
@@ -75,7 +80,7 @@ export class Execution implements ExecutionPort {
       ...(options.taskTokens && { taskTokens: options.taskTokens }),
       log: options.log,
     });
-    const search = new SearchDriver(orchestrator, options.experiments, options.trials, options.log);
+    const search = new SearchDriver(orchestrator, bus, options.experiments, options.trials, options.log);
     const reconciler = new Reconciler({
       orchestrator,
       experiments: options.experiments,
@@ -84,7 +89,7 @@ export class Execution implements ExecutionPort {
       ...(options.reconcileMs !== undefined && { intervalMs: options.reconcileMs }),
       log: options.log,
     });
-    execution = new Execution(node, scheduler, launcher, tailer, logs, orchestrator, layout, search, reconciler, options.trials, options.experiments);
+    execution = new Execution(node, scheduler, launcher, tailer, logs, bus, orchestrator, layout, search, reconciler, options.trials, options.experiments);
     return execution;
   }
 

@@ -29,5 +29,13 @@ function howItEnded(name: string, exit: ExecutorExit): string {
       return `${name} was canceled`;
     case 'lost':
       return `${name} was lost: its process disappeared without recording an exit code (platform fault)`;
+    case 'timeout':
+      return `${name} ran past its time limit and was stopped`;
+    case 'out-of-memory':
+      return `${name} ran out of memory and was killed`;
+    case 'node-failure':
+      return `${name} was lost with its node (platform fault)`;
+    case 'preempted':
+      return `${name} was preempted by the cluster (platform fault)`;
   }
 }

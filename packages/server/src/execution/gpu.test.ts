@@ -13,6 +13,7 @@ import type { ExecutorExit } from './launcher.js';
 import { LocalLauncher } from './local/local-launcher.js';
 import { shellCommand } from './local/wrapper.js';
 import { GangScheduler } from './scheduler.js';
+import { gangOf, localHandle } from '../testing/launcher.js';
 
 const gpus = await detectGpus();
 const torch = spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
@@ -37,9 +38,9 @@ describe('GPUs on this machine', { skip: gpus.length === 0 ? 'no nvidia-smi or n
     const cmd = `echo "visible=[$CUDA_VISIBLE_DEVICES]"; ${probe}`;
     const ended: ExecutorExit[] = [];
     const done = new Promise<void>((resolve) => launcher.on('exited', (e) => ended.push(e) === 2 && resolve()));
-    await launcher.submit(
+    await launcher.submit(gangOf(
       placement!.gpus.map((g, i) => ({ name: `e${i}`, argv: shellCommand(cmd), cwd: dir, env: { CUDA_VISIBLE_DEVICES: g.join(',') }, logDir: join(dir, `e${i}`) })),
-    );
+    ));
     await done;
     assert.ok(ended.every((e) => e.exitCode === 0), JSON.stringify(ended));
     const out = (i: number) => readFileSync(join(dir, `e${i}`, 'stdout'), 'utf8').trim().split('\n');

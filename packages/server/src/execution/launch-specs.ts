@@ -13,10 +13,10 @@ import type { TrialRecord } from '../trials/store.js';
 import type { LaunchSpec } from './launcher.js';
 import { shellCommand } from './local/wrapper.js';
 import { pipelineArgv, pipelineDir } from './pipeline.js';
-import { distributedEnv, type ExecutorPlan } from './plan.js';
+import { distributedEnv } from './distributed-env.js';
+import type { ExecutorPlan } from './plan.js';
 import { freePorts } from './ports.js';
 
-const HOST = '127.0.0.1';
 /** Where periscope.py lives, so `import periscope` works in any executor (from the sources or the bundle). */
 const PYTHON_HELPER_DIR = findUp('python/periscope.py', dirname(fileURLToPath(import.meta.url))) ?? '';
 
@@ -37,7 +37,9 @@ export interface LaunchContext {
   experiment: ExperimentRecord;
   trial: TrialRecord;
   plans: ExecutorPlan[];
-  /** GPU indices per executor, by rank. */
+  /** Where the gang landed: the node and host, and GPU indices per executor by rank. */
+  node: string;
+  host: string;
   gpus: number[][];
   layout: DataLayout;
   apiUrl: string;
@@ -48,12 +50,19 @@ export interface LaunchContext {
 }
 
 /** One launch spec per executor: its argv (the user's `sh -c`, or a pipeline runner) and its environment. */
-export async function launchSpecs({ experiment, trial, plans, gpus, layout, apiUrl, token, caFile }: LaunchContext): Promise<LaunchSpec[]> {
-  const ports = await freePorts(plans.length, HOST);
-  const distributed = distributedEnv(plans, { framework: experiment.spec.meta.framework, host: HOST, ports, gpus });
+export async function launchSpecs({ experiment, trial, plans, node, host, gpus, layout, apiUrl, token, caFile }: LaunchContext): Promise<LaunchSpec[]> {
+  const ports = await freePorts(plans.length, host);
+  const distributed = distributedEnv(plans, experiment.spec.meta.framework, plans.map((p) => ({ node, host, port: ports[p.rank]!, gpus: gpus[p.rank] ?? [] })));
   const checkpointDir = layout.checkpointDir(experiment.id, trial.number);
   return plans.map((p, i) => ({
     name: p.name,
+    trialId: trial.id,
+    role: p.role,
+    rank: p.rank,
+    resources: p.resources,
+    nodes: p.nodes,
+    nodeSelector: p.nodeSelector,
+    gpus: gpus[p.rank] ?? [],
     argv: p.pipeline ? pipelineArgv(p.pipeline) : shellCommand(p.cmd),
     cwd: layout.workDir(experiment.id, trial.number),
     logDir: layout.executorLogs(experiment.id, p.name),

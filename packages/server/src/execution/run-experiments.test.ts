@@ -9,6 +9,7 @@ import { adminHeaders, call, create, testApp, waitForStatus } from '../testing/a
 import { DATABASES, eventually, tempDir } from '../testing/databases.js';
 import { sha256, tarGz } from '../code/test-archives.js';
 import { groupAlive } from './local/local-launcher.js';
+import type { DomainEvents } from './events.js';
 
 const custom = (cmd: string, extra: object = {}, roles: object = { Worker: {} }) => ({ meta: { name: 'job', framework: 'Custom', cmd }, spec: roles, ...extra });
 
@@ -75,6 +76,8 @@ describe('local execution', () => {
 
   it('queues a gang that does not fit until another finishes, and fails at once one that never fits', async () => {
     const app = await testApp(join(tempDir(), 'db.sqlite'), { capacity: { cpus: 2, memoryMb: 4096, gpus: [] } });
+    const pending: DomainEvents['trial.pending'][] = [];
+    app.execution.bus.on('trial.pending', (e) => pending.push(e));
     const gate = join(tempDir(), 'gate');
     const big = await create(app, custom('', { meta: { name: 'big', framework: 'Custom', cmd: 'until [ -e "$GATE" ]; do sleep 0.02; done', envVars: { GATE: gate } } }, { Worker: { replicas: 2, resources: 'cpu=1' } }));
     await waitForStatus(app, big, ['Running']);
@@ -85,8 +88,10 @@ describe('local execution', () => {
     assert.equal(refused.finishedTime !== null, true);
     const trials = (await call(app, 'GET', `/api/v1/experiment/${never}/trials`)).body.result;
     assert.match(trials[0].message, /needs more than node .* has in total: cpu=3 \(node has 2\)/);
-    // The small one is still waiting: its gang cannot be placed beside the big one.
+    // The small one is still waiting: its gang cannot be placed beside the big one, and the engine says why.
     assert.equal((await call(app, 'GET', `/api/v1/experiment/${small}`)).body.result.status, 'Accepted');
+    const smallTrial = (await call(app, 'GET', `/api/v1/experiment/${small}/trials`)).body.result[0];
+    assert.deepEqual(pending.filter((p) => p.trialId === smallTrial.id).map((p) => p.reason), [`Waiting for capacity on ${app.execution.node.name}: needs cpu=1 (0 free).`]);
     writeFileSync(gate, 'go\n');
     assert.equal((await waitForStatus(app, big, ['Succeeded', 'Failed'])).status, 'Succeeded');
     assert.equal((await waitForStatus(app, small, ['Succeeded', 'Failed'])).status, 'Succeeded');

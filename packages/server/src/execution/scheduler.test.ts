@@ -26,6 +26,21 @@ describe('GangScheduler', () => {
     assert.deepEqual(s.schedule().map((p) => p.trialId), [2]);
   });
 
+  it('says why each queued trial waits: what the head needs against what is free, the rest behind it', () => {
+    const s = new GangScheduler(node(2));
+    s.enqueue({ trialId: 1, priority: 0, executors: [r(6, 0, 1)] });
+    s.enqueue({ trialId: 2, priority: 0, executors: [r(4, 1024, 2)] });
+    s.enqueue({ trialId: 3, priority: 0, executors: [r(1)] });
+    assert.deepEqual(s.schedule().map((p) => p.trialId), [1]);
+    assert.deepEqual(s.pendingReasons(), [
+      { trialId: 2, reason: 'Waiting for capacity on box: needs cpu=4 (2 free), gpu=2 (1 free).' },
+      { trialId: 3, reason: 'Waiting behind 1 trial ahead of it in the queue.' },
+    ]);
+    s.release(1);
+    s.schedule();
+    assert.deepEqual(s.pendingReasons(), []);
+  });
+
   it('orders by priority, then first come first served, without overtaking the head', () => {
     const s = new GangScheduler(node());
     s.enqueue({ trialId: 1, priority: 0, executors: [r(8)] });

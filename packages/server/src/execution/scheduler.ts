@@ -100,6 +100,22 @@ export class GangScheduler {
     for (const g of placed.gpus) this.freeGpus.add(g);
   }
 
+  /** Why each queued trial waits, in words: the head for capacity (what it needs, what is free), the rest behind it. */
+  pendingReasons(): { trialId: number; reason: string }[] {
+    const head = this.queue[0];
+    if (!head) return [];
+    const need = sum(head.executors);
+    const short: string[] = [];
+    const freeCpu = Math.max(0, this.node.cpus - this.usedCpu);
+    const freeMemory = Math.max(0, this.node.memoryMb - this.usedMemoryMb);
+    if (need.cpu > freeCpu + 1e-9) short.push(`cpu=${need.cpu} (${Number(freeCpu.toFixed(3))} free)`);
+    if (need.memoryMb > freeMemory) short.push(`memory=${need.memoryMb}M (${freeMemory}M free)`);
+    if (need.gpu > this.freeGpus.size) short.push(`gpu=${need.gpu} (${this.freeGpus.size} free)`);
+    return this.queue.map((q, i) =>
+      i === 0 ? { trialId: q.trialId, reason: `Waiting for capacity on ${this.node.name}: needs ${short.join(', ')}.` } : { trialId: q.trialId, reason: `Waiting behind ${i} trial${i === 1 ? '' : 's'} ahead of it in the queue.` },
+    );
+  }
+
   isQueued(trialId: number): boolean {
     return this.queue.some((q) => q.trialId === trialId);
   }

@@ -8,7 +8,8 @@ import { createSearcher, isTerminal, metricNumber, restoreSearcher, type Hyperpa
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
 import type { TrialRecord, TrialStore } from '../trials/store.js';
-import type { Orchestrator, TrialOutcome } from './orchestrator.js';
+import type { EventBus, TrialOutcome } from './events.js';
+import type { Orchestrator } from './orchestrator.js';
 
 interface Search {
   searcher: Searcher;
@@ -22,11 +23,12 @@ export class SearchDriver {
 
   constructor(
     private readonly orchestrator: Orchestrator,
+    bus: EventBus,
     private readonly experiments: ExperimentStore,
     private readonly trials: TrialStore,
     private readonly log: FastifyBaseLogger,
   ) {
-    orchestrator.onTrialFinished = (trial, outcome) => this.onFinished(trial, outcome);
+    bus.on('trial.finished', ({ trial, outcome }) => this.onFinished(trial, outcome));
   }
 
   /** Starts the search of a new experiment. */

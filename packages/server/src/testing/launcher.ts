@@ -1,4 +1,4 @@
-import type { ExecutorExit, Launcher } from '../execution/launcher.js';
+import type { ExecutorExit, GangSpec, LaunchSpec, Launcher } from '../execution/launcher.js';
 
 /** The next end the launcher reports for this executor. */
 export function exitOf(launcher: Launcher, name: string): Promise<ExecutorExit> {
@@ -10,4 +10,21 @@ export function exitOf(launcher: Launcher, name: string): Promise<ExecutorExit> 
     };
     launcher.on('exited', listener);
   });
+}
+
+/** The parts of a launch spec a launcher test cares about; the rest (identity, resources) is filled in. */
+export type BareSpec = Pick<LaunchSpec, 'name' | 'argv' | 'cwd' | 'env' | 'logDir'> & Partial<LaunchSpec>;
+
+/** A gang of these executors, as the orchestrator would submit it (trial 1, ranks in order, no resources asked). */
+export function gangOf(executors: BareSpec[], trialId = 1): GangSpec {
+  return {
+    trialId,
+    experimentId: 'experiment-0-0001',
+    executors: executors.map((e, rank) => ({ trialId, role: 'Worker', rank, resources: { cpu: 0, memoryMb: 0, gpu: 0 }, nodes: null, nodeSelector: null, ...e })),
+  };
+}
+
+/** A handle as the local launcher makes one, for recovery tests that start from a pid. */
+export function localHandle(pid: number | null): string | null {
+  return pid === null ? null : String(pid);
 }

@@ -2,6 +2,7 @@ import type { NormalizedExperimentSpec } from '@periscope/core';
 import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import { millis } from '../db/database.js';
 import type { Database, ExecutorsTable, TrialsTable } from '../db/schema.js';
+import type { ExitFault } from '../execution/launcher.js';
 
 /** Ready: prepared (code synced, executors planned) and waiting for an explicit start. */
 export const TRIAL_STATES = ['Queued', 'Preparing', 'Ready', 'Running', 'Succeeded', 'Failed', 'Canceled'] as const;
@@ -54,9 +55,13 @@ export interface ExecutorRecord {
   node: string | null;
   state: ExecutorState;
   pid: number | null;
+  /** The launcher's handle (what cancel and recovery use); null before it started. */
+  handle: string | null;
   exitCode: number | null;
   signal: string | null;
   cause: string | null;
+  /** Whose fault its end was (user, platform, cancel); null while it runs. */
+  fault: ExitFault | null;
   gpus: number[];
   startedAt: number | null;
   finishedAt: number | null;
@@ -65,7 +70,7 @@ export interface ExecutorRecord {
 }
 
 export type TrialUpdate = Partial<Pick<TrialRecord, 'state' | 'restarts' | 'message' | 'startedAt' | 'finishedAt' | 'lengthBudget' | 'stopRequested'>>;
-export type ExecutorUpdate = Partial<Pick<ExecutorRecord, 'state' | 'pid' | 'exitCode' | 'signal' | 'cause' | 'gpus' | 'node' | 'startedAt' | 'finishedAt' | 'cancelRequested'>>;
+export type ExecutorUpdate = Partial<Pick<ExecutorRecord, 'state' | 'pid' | 'handle' | 'exitCode' | 'signal' | 'cause' | 'fault' | 'gpus' | 'node' | 'startedAt' | 'finishedAt' | 'cancelRequested'>>;
 export type NewExecutor = Pick<ExecutorRecord, 'name' | 'role' | 'replica' | 'rank'>;
 
 /** Storage of trials and their executors. */
@@ -93,7 +98,7 @@ export class TrialStore {
       if (executors.length > 0) {
         await tx
           .insertInto('executors')
-          .values(executors.map((e) => ({ ...e, trial_id: trial.id, experiment_id: experimentId, node: null, state: 'Pending', pid: null, exit_code: null, signal: null, cause: null, gpus: null, started_at: null, finished_at: null })))
+          .values(executors.map((e) => ({ ...e, trial_id: trial.id, experiment_id: experimentId, node: null, state: 'Pending', pid: null, handle: null, exit_code: null, signal: null, cause: null, fault: null, gpus: null, started_at: null, finished_at: null })))
           .execute();
       }
       return trial;
@@ -118,7 +123,11 @@ export class TrialStore {
    * Changes a trial. A change of state never moves a finished trial (the first terminal state wins); it
    * answers whether the change was applied. A deliberate new attempt of a finished trial goes through reopen().
    */
-  async update(id: number, update: TrialUpdate): Promise<boolean> {
+  /**
+   * Changes a trial (answers whether the change applied). A change of state applies only from `from` (the trial
+   * lifecycle's table), and never to a trial that has ended: the first terminal state written wins.
+   */
+  async update(id: number, update: TrialUpdate, from?: readonly TrialState[]): Promise<boolean> {
     const set: Updateable<TrialsTable> = {};
     if (update.state !== undefined) set.state = update.state;
     if (update.restarts !== undefined) set.restarts = update.restarts;
@@ -130,6 +139,7 @@ export class TrialStore {
     if (Object.keys(set).length === 0) return true;
     let query = this.db.updateTable('trials').set(set).where('id', '=', id);
     if (update.state !== undefined) query = query.where('state', 'not in', FINISHED_TRIAL_STATES);
+    if (update.state !== undefined && from !== undefined) query = query.where('state', 'in', from.length > 0 ? from : ['']);
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -153,6 +163,8 @@ export class TrialStore {
     const set: Updateable<ExecutorsTable> = {};
     if (update.state !== undefined) set.state = update.state;
     if (update.pid !== undefined) set.pid = update.pid;
+    if (update.handle !== undefined) set.handle = update.handle;
+    if (update.fault !== undefined) set.fault = update.fault;
     if (update.exitCode !== undefined) set.exit_code = update.exitCode;
     if (update.signal !== undefined) set.signal = update.signal;
     if (update.cause !== undefined) set.cause = update.cause;
@@ -172,7 +184,7 @@ export class TrialStore {
   async resetExecutors(trialId: number): Promise<void> {
     await this.db
       .updateTable('executors')
-      .set({ state: 'Pending', pid: null, exit_code: null, signal: null, cause: null, gpus: null, started_at: null, finished_at: null, cancel_requested: 0 })
+      .set({ state: 'Pending', pid: null, handle: null, exit_code: null, signal: null, cause: null, fault: null, gpus: null, started_at: null, finished_at: null, cancel_requested: 0 })
       .where('trial_id', '=', trialId)
       .execute();
   }
@@ -230,9 +242,11 @@ function toExecutor(row: Selectable<ExecutorsTable>): ExecutorRecord {
     node: row.node,
     state: row.state as ExecutorState,
     pid: row.pid,
+    handle: row.handle,
     exitCode: row.exit_code,
     signal: row.signal,
     cause: row.cause,
+    fault: row.fault as ExitFault | null,
     gpus: row.gpus ? row.gpus.split(',').map(Number) : [],
     startedAt: millis(row.started_at),
     finishedAt: millis(row.finished_at),

@@ -8,7 +8,7 @@ import { eventually, tempDir } from '../../testing/databases.js';
 import type { ExecutorExit } from '../launcher.js';
 import { groupAlive, LocalLauncher } from './local-launcher.js';
 import { shellCommand } from './wrapper.js';
-import { exitOf } from '../../testing/launcher.js';
+import { exitOf, gangOf, localHandle } from '../../testing/launcher.js';
 
 const node = { name: 'test', architecture: 'x64', cpus: 2, memoryMb: 1024, gpus: [], labels: {} };
 
@@ -23,8 +23,8 @@ describe('LocalLauncher', () => {
     const dir = tempDir();
     const logDir = join(dir, 'logs');
     const ended = exitOf(l, 'e1');
-    await l.submit([{ name: 'e1', argv: shellCommand('echo out-$GREETING; echo err >&2; pwd; exit 3'), cwd: dir, env: { GREETING: 'hi' }, logDir }]);
-    assert.deepEqual(await ended, { name: 'e1', exitCode: 3, signal: null, cause: 'exited' });
+    await l.submit(gangOf([{ name: 'e1', argv: shellCommand('echo out-$GREETING; echo err >&2; pwd; exit 3'), cwd: dir, env: { GREETING: 'hi' }, logDir }]));
+    assert.deepEqual(await ended, { name: 'e1', exitCode: 3, signal: null, cause: 'exited', fault: 'user' });
     assert.equal(await readFile(join(logDir, 'stdout'), 'utf8'), `out-hi\n${dir}\n`);
     assert.equal(await readFile(join(logDir, 'stderr'), 'utf8'), 'err\n');
     assert.equal(await readFile(join(logDir, 'exit'), 'utf8'), '3\n');
@@ -35,18 +35,18 @@ describe('LocalLauncher', () => {
     const dir = tempDir();
     const polite = exitOf(l, 'polite');
     const stubborn = exitOf(l, 'stubborn');
-    const [a, b] = await l.submit([
+    const [a, b] = await l.submit(gangOf([
       { name: 'polite', argv: shellCommand('sleep 300 & sleep 300 & wait'), cwd: dir, env: {}, logDir: join(dir, 'a') },
       { name: 'stubborn', argv: shellCommand("trap '' TERM; echo ready; sleep 300 & sleep 300"), cwd: dir, env: {}, logDir: join(dir, 'b') },
-    ]);
+    ]));
     // Only once it ignores TERM does the stubborn one need the SIGKILL.
     await eventually('the stubborn executor to ignore TERM', () => readFile(join(dir, 'b', 'stdout'), 'utf8').then((t) => t.includes('ready'), () => false));
-    assert.ok(groupAlive(a!.pid) && groupAlive(b!.pid));
+    assert.ok(groupAlive(a!.pid!) && groupAlive(b!.pid!));
     const started = Date.now();
     await l.cancel(['polite', 'stubborn'], 300);
     assert.ok(Date.now() - started >= 300, 'the stubborn group outlived SIGTERM until the grace period ended');
-    assert.ok(!groupAlive(a!.pid), 'no process of the first group is left');
-    assert.ok(!groupAlive(b!.pid), 'no process of the second group is left');
+    assert.ok(!groupAlive(a!.pid!), 'no process of the first group is left');
+    assert.ok(!groupAlive(b!.pid!), 'no process of the second group is left');
     assert.equal((await polite).cause, 'canceled');
     assert.equal((await stubborn).cause, 'canceled');
   });
@@ -55,8 +55,8 @@ describe('LocalLauncher', () => {
     const l = launcher();
     const dir = tempDir();
     const ended = exitOf(l, 'k');
-    await l.submit([{ name: 'k', argv: shellCommand('kill -KILL $$'), cwd: dir, env: {}, logDir: join(dir, 'k') }]);
-    assert.deepEqual(await ended, { name: 'k', exitCode: 137, signal: 'SIGKILL', cause: 'signaled' });
+    await l.submit(gangOf([{ name: 'k', argv: shellCommand('kill -KILL $$'), cwd: dir, env: {}, logDir: join(dir, 'k') }]));
+    assert.deepEqual(await ended, { name: 'k', exitCode: 137, signal: 'SIGKILL', cause: 'signaled', fault: 'user' });
   });
 
   it('re-attaches to a survivor of a previous launcher and settles the ones that ended or vanished', async () => {
@@ -65,11 +65,11 @@ describe('LocalLauncher', () => {
     const gate = join(dir, 'gate');
     spawnSync('mkfifo', [gate]);
     const done = exitOf(first, 'done');
-    const [survivor, finished] = await first.submit([
+    const [survivor, finished] = await first.submit(gangOf([
       // Blocks until the test opens the gate, so it is surely alive across the "crash".
       { name: 'survivor', argv: shellCommand('read line < "$GATE"; exit 7'), cwd: dir, env: { GATE: gate }, logDir: join(dir, 's') },
       { name: 'done', argv: shellCommand('exit 0'), cwd: dir, env: {}, logDir: join(dir, 'd') },
-    ]);
+    ]));
     await done;
     await first.close(); // the "crash": nobody is listening any more
 
@@ -78,15 +78,15 @@ describe('LocalLauncher', () => {
     second.on('exited', (e) => settled.push(e));
     const survivorEnd = exitOf(second, 'survivor');
     await second.recover([
-      { name: 'survivor', pid: survivor!.pid, logDir: join(dir, 's') },
-      { name: 'done', pid: finished!.pid, logDir: join(dir, 'd') },
-      { name: 'vanished', pid: 999999, logDir: join(dir, 'v') },
+      { name: 'survivor', handle: localHandle(survivor!.pid!), logDir: join(dir, 's') },
+      { name: 'done', handle: localHandle(finished!.pid!), logDir: join(dir, 'd') },
+      { name: 'vanished', handle: localHandle(999999), logDir: join(dir, 'v') },
     ]);
-    assert.ok(groupAlive(survivor!.pid));
+    assert.ok(groupAlive(survivor!.pid!));
     await writeFile(gate, 'go\n');
-    assert.deepEqual(await survivorEnd, { name: 'survivor', exitCode: 7, signal: null, cause: 'exited' });
-    assert.deepEqual(settled.find((e) => e.name === 'done'), { name: 'done', exitCode: 0, signal: null, cause: 'exited' });
-    assert.deepEqual(settled.find((e) => e.name === 'vanished'), { name: 'vanished', exitCode: null, signal: null, cause: 'lost' });
+    assert.deepEqual(await survivorEnd, { name: 'survivor', exitCode: 7, signal: null, cause: 'exited', fault: 'user' });
+    assert.deepEqual(settled.find((e) => e.name === 'done'), { name: 'done', exitCode: 0, signal: null, cause: 'exited', fault: 'user' });
+    assert.deepEqual(settled.find((e) => e.name === 'vanished'), { name: 'vanished', exitCode: null, signal: null, cause: 'lost', fault: 'platform' });
     await second.close();
   });
 
@@ -99,7 +99,7 @@ describe('LocalLauncher', () => {
       const l = launcher();
       const dir = tempDir();
       const ended = exitOf(l, 'env');
-      await l.submit([{ name: 'env', argv: shellCommand('env'), cwd: dir, env: { PERISCOPE_TOKEN: 'task-token' }, logDir: join(dir, 'logs') }]);
+      await l.submit(gangOf([{ name: 'env', argv: shellCommand('env'), cwd: dir, env: { PERISCOPE_TOKEN: 'task-token' }, logDir: join(dir, 'logs') }]));
       assert.equal((await ended).exitCode, 0);
       const env = new Map((await readFile(join(dir, 'logs', 'stdout'), 'utf8')).split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
       assert.equal(env.get('HOME'), dir);
@@ -137,7 +137,7 @@ describe('LocalLauncher', () => {
     for (const [name, vandalise] of Object.entries(cases)) {
       await mkdir(join(dir, name));
       await vandalise(join(dir, name, 'exit'));
-      executors.push({ name, pid: 999999, logDir: join(dir, name) });
+      executors.push({ name, handle: localHandle(999999), logDir: join(dir, name) });
     }
     await l.recover(executors);
     await l.close();
@@ -154,8 +154,8 @@ describe('LocalLauncher', () => {
     });
     const dir = tempDir();
     await l.recover([
-      { name: 'first', pid: 999999, logDir: join(dir, 'a') },
-      { name: 'second', pid: 999998, logDir: join(dir, 'b') },
+      { name: 'first', handle: localHandle(999999), logDir: join(dir, 'a') },
+      { name: 'second', handle: localHandle(999998), logDir: join(dir, 'b') },
     ]);
     await l.close();
     assert.deepEqual(settled, ['first', 'second']);
@@ -164,6 +164,6 @@ describe('LocalLauncher', () => {
 
   it('refuses nothing silently: a missing work dir fails the submit', async () => {
     const l = launcher();
-    await assert.rejects(l.submit([{ name: 'x', argv: shellCommand('true'), cwd: join(tempDir(), 'missing'), env: {}, logDir: join(tempDir(), 'x') }]));
+    await assert.rejects(l.submit(gangOf([{ name: 'x', argv: shellCommand('true'), cwd: join(tempDir(), 'missing'), env: {}, logDir: join(tempDir(), 'x') }])));
   });
 });

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NodeCapacity } from '../capacity.js';
-import type { Attached, ExecutorExit, LaunchSpec, Launcher, LauncherEvents } from '../launcher.js';
+import { FAULT_OF, type ExecutorExit, type ExecutorHandle, type GangSpec, type LaunchSpec, type Launcher, type LauncherEvents, type RecoverableExecutor } from '../launcher.js';
 import { cgroupSupport, createCgroup, executorTag, findCgroup, joinCgroup, killCgroup, removeEmptyCgroups, type CgroupSupport } from './cgroups.js';
 import { EXECUTOR_TAG_VAR, executorProcesses, killExecutorProcesses, type KnownProcesses } from './leftovers.js';
 import { aliveGroups, findWrapper, isOurWrapper, signalGroup, wrapperAlive } from './process-groups.js';
@@ -73,6 +73,7 @@ export interface LocalLauncherOptions {
  * server are watched through their exit file and their pid.
  */
 export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launcher {
+  readonly kind = 'local';
   private readonly tracked = new Map<string, Tracked>();
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
@@ -120,18 +121,20 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     return [this.node];
   }
 
-  async submit(executors: LaunchSpec[]): Promise<Attached[]> {
-    const attached: Attached[] = [];
+  /** Spawns the gang's executors on this node (the local scheduler has placed it); all or none. */
+  async submit(gang: GangSpec): Promise<ExecutorHandle[]> {
+    const handles: ExecutorHandle[] = [];
     try {
-      for (const spec of executors) attached.push(await this.spawnOne(spec));
+      for (const spec of gang.executors) handles.push(await this.spawnOne(spec));
     } catch (error) {
-      await this.cancel(attached.map((a) => a.name), 0);
+      await this.cancel(handles.map((a) => a.name), 0);
       throw error;
     }
-    return attached;
+    for (const spec of gang.executors) this.emitSafely('started', { name: spec.name, node: this.node.name, host: LOCAL_HOST, gpus: spec.gpus ?? [] });
+    return handles;
   }
 
-  private async spawnOne(spec: LaunchSpec): Promise<Attached> {
+  private async spawnOne(spec: LaunchSpec): Promise<ExecutorHandle> {
     await mkdir(spec.logDir, { recursive: true });
     // Recursive: a previous run of the same executor may have left anything there.
     await rm(join(spec.logDir, LOG_FILES.exit), { force: true, recursive: true });
@@ -167,7 +170,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     const tracked: Tracked = { name: spec.name, pid: child.pid!, logDir: spec.logDir, child, canceled: false, reported: false, tag, cgroup, pidOurs: true };
     this.tracked.set(spec.name, tracked);
     child.on('exit', (code, signal) => this.background(tracked.name, 'settling an exited executor', () => this.settle(tracked, code, signal)));
-    return { name: spec.name, pid: child.pid! };
+    return { name: spec.name, handle: String(child.pid!), pid: child.pid! };
   }
 
   /** Runs background work whose failure is logged with the executor it concerns, never thrown into the process. */
@@ -229,8 +232,8 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     await Promise.all(targets.map((t) => (t.reported ? undefined : this.settle(t, null, 'SIGKILL'))));
   }
 
-  async recover(executors: { name: string; pid: number | null; logDir: string }[]): Promise<void> {
-    for (const e of executors) {
+  async recover(executors: RecoverableExecutor[]): Promise<void> {
+    for (const e of executors.map((r) => ({ ...r, pid: pidOfHandle(r.handle) }))) {
       const tag = executorTag(e.name, resolve(e.logDir));
       const tracked: Tracked = { name: e.name, pid: e.pid ?? -1, logDir: e.logDir, child: null, canceled: false, reported: false, tag, cgroup: null, pidOurs: false };
       try {
@@ -289,10 +292,14 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
 
   /** Tells listeners an executor ended; one that throws is logged, and neither the launcher nor recovery stops. */
   private report(exit: ExecutorExit): void {
+    this.emitSafely('exited', exit);
+  }
+
+  private emitSafely<K extends keyof LauncherEvents>(event: K, ...args: LauncherEvents[K]): void {
     try {
-      this.emit('exited', exit);
+      (this.emit as (event: K, ...args: LauncherEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      this.log.error({ executor: exit.name, error: (error as Error)?.stack ?? String(error) }, 'local launcher: a listener of exited failed');
+      this.log.error({ executor: (args[0] as { name?: string }).name ?? null, event, error: (error as Error)?.stack ?? String(error) }, `local launcher: a listener of ${event} failed`);
     }
   }
 
@@ -362,7 +369,15 @@ export async function readExitFile(logDir: string): Promise<number | null> {
 function classifyExit(t: Tracked, status: number | null, signal: string | null, leftovers = 0): ExecutorExit {
   const bySignal = signal ?? (status !== null && status > 128 ? signalName(status - 128) : null);
   const cause = t.canceled ? 'canceled' : bySignal ? 'signaled' : status === null ? 'lost' : 'exited';
-  return { name: t.name, exitCode: status, signal: bySignal, cause, ...(leftovers > 0 && { leftovers }) };
+  return { name: t.name, exitCode: status, signal: bySignal, cause, fault: FAULT_OF[cause], ...(leftovers > 0 && { leftovers }) };
+}
+
+/** Local executors run on this machine; distributed jobs rendezvous over loopback. */
+export const LOCAL_HOST = '127.0.0.1';
+
+/** A local handle is the wrapper's pid; one stored by a server older than handles is null (found by log dir). */
+function pidOfHandle(handle: string | null): number | null {
+  return handle !== null && /^\d{1,10}$/.test(handle) ? Number(handle) : null;
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };

@@ -16,7 +16,7 @@ import type { ExecutorExit } from '../launcher.js';
 import { cgroupSupport, createCgroup, executorTag, joinCgroup, killCgroup, removeEmptyCgroups } from './cgroups.js';
 import { LocalLauncher } from './local-launcher.js';
 import { shellCommand } from './wrapper.js';
-import { exitOf } from '../../testing/launcher.js';
+import { exitOf, gangOf, localHandle } from '../../testing/launcher.js';
 
 const linux = process.platform === 'linux';
 const cgroups = linux ? cgroupSupport() : { unavailable: 'not Linux' };
@@ -117,7 +117,7 @@ for (const mode of ['cgroup', 'tracking'] as const) {
         const marker = uniqueSleep();
         cleanUp(marker);
         const ended = exitOf(l, 'e');
-        await l.submit([{ name: 'e', argv: shellCommand(cmd(marker)), cwd: dir, env: {}, logDir: join(dir, 'logs') }]);
+        await l.submit(gangOf([{ name: 'e', argv: shellCommand(cmd(marker)), cwd: dir, env: {}, logDir: join(dir, 'logs') }]));
         const exit = await ended;
         assert.equal(exit.cause, 'exited');
         assert.equal(exit.exitCode, 0);
@@ -133,9 +133,9 @@ for (const mode of ['cgroup', 'tracking'] as const) {
       const marker = uniqueSleep();
       cleanUp(marker);
       const ended = exitOf(l, 'f');
-      await l.submit([{ name: 'f', argv: shellCommand(`setsid sleep ${marker} & exit 3`), cwd: dir, env: {}, logDir: join(dir, 'logs') }]);
+      await l.submit(gangOf([{ name: 'f', argv: shellCommand(`setsid sleep ${marker} & exit 3`), cwd: dir, env: {}, logDir: join(dir, 'logs') }]));
       const exit = await ended;
-      assert.deepEqual({ ...exit, leftovers: undefined }, { name: 'f', exitCode: 3, signal: null, cause: 'exited', leftovers: undefined });
+      assert.deepEqual({ ...exit, leftovers: undefined }, { name: 'f', exitCode: 3, signal: null, cause: 'exited', fault: 'user', leftovers: undefined });
       assert.ok((exit.leftovers ?? 0) >= 1);
       assert.deepEqual(alive(marker), []);
       await l.close();
@@ -147,7 +147,7 @@ for (const mode of ['cgroup', 'tracking'] as const) {
       const marker = uniqueSleep();
       cleanUp(marker);
       const ended = exitOf(l, 'c');
-      await l.submit([{ name: 'c', argv: shellCommand(`setsid sh -c 'touch ready; exec sleep ${marker}' & sleep ${marker}`), cwd: dir, env: {}, logDir: join(dir, 'logs') }]);
+      await l.submit(gangOf([{ name: 'c', argv: shellCommand(`setsid sh -c 'touch ready; exec sleep ${marker}' & sleep ${marker}`), cwd: dir, env: {}, logDir: join(dir, 'logs') }]));
       await eventually('the daemon to have left the session', () => existsSync(join(dir, 'ready')));
       await l.cancel(['c'], 100);
       assert.deepEqual(alive(marker), []);
@@ -166,10 +166,10 @@ for (const mode of ['cgroup', 'tracking'] as const) {
       const [later, gone] = [uniqueSleep(), uniqueSleep()];
       cleanUp(later);
       cleanUp(gone);
-      const [survivor, early] = await first.submit([
+      const [survivor, early] = await first.submit(gangOf([
         { name: 'later', argv: shellCommand(`setsid sleep ${later} & read line < "$GATE"`), cwd: dir, env: { GATE: gate }, logDir: join(dir, 'l') },
         { name: 'gone', argv: shellCommand(`setsid sleep ${gone} & read line < "$GATE"`), cwd: dir, env: { GATE: `${gate}2` }, logDir: join(dir, 'g') },
-      ]);
+      ]));
       await eventually('both daemons to run', () => alive(later).length > 0 && alive(gone).length > 0);
       await first.close(); // the "crash": nobody is listening any more
       await writeFile(`${gate}2`, 'go\n'); // 'gone' ends while no server watches; its daemon stays
@@ -180,8 +180,8 @@ for (const mode of ['cgroup', 'tracking'] as const) {
       const goneEnd = exitOf(second, 'gone');
       const laterEnd = exitOf(second, 'later');
       await second.recover([
-        { name: 'later', pid: survivor!.pid, logDir: join(dir, 'l') },
-        { name: 'gone', pid: early!.pid, logDir: join(dir, 'g') },
+        { name: 'later', handle: localHandle(survivor!.pid!), logDir: join(dir, 'l') },
+        { name: 'gone', handle: localHandle(early!.pid!), logDir: join(dir, 'g') },
       ]);
       const settled = await goneEnd;
       assert.equal(settled.exitCode, 0);
@@ -204,8 +204,8 @@ describe('LocalLauncher in a cgroup', { skip: !linux ? 'needs /proc' : noCgroups
     const marker = uniqueSleep();
     cleanUp(marker);
     const ended = exitOf(l, 'scrubbed');
-    const [attached] = await l.submit([{ name: 'scrubbed', argv: shellCommand(`setsid env -i sh -c 'touch ready; exec sleep ${marker}' & until [ -e ready ]; do :; done`), cwd: dir, env: {}, logDir: join(dir, 'logs') }]);
-    const own = readFileSync(`/proc/${attached!.pid}/cgroup`, 'utf8');
+    const [attached] = await l.submit(gangOf([{ name: 'scrubbed', argv: shellCommand(`setsid env -i sh -c 'touch ready; exec sleep ${marker}' & until [ -e ready ]; do :; done`), cwd: dir, env: {}, logDir: join(dir, 'logs') }]));
+    const own = readFileSync(`/proc/${attached!.pid!}/cgroup`, 'utf8');
     const path = own.split('\n').find((line) => line.startsWith('0::'))!.slice(3);
     assert.match(path, /\/periscope-scrubbed-[0-9a-f]{12}$/, 'the executor runs in a cgroup named for it');
     const exit = await ended;

@@ -1,0 +1,53 @@
+/**
+ * Domain events: what happened to trials, experiments and executors, told to any number of subscribers (the
+ * search driver, follow streams, and next the dashboard's live feed). A subscriber that throws is logged and
+ * the others still hear the event; publishing never fails the code that published.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { TrialRecord, TrialState } from '../trials/store.js';
+import type { ExecutorExit, ExecutorPending, ExecutorStarted } from './launcher.js';
+
+/** How a trial ended. */
+export type TrialOutcome = 'Succeeded' | 'Failed' | 'Canceled';
+
+export interface DomainEvents {
+  /** A trial's status moved (written to the store; the record is as it is now). */
+  'trial.moved': { trial: TrialRecord; from: readonly TrialState[]; to: TrialState };
+  /** A trial reached a terminal state: the first one written wins, and only it is told. */
+  'trial.finished': { trial: TrialRecord; outcome: TrialOutcome };
+  /** The engine is holding a trial back: why, in words ("waiting for 2 GPUs"). */
+  'trial.pending': { trialId: number; reason: string };
+  'executor.started': ExecutorStarted & { trialId: number };
+  'executor.exited': ExecutorExit & { trialId: number };
+}
+
+export type DomainEventName = keyof DomainEvents;
+type Listener<K extends DomainEventName> = (event: DomainEvents[K]) => void;
+
+export class EventBus {
+  private readonly listeners = new Map<DomainEventName, Set<Listener<never>>>();
+
+  constructor(private readonly log: FastifyBaseLogger) {}
+
+  /** Subscribes; the answer unsubscribes. */
+  on<K extends DomainEventName>(name: K, listener: Listener<K>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  emit<K extends DomainEventName>(name: K, event: DomainEvents[K]): void {
+    for (const listener of this.listeners.get(name) ?? []) {
+      try {
+        (listener as Listener<K>)(event);
+      } catch (error) {
+        this.log.error({ err: error, event: name }, 'a subscriber to a domain event failed');
+      }
+    }
+  }
+
+  listenerCount(name: DomainEventName): number {
+    return this.listeners.get(name)?.size ?? 0;
+  }
+}
