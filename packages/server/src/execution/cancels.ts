@@ -22,7 +22,7 @@ export class Cancels {
       }
       const trial = await e.o.trials.get(trialId);
       if (trial && ['Queued', 'Ready', 'Preparing'].includes(trial.state)) {
-        e.o.scheduler.release(trialId);
+        e.o.launcher.placer.release(trialId);
         await e.lifecycle.move(trial, 'Canceled', { message: 'Stopped by the searcher.', finishedAt: Date.now() });
       }
       return [];
@@ -65,7 +65,7 @@ export class Cancels {
         const launched = await e.serial(t.id, async () => {
           const active = e.active.get(t.id);
           if (!active) {
-            o.scheduler.release(t.id);
+            o.launcher.placer.release(t.id);
             e.settled.delete(t.id);
             const current = (await o.trials.get(t.id)) ?? t;
             await e.lifecycle.move(current, 'Canceled', { message: 'Canceled by request.', finishedAt: Date.now() });

@@ -63,7 +63,7 @@ export class Endings {
     const { trial } = active;
     e.active.delete(trial.id);
     for (const name of active.executors.keys()) e.byExecutor.delete(name);
-    o.scheduler.release(trial.id);
+    o.launcher.placer.release(trial.id);
     const experiment = await e.durable.write('read an experiment', () => e.runOf(trial));
     const canceled = experiment?.cancelRequestedAt != null && ended !== 'Canceled';
     const outcome = canceled ? 'Canceled' : ended;

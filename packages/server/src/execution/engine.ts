@@ -15,13 +15,12 @@ import type { EventBus } from './events.js';
 import type { CodeMaterializer } from './launch-specs.js';
 import type { Launcher } from './launcher.js';
 import { planExecutors, type ExecutorPlan } from './plan.js';
-import type { GangScheduler, Placement } from './scheduler.js';
+import type { Placement } from './scheduler.js';
 import type { TrialLifecycle } from './trial-lifecycle.js';
 
 export interface OrchestratorOptions {
   layout: DataLayout;
   launcher: Launcher;
-  scheduler: GangScheduler;
   tailer: LogTailer;
   experiments: ExperimentStore;
   trials: TrialStore;

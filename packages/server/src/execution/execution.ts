@@ -17,7 +17,7 @@ import type { CodeMaterializer } from './launch-specs.js';
 import { EventBus } from './events.js';
 import { Orchestrator, type Admission, type TaskTokens } from './orchestrator.js';
 import { Reconciler } from './reconciler.js';
-import { GangScheduler } from './scheduler.js';
+import type { Placer } from './scheduler.js';
 import { SearchDriver } from './search-driver.js';
 
 export interface ExecutionOptions {
@@ -41,7 +41,6 @@ export class Execution implements ExecutionPort {
 
   private constructor(
     readonly node: NodeCapacity,
-    readonly scheduler: GangScheduler,
     readonly launcher: LocalLauncher,
     readonly tailer: LogTailer,
     readonly logs: LogService,
@@ -58,7 +57,6 @@ export class Execution implements ExecutionPort {
   static async create(options: ExecutionOptions): Promise<Execution> {
     const node = await detectCapacity(options.capacity);
     const layout = new DataLayout(options.dataDir);
-    const scheduler = new GangScheduler(node);
     const launcher = new LocalLauncher(node, { log: options.log });
     const tailer = new LogTailer({ log: options.log });
     const logs = new LogService(layout, tailer);
@@ -68,7 +66,6 @@ export class Execution implements ExecutionPort {
       bus,
       layout,
       launcher,
-      scheduler,
       tailer,
       experiments: options.experiments,
       trials: options.trials,
@@ -89,8 +86,13 @@ export class Execution implements ExecutionPort {
       ...(options.reconcileMs !== undefined && { intervalMs: options.reconcileMs }),
       log: options.log,
     });
-    execution = new Execution(node, scheduler, launcher, tailer, logs, bus, orchestrator, layout, search, reconciler, options.trials, options.experiments);
+    execution = new Execution(node, launcher, tailer, logs, bus, orchestrator, layout, search, reconciler, options.trials, options.experiments);
     return execution;
+  }
+
+  /** Where the launcher's gangs wait and are placed (its queue and what it has placed). */
+  get scheduler(): Placer {
+    return this.launcher.placer;
   }
 
   /** Where executors reach the API (PERISCOPE_API), once the server listens; `caFile` verifies its HTTPS. */

@@ -7,6 +7,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Resources } from '@periscope/core';
 import type { NodeCapacity } from './capacity.js';
+import type { Placer } from './scheduler.js';
 
 /** One executor of a gang, with everything an engine needs to place and run it. */
 export interface LaunchSpec {
@@ -114,6 +115,8 @@ export interface LauncherEvents {
 export interface Launcher extends EventEmitter<LauncherEvents> {
   /** The engine's name, as health and the nodes route show it (`local`, `slurm`). */
   readonly kind: string;
+  /** Placement belongs to the launcher: where its gangs wait until they can be submitted. */
+  readonly placer: Placer;
   nodes(): Promise<NodeCapacity[]>;
   /** Starts every executor of a gang; all or none (a failure to start one stops the rest). */
   submit(gang: GangSpec): Promise<ExecutorHandle[]>;

@@ -8,7 +8,6 @@ import { abortMessage, activeTrial, type ActiveTrial, type Engine } from './engi
 import { launchFailureMessage, launchStep, STALLED_LAUNCH_MESSAGE, whySpawnFailed } from './launch-failure.js';
 import { launchSpecs, syncCode } from './launch-specs.js';
 import type { ExecutorHandle } from './launcher.js';
-import { LOCAL_HOST } from './local/local-launcher.js';
 import { placementConflict, type ExecutorPlan } from './plan.js';
 import { NeverFitsError, type Placement } from './scheduler.js';
 
@@ -22,14 +21,14 @@ export class Launching {
   async checkPlacement(plans: ExecutorPlan[]): Promise<void> {
     const conflict = placementConflict(plans, await this.e.o.launcher.nodes());
     if (conflict) throw new NeverFitsError(conflict);
-    this.e.o.scheduler.checkFits(plans.map((p) => p.resources));
+    this.e.o.launcher.placer.checkFits(plans.map((p) => p.resources));
   }
 
   async enqueue(trial: TrialRecord, plans: ExecutorPlan[]): Promise<void> {
     const { o } = this.e;
     try {
       await this.checkPlacement(plans);
-      o.scheduler.enqueue({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) });
+      o.launcher.placer.enqueue({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) });
     } catch (error) {
       if (!(error instanceof NeverFitsError)) throw error;
       await this.e.lifecycle.move(trial, 'Failed', { message: error.message, finishedAt: Date.now() });
@@ -40,7 +39,7 @@ export class Launching {
   }
 
   pump(): void {
-    for (const placement of this.e.o.scheduler.schedule()) {
+    for (const placement of this.e.o.launcher.placer.schedule()) {
       this.pending.delete(placement.trialId);
       void this.e
         .serial(placement.trialId, () => this.launch(placement).catch((error) => this.failLaunch(placement.trialId, error)))
@@ -51,7 +50,7 @@ export class Launching {
 
   /** Publishes why each queued trial waits, when that changed since it was last told. */
   private tellPending(): void {
-    const reasons = this.e.o.scheduler.pendingReasons();
+    const reasons = this.e.o.launcher.placer.pendingReasons();
     const queued = new Set(reasons.map((r) => r.trialId));
     for (const id of this.pending.keys()) if (!queued.has(id)) this.pending.delete(id);
     for (const { trialId, reason } of reasons) {
@@ -67,7 +66,7 @@ export class Launching {
     const trial = await o.trials.get(placement.trialId);
     const experiment = trial && (await e.runOf(trial));
     if (!trial || !experiment || trial.state !== 'Queued') {
-      o.scheduler.release(placement.trialId);
+      o.launcher.placer.release(placement.trialId);
       return this.pump();
     }
     const { layout } = o;
@@ -104,7 +103,7 @@ export class Launching {
 
     const token = await launchStep('issue the task token', async () => o.taskTokens?.issue(experiment.owner, trial.id, experiment.id));
     const specs = await launchStep("build the executors' environment", () =>
-      launchSpecs({ experiment, trial, plans, node: placement.node, host: LOCAL_HOST, gpus: placement.gpus, layout, apiUrl: o.apiUrl(), caFile: o.apiCaFile?.(), ...(token !== undefined && { token }) }),
+      launchSpecs({ experiment, trial, plans, node: placement.node, host: placement.host, gpus: placement.gpus, layout, apiUrl: o.apiUrl(), caFile: o.apiCaFile?.(), ...(token !== undefined && { token }) }),
     );
     for (const p of plans) e.byExecutor.set(p.name, trial.id);
     e.active.set(trial.id, active);
@@ -158,7 +157,7 @@ export class Launching {
       for (const [name, id] of e.byExecutor) if (id === trialId) e.byExecutor.delete(name);
       const trial = await e.durable.write(`read trial ${trialId}`, () => o.trials.get(trialId));
       if (!trial || isTrialFinished(trial.state)) {
-        o.scheduler.release(trialId);
+        o.launcher.placer.release(trialId);
         return this.pump();
       }
       active = activeTrial(trial, trial.experimentId, []);

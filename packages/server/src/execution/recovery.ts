@@ -102,8 +102,8 @@ export class Recovery {
     const active = activeTrial(trial, experiment.id, executors);
     if (experiment.cancelRequestedAt !== null) active.mode = 'canceling';
     e.active.set(trial.id, active);
-    e.o.scheduler.release(trial.id);
-    e.o.scheduler.adopt({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) }, executors.map((x) => x.gpus));
+    e.o.launcher.placer.release(trial.id);
+    e.o.launcher.placer.adopt({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) }, executors.map((x) => x.gpus));
     const toRecover: RecoverableExecutor[] = [];
     for (const x of executors) {
       e.byExecutor.set(x.name, trial.id);

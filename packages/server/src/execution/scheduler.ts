@@ -17,13 +17,34 @@ export interface GangRequest {
 export interface Placement {
   trialId: number;
   node: string;
+  /** The address executors on that node are reached at (rank 0's is MASTER_ADDR). */
+  host: string;
   /** GPU indices per executor, in request order. */
   gpus: number[][];
 }
 
 export class NeverFitsError extends Error {}
 
-export class GangScheduler {
+/**
+ * Where a launcher's gangs wait and are placed. The local launcher's is the gang scheduler over its node; a
+ * cluster engine queues and places with its own scheduler, so its placer admits gangs as they come and only
+ * refuses what could never fit.
+ */
+export interface Placer {
+  /** Throws NeverFitsError, naming the shortfall, when the gang could never be placed. */
+  checkFits(executors: Resources[]): void;
+  enqueue(request: GangRequest): void;
+  /** The gangs that can be placed now, in order. */
+  schedule(): Placement[];
+  /** Marks a recovered trial's resources as taken. */
+  adopt(request: GangRequest, gpus: number[][]): void;
+  release(trialId: number): void;
+  /** Why each waiting gang waits, in words. */
+  pendingReasons(): { trialId: number; reason: string }[];
+  usage(): { cpu: number; memoryMb: number; gpus: number[]; queued: number; placed: number };
+}
+
+export class GangScheduler implements Placer {
   private readonly queue: (GangRequest & { seq: number })[] = [];
   private readonly placed = new Map<number, { request: GangRequest; gpus: number[] }>();
   private seq = 0;
@@ -31,7 +52,10 @@ export class GangScheduler {
   private usedMemoryMb = 0;
   private readonly freeGpus: Set<number>;
 
-  constructor(private readonly node: NodeCapacity) {
+  constructor(
+    private readonly node: NodeCapacity,
+    private readonly host = '127.0.0.1',
+  ) {
     this.freeGpus = new Set(node.gpus.map((g) => g.index));
   }
 
@@ -73,7 +97,7 @@ export class GangScheduler {
       this.usedCpu += total.cpu;
       this.usedMemoryMb += total.memoryMb;
       this.placed.set(head.trialId, { request: head, gpus: gpus.flat() });
-      placements.push({ trialId: head.trialId, node: this.node.name, gpus });
+      placements.push({ trialId: head.trialId, node: this.node.name, host: this.host, gpus });
     }
     return placements;
   }

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NodeCapacity } from '../capacity.js';
+import { GangScheduler } from '../scheduler.js';
 import { FAULT_OF, type ExecutorExit, type ExecutorHandle, type GangSpec, type LaunchSpec, type Launcher, type LauncherEvents, type RecoverableExecutor } from '../launcher.js';
 import { cgroupSupport, createCgroup, executorTag, findCgroup, joinCgroup, killCgroup, removeEmptyCgroups, type CgroupSupport } from './cgroups.js';
 import { EXECUTOR_TAG_VAR, executorProcesses, killExecutorProcesses, type KnownProcesses } from './leftovers.js';
@@ -74,6 +75,8 @@ export interface LocalLauncherOptions {
  */
 export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launcher {
   readonly kind = 'local';
+  /** Gang scheduling over this one node (CPUs, memory, GPUs by index). */
+  readonly placer: GangScheduler;
   private readonly tracked = new Map<string, Tracked>();
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
@@ -87,6 +90,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     options: LocalLauncherOptions = {},
   ) {
     super();
+    this.placer = new GangScheduler(node, LOCAL_HOST);
     this.log = options.log ?? stderrLog;
     this.cgroups = options.cgroups === false ? { unavailable: 'turned off' } : cgroupSupport();
   }
