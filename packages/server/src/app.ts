@@ -123,16 +123,16 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   const code = new CodeSync(options.dataDir, { store: codeStore, open: (stored) => openCode(secrets, stored) });
   const trialStore = new TrialStore(db.kysely);
   const users = new UserService(new UserStore(db.kysely), {
+    trialFinished: async (trialId) => {
+      const trial = await trialStore.get(trialId);
+      return !trial || isTrialFinished(trial.state);
+    },
     ...(options.sessionTtlMs !== undefined && { sessionTtlMs: options.sessionTtlMs }),
     ...(options.passwordCost !== undefined && { passwordCost: options.passwordCost }),
   });
   // Before anything runs: recovery may launch trials, whose task tokens act as their owner, and under
   // --auth none every request acts as the first admin, who must therefore exist in that mode too.
   const firstAdmin = options.auth === 'none' ? await users.ensureNoAuthAdmin() : await users.ensureFirstAdmin();
-  users.trialFinished = async (trialId) => {
-    const trial = await trialStore.get(trialId);
-    return !trial || isTrialFinished(trial.state);
-  };
 
   const http = Fastify({
     ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
@@ -185,11 +185,10 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   );
   const trials = new TrialService(trialStore, execution.logs);
   const flags = new FlagService(new FlagStore(db.kysely));
-  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely, db.dialect), new CheckpointStore(db.kysely), execution.layout, kept, {
-    validation: (trial, steps, metrics) => execution.search.validation(trial, steps, metrics),
-  });
   const modelStore = new ModelStore(db.kysely, db.dialect);
-  training.keptBy = (uuid) => modelStore.versionsOfCheckpoint(uuid);
+  const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely, db.dialect), new CheckpointStore(db.kysely), execution.layout, kept, execution.bus, (uuid) =>
+    modelStore.versionsOfCheckpoint(uuid),
+  );
   experiments.keep = (id) => training.keepHeld(id);
   const models = new ModelService(modelStore, training);
   const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator, execution.layout);

@@ -7,6 +7,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, formatTime, NotFoundError, ValidationError, type Checkpoint, type MetricGroup, type MetricReport, type MetricValue, type ReportCheckpointRequest, type ReportMetricsRequest, type SearcherState } from '@periscope/core';
 import type { ExperimentStore } from '../experiments/store.js';
+import type { EventBus } from '../execution/events.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { MetricStore } from '../metrics/store.js';
 import { isTrialFinished, type TrialRecord, type TrialStore } from '../trials/store.js';
@@ -14,10 +15,8 @@ import { listResources } from './files.js';
 import type { KeptCheckpoints } from './kept.js';
 import type { CheckpointRecord, CheckpointStore } from './store.js';
 
-export interface TrainingEvents {
-  /** A validation report arrived (the search driver listens). */
-  validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, MetricValue>): void;
-}
+/** Model versions that keep a checkpoint (the registry's answer); its deletion is refused while any does. */
+export type KeptBy = (uuid: string) => Promise<{ model: string; version: number }[]>;
 
 export interface TopCheckpointOptions {
   sortBy?: string;
@@ -26,9 +25,6 @@ export interface TopCheckpointOptions {
 }
 
 export class TrainingService {
-  /** Model versions that keep a checkpoint (set by the registry); its deletion is refused while any does. */
-  keptBy: (uuid: string) => Promise<{ model: string; version: number }[]> = async () => [];
-
   constructor(
     private readonly trials: TrialStore,
     private readonly experiments: ExperimentStore,
@@ -36,7 +32,9 @@ export class TrainingService {
     private readonly checkpoints: CheckpointStore,
     private readonly layout: DataLayout,
     private readonly kept: KeptCheckpoints,
-    private readonly events: Partial<TrainingEvents> = {},
+    /** Metric reports and checkpoints are published here (the search driver hears validations). */
+    private readonly bus: EventBus,
+    private readonly keptBy: KeptBy = async () => [],
   ) {}
 
   async reportMetrics(trialId: number, request: ReportMetricsRequest): Promise<{ accepted: number }> {
@@ -44,9 +42,7 @@ export class TrainingService {
     const experiment = await this.experiments.get(trial.experimentId);
     const searcher = experiment?.spec.searcher;
     await this.metrics.append(trialId, request.group, request.reports, { metric: searcher?.metric ?? null, smallerIsBetter: searcher?.smallerIsBetter ?? true });
-    if (request.group === 'validation') {
-      for (const r of request.reports) this.events.validation?.(trial, r.stepsCompleted, r.metrics);
-    }
+    this.bus.emit('metrics.reported', { trial, group: request.group, reports: request.reports });
     return { accepted: request.reports.length };
   }
 
@@ -74,7 +70,9 @@ export class TrainingService {
       metadata: request.metadata ?? {},
     };
     if (!(await this.checkpoints.insert(record))) throw new ConflictError(`Checkpoint ${uuid} was already reported.`);
-    return this.present(record, trial);
+    const checkpoint = await this.present(record, trial);
+    this.bus.emit('checkpoint.reported', { trial, checkpoint });
+    return checkpoint;
   }
 
   /** A checkpoint of a live experiment, or one the registry kept after its experiment was deleted. */

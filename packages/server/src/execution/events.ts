@@ -3,6 +3,7 @@
  * search driver, follow streams, and next the dashboard's live feed). A subscriber that throws is logged and
  * the others still hear the event; publishing never fails the code that published.
  */
+import type { Checkpoint, MetricGroup, MetricValue } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TrialRecord, TrialState } from '../trials/store.js';
 import type { ExecutorExit, ExecutorPending, ExecutorStarted } from './launcher.js';
@@ -19,6 +20,10 @@ export interface DomainEvents {
   'trial.pending': { trialId: number; reason: string };
   'executor.started': ExecutorStarted & { trialId: number };
   'executor.exited': ExecutorExit & { trialId: number };
+  /** A trial reported training or validation metrics (stored before this is told). */
+  'metrics.reported': { trial: TrialRecord; group: MetricGroup; reports: readonly { stepsCompleted: number; metrics: Record<string, MetricValue> }[] };
+  /** A trial reported a checkpoint (stored, its files listed). */
+  'checkpoint.reported': { trial: TrialRecord; checkpoint: Checkpoint };
 }
 
 export type DomainEventName = keyof DomainEvents;

@@ -29,6 +29,9 @@ export class SearchDriver {
     private readonly log: FastifyBaseLogger,
   ) {
     bus.on('trial.finished', ({ trial, outcome }) => this.onFinished(trial, outcome));
+    bus.on('metrics.reported', ({ trial, group, reports }) => {
+      if (group === 'validation') for (const r of reports) this.validation(trial, r.stepsCompleted, r.metrics);
+    });
   }
 
   /** Starts the search of a new experiment. */
@@ -62,7 +65,7 @@ export class SearchDriver {
   }
 
   /** A validation report of one of the search's trials. */
-  validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, MetricValue>): void {
+  private validation(trial: TrialRecord, stepsCompleted: number, metrics: Record<string, MetricValue>): void {
     const search = this.searches.get(trial.experimentId);
     if (!search || trial.requestId === null) return;
     const reported = metrics[search.config.metric];

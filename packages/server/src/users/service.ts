@@ -41,6 +41,8 @@ export interface UserServiceOptions {
   /** scrypt's N for new hashes (default 16384; tests lower it). */
   passwordCost?: number;
   limiter?: LoginLimiter;
+  /** Whether a trial has finished: a task token is dead from then on, even before its row is purged. */
+  trialFinished?: (trialId: number) => Promise<boolean>;
 }
 
 const DAY = 24 * 60 * 60_000;
@@ -61,13 +63,13 @@ export class UserService {
   private readonly passwordCost: number;
   private readonly limiter: LoginLimiter;
   private readonly recentTokens = new Map<string, { record: TokenRecord; until: number }>();
-  /** Whether a trial has finished: a task token is dead from then on, even before its row is purged. */
-  trialFinished: (trialId: number) => Promise<boolean> = async () => false;
+  private readonly trialFinished: (trialId: number) => Promise<boolean>;
 
   constructor(
     private readonly store: UserStore,
     options: UserServiceOptions = {},
   ) {
+    this.trialFinished = options.trialFinished ?? (async () => false);
     this.sessionTtlMs = options.sessionTtlMs ?? 30 * DAY;
     this.passwordCost = options.passwordCost ?? DEFAULT_PASSWORD_COST;
     this.limiter = options.limiter ?? new LoginLimiter();
