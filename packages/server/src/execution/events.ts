@@ -51,8 +51,4 @@ export class EventBus {
       }
     }
   }
-
-  listenerCount(name: DomainEventName): number {
-    return this.listeners.get(name)?.size ?? 0;
-  }
 }

@@ -34,6 +34,11 @@ export async function openRegular(path: string, flags: number = constants.O_RDON
   return handle;
 }
 
+/** The offset just past a line: its newline included, unless it is a last line still without one. */
+export function lineEnd(line: RawLine): number {
+  return line.offset + Buffer.byteLength(line.text) + (line.partial ? 0 : 1);
+}
+
 export interface LinesFrom {
   lines: RawLine[];
   /** For each line, the offset just past it (its newline included). */

@@ -1,7 +1,7 @@
 import { formatTime, ValidationError, type LogLine } from '@periscope/core';
 import { availableParallelism } from 'node:os';
 import { STREAMS, type DataLayout, type Stream } from './layout.js';
-import { headLines, linesFrom, readChunkIndex, tailLines, timeAt, type RawLine } from './line-reader.js';
+import { headLines, lineEnd, linesFrom, readChunkIndex, tailLines, timeAt, type RawLine } from './line-reader.js';
 import { ReadGate } from './read-gate.js';
 import type { LogTailer, TailedLines } from './tailer.js';
 
@@ -183,7 +183,7 @@ export class LogService {
     // Past the ends, a file may have a line still being written: one more line read makes up for it.
     const read = ends && query.tail !== undefined ? { tail: query.tail + 1 } : query;
     const parts = await Promise.all(sources.flatMap((source) => streams.map((stream) => this.read(source, stream, read))));
-    const before = (t: Timed) => !ends || t.line.offset + Buffer.byteLength(t.line.text) < (ends[keyOf(t.source, t.stream)] ?? 0);
+    const before = (t: Timed) => !ends || t.end <= (ends[keyOf(t.source, t.stream)] ?? 0);
     const merged = parts.flat().filter(before).sort(byTime);
     return query.tail !== undefined ? merged.slice(-query.tail || merged.length) : merged.slice(0, query.head);
   }
@@ -194,7 +194,7 @@ export class LogService {
       sources.flatMap((source) =>
         streams.map(async (stream) => {
           const [last] = await tailLines(`${this.layout.executorLogs(source.experimentId, source.executor)}/${stream}`, 1);
-          const end = !last ? 0 : last.partial ? last.offset : last.offset + Buffer.byteLength(last.text) + 1;
+          const end = !last ? 0 : last.partial ? last.offset : lineEnd(last);
           return [keyOf(source, stream), end] as const;
         }),
       ),
@@ -241,7 +241,7 @@ export class LogService {
     const raw = query.tail !== undefined ? await tailLines(path, query.tail, maxBytes) : await headLines(path, query.head ?? 0);
     if (raw.length === 0) return [];
     const index = await readChunkIndex(dir, stream);
-    return raw.map((line) => ({ source, stream, time: timeAt(index, line.offset), line, end: line.offset + Buffer.byteLength(line.text) + (line.partial ? 0 : 1) }));
+    return raw.map((line) => ({ source, stream, time: timeAt(index, line.offset), line, end: lineEnd(line) }));
   }
 }
 

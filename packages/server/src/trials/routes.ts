@@ -53,8 +53,8 @@ export function trialRoutes(trials: TrialService): FastifyPluginAsyncTypebox {
           // The SSE plugin picks the stream by Accept; here `follow` picks it, whatever the client accepts. (Once
           // a headers schema has validated them, request.headers is a merged copy: they are set, not mutated.)
           request.headers = { ...request.headers, accept: follow ? 'text/event-stream' : 'application/json' };
+          if (!follow) return; // a plain read is validated by the handler, which answers JSON
           const query = logQuery(request.query);
-          if (!follow) return;
           const resume = request.headers['last-event-id'];
           if (resume !== undefined && resume !== '') {
             if (query.head !== undefined || query.tail !== undefined) throw new ValidationError('Last-Event-ID resumes a stream where it stopped; it cannot be combined with head or tail', 'last-event-id');
