@@ -1,16 +1,11 @@
 /** `periscope environment …`: the real binary against a real server. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { periscope, startServer, STACK_TRACE, writeFile } from './testing/cli.js';
+import { periscope, startServer, writeFile, succeeds } from './testing/cli.js';
 
 const { master } = await startServer();
 
-async function ok(args: string[]) {
-  const run = await periscope(args, { master });
-  assert.equal(run.code, 0, `periscope ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  assert.doesNotMatch(run.stderr, STACK_TRACE);
-  return run;
-}
+const ok = (args: string[]) => succeeds(args, { master });
 
 describe('periscope environment', () => {
   it('creates from YAML, lists, gets, updates from JSON and deletes', async () => {

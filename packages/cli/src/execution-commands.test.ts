@@ -1,14 +1,13 @@
 /**
- * `periscope execution|executor|flag|node|health` as a user runs them: the real binary against a real server,
+ * `periscope execution|executor` as a user runs them: the real binary against a real server,
  * real executor processes. Gated jobs wait on a file the test creates, so "while it runs" is a fact.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Periscope } from '@periscope/sdk';
-import { oneLine, periscope, startPeriscope, startServer, STACK_TRACE, tempDir, unusedMaster, writeFile, type Run } from './testing/cli.js';
+import { oneLine, periscope, startServer, tempDir, writeFile, succeeds } from './testing/cli.js';
 
 const { master } = await startServer();
 const sdk = new Periscope({ master });
@@ -17,12 +16,7 @@ const ID = /experiment-\d{13}-\d{4,}/;
 const job = (cmd: string, replicas = 1, envVars: Record<string, string> = {}) =>
   JSON.stringify({ meta: { name: 'cli-execution', framework: 'Custom', cmd, envVars }, spec: { Worker: { replicas, resources: 'cpu=0.1,memory=64M' } } });
 
-async function ok(args: string[]): Promise<Run> {
-  const run = await periscope(args, { master });
-  assert.equal(run.code, 0, `periscope ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  assert.doesNotMatch(run.stderr, STACK_TRACE);
-  return run;
-}
+const ok = (args: string[]) => succeeds(args, { master });
 
 describe('periscope execution', () => {
   it('prepare --wait (READY, executors planned), status, list, start --wait (FINISHED), status with results', async () => {

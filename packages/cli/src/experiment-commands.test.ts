@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Periscope } from '@periscope/sdk';
-import { periscope, startPeriscope, startServer, STACK_TRACE, tempDir, writeFile } from './testing/cli.js';
+import { periscope, startPeriscope, startServer, STACK_TRACE, tempDir, writeFile, succeeds } from './testing/cli.js';
 
 const { master } = await startServer();
 const sdk = new Periscope({ master });
@@ -14,12 +14,7 @@ const ID = /experiment-\d{13}-\d{4,}/;
 const job = (name: string, cmds: Record<string, string>, framework = 'Custom') =>
   JSON.stringify({ meta: { name, framework, cmd: 'true' }, spec: Object.fromEntries(Object.entries(cmds).map(([role, cmd]) => [role, { cmd, resources: 'cpu=0.1,memory=64M' }])) });
 
-async function ok(args: string[]) {
-  const run = await periscope(args, { master });
-  assert.equal(run.code, 0, `periscope ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  assert.doesNotMatch(run.stderr, STACK_TRACE);
-  return run;
-}
+const ok = (args: string[]) => succeeds(args, { master });
 
 describe('periscope experiment', () => {
   it('creates from YAML and from JSON, lists (also --json and --status) and gets them', async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Periscope } from '@periscope/sdk';
-import { oneLine, periscope, startServer, tempDir, type Run } from './testing/cli.js';
+import { oneLine, periscope, startServer, tempDir, succeeds } from './testing/cli.js';
 
 const server = await startServer();
 const { master } = server;
@@ -16,11 +16,7 @@ const admin = new Periscope({ master });
 await admin.users.create({ username: 'alice', password: 'alice-pw' });
 await admin.users.create({ username: 'bob', password: 'bob-pw' });
 
-async function ok(args: string[], options: Parameters<typeof periscope>[1] = {}): Promise<Run> {
-  const run = await periscope(args, { master, ...options });
-  assert.equal(run.code, 0, `periscope ${args.join(' ')}: ${run.stderr}`);
-  return run;
-}
+const ok = (args: string[], options: Parameters<typeof periscope>[1] = {}) => succeeds(args, { master, ...options });
 
 /** A credentials file of a test's own, in a directory that does not exist yet. */
 function ownCredentials(): string {

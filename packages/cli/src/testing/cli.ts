@@ -103,6 +103,14 @@ export function writeFile(name: string, content: string): string {
 /** No stack trace, no Node error dump: what a user must never see. */
 export const STACK_TRACE = /\n\s+at |node:internal|Error: .*\n.*\^|\.ts:\d+:\d+/;
 
+/** Runs the CLI and asserts it exited 0 without a stack trace; answers the run. */
+export async function succeeds(args: string[], options: Parameters<typeof periscope>[1] = {}): Promise<Run> {
+  const run = await periscope(args, options);
+  assert.equal(run.code, 0, `periscope ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+  assert.doesNotMatch(run.stderr, STACK_TRACE);
+  return run;
+}
+
 /** Exit `code`, nothing on stdout, no trace, and exactly one newline-ended line on stderr matching `message`. */
 export function oneLine(run: Run, code: number, message: RegExp): void {
   assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
