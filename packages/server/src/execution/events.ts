@@ -42,6 +42,11 @@ export class EventBus {
     return () => set.delete(listener as Listener<never>);
   }
 
+  /** Whether anyone listens: lets a publisher skip building events nobody hears. */
+  heard(name: DomainEventName): boolean {
+    return (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
   emit<K extends DomainEventName>(name: K, event: DomainEvents[K]): void {
     for (const listener of this.listeners.get(name) ?? []) {
       try {

@@ -48,8 +48,15 @@ export class Launching {
     this.tellPending();
   }
 
-  /** Publishes why each queued trial waits, when that changed since it was last told. */
+  /**
+   * Publishes why each queued trial waits, when that changed since it was last told. It walks the whole
+   * queue on every pump, so it is skipped while nobody listens.
+   */
   private tellPending(): void {
+    if (!this.e.o.bus.heard('trial.pending')) {
+      this.pending.clear();
+      return;
+    }
     const reasons = this.e.o.launcher.placer.pendingReasons();
     const queued = new Set(reasons.map((r) => r.trialId));
     for (const id of this.pending.keys()) if (!queued.has(id)) this.pending.delete(id);
