@@ -90,6 +90,18 @@ export const CodeSpec = Type.Object(
 );
 export type CodeSpec = Type.Static<typeof CodeSpec>;
 
+/** Slurm settings of one experiment; they override the server's `--slurm-*` defaults (ignored by other launchers). */
+export const SlurmOptions = Type.Object(
+  {
+    partition: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.,-]+$' })),
+    account: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' })),
+    qos: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' })),
+    extraArgs: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 512, pattern: '^--[A-Za-z]' }), { maxItems: 32, description: 'Extra sbatch options, each `--name=value`.' })),
+  },
+  { additionalProperties: false },
+);
+export type SlurmOptions = Type.Static<typeof SlurmOptions>;
+
 export const ExperimentSpec = Type.Object({
   meta: ExperimentMeta,
   environment: Opt(EnvironmentSpec),
@@ -99,6 +111,8 @@ export const ExperimentSpec = Type.Object({
   autoStart: Type.Optional(Type.Boolean({ description: 'Start as soon as prepared (default true).' })),
   priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher runs first (default 0).' })),
   maxRestarts: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Retries of a failed trial (default 0).' })),
+  timeLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000, description: 'Wall-clock limit of each trial run, in seconds; past it the trial ends with cause timeout (Slurm: --time).' })),
+  slurm: Type.Optional(SlurmOptions),
   hyperparameters: Type.Optional(HyperparameterSpace),
   searcher: Type.Optional(SearcherConfigSchema),
 });
@@ -142,6 +156,8 @@ export interface NormalizedExperimentSpec {
   autoStart?: boolean;
   priority?: number;
   maxRestarts?: number;
+  timeLimit?: number;
+  slurm?: SlurmOptions;
   hyperparameters?: HyperparameterSpace;
   /** With defaults filled in (and `maxTime` folded into `maxLength`). */
   searcher?: SearcherConfig;

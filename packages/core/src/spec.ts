@@ -126,6 +126,8 @@ export function normalizeExperimentSpec(input: ExperimentSpec, options: Normaliz
   if (input.autoStart !== undefined) normalized.autoStart = input.autoStart;
   if (input.priority !== undefined) normalized.priority = input.priority;
   if (input.maxRestarts !== undefined) normalized.maxRestarts = input.maxRestarts;
+  if (input.timeLimit !== undefined) normalized.timeLimit = input.timeLimit;
+  if (input.slurm !== undefined) normalized.slurm = input.slurm;
   if (input.hyperparameters !== undefined) {
     validateHyperparameters(input.hyperparameters);
     normalized.hyperparameters = input.hyperparameters;

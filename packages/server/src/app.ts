@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { IdGenerator } from '@periscope/core';
+import { IdGenerator, PeriscopeError } from '@periscope/core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -17,6 +17,7 @@ import { modelRoutes } from './models/routes.js';
 import { ModelService } from './models/service.js';
 import { ModelStore } from './models/store.js';
 import type { CapacityOverrides } from './execution/capacity.js';
+import type { LauncherConfig } from './config.js';
 import { Execution } from './execution/execution.js';
 import { EngineLease } from './execution/engine-lease.js';
 import { environmentRoutes } from './environments/routes.js';
@@ -59,6 +60,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Overrides of the detected CPUs, memory and GPUs of this node. */
   capacity?: CapacityOverrides;
+  /** Which engine runs executors (default local). */
+  launcher?: LauncherConfig;
   /** SIGTERM → SIGKILL grace period when stopping executors, in ms (default 10 s). */
   graceMs?: number;
   logger?: FastifyServerOptions['logger'];
@@ -169,6 +172,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     environments: environmentStore,
     code,
     ...(options.capacity && { capacity: options.capacity }),
+    ...(options.launcher && { launcher: options.launcher }),
     ...(options.graceMs !== undefined && { graceMs: options.graceMs }),
     taskTokens: {
       issue: (owner, trialId, experimentId) => users.issueTaskToken(owner, trialId, experimentId),
@@ -202,9 +206,17 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
       startedAt,
       store: () => storeHealth.problem(),
       launcher: async () => {
-        const nodes = await execution.launcher.nodes();
+        const { launcher } = execution;
+        const controller = await launcher.controller?.();
+        if (controller && !controller.reachable) throw new PeriscopeError('SERVICE_UNAVAILABLE', `The ${launcher.kind} controller is not reachable: ${controller.detail}`);
+        let nodes;
+        try {
+          nodes = await launcher.nodes();
+        } catch (error) {
+          throw new PeriscopeError('SERVICE_UNAVAILABLE', `The ${launcher.kind} launcher cannot list its nodes: ${(error as Error).message}`);
+        }
         const usage = execution.scheduler.usage();
-        return { kind: execution.launcher.kind, nodes: nodes.length, runningTrials: usage.placed, queuedTrials: usage.queued };
+        return { kind: launcher.kind, nodes: nodes.length, runningTrials: usage.placed, queuedTrials: usage.queued, ...(controller && { controller: controller.detail }) };
       },
     }),
   );
@@ -231,6 +243,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   // Survivors of a previous run are re-attached before anything new is scheduled beside them.
   await execution.recover();
 
+  let closing: Promise<void> | undefined;
   return {
     http,
     db,
@@ -244,11 +257,15 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     routes,
     firstAdmin,
     open,
-    async close() {
-      await http.close();
-      await execution.close();
-      await lease.release();
-      await db.close();
+    // Once: a second call (a test's own, then its cleanup) waits for the first.
+    close() {
+      closing ??= (async () => {
+        await http.close();
+        await execution.close();
+        await lease.release();
+        await db.close();
+      })();
+      return closing;
     },
   };
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseMemoryMb } from '@periscope/core';
 import { isPostgresUrl } from './db/database.js';
 import type { CapacityOverrides } from './execution/capacity.js';
+import type { EngineOptions } from './execution/launcher.js';
 
 /** What the user may pass on the command line; every field optional. */
 export interface ServerFlags {
@@ -18,7 +19,15 @@ export interface ServerFlags {
   tlsCert?: string;
   tlsKey?: string;
   resetAdminPassword?: boolean;
+  launcher?: string;
+  slurmPartition?: string;
+  slurmAccount?: string;
+  slurmQos?: string;
+  slurmArgs?: string;
 }
+
+/** Which engine runs executors: processes on this machine, or jobs on a Slurm cluster with these defaults. */
+export type LauncherConfig = { kind: 'local' } | { kind: 'slurm'; defaults: EngineOptions };
 
 /** The same with defaults filled in: flags win over environment variables, which win over defaults. */
 export interface ServerConfig {
@@ -41,6 +50,8 @@ export interface ServerConfig {
   credentialsFile: string;
   /** Give `admin` a new random password on this start (shown once), e.g. when the first one was lost. */
   resetAdminPassword: boolean;
+  /** Default local. */
+  launcher: LauncherConfig;
 }
 
 export const DEFAULT_PORT = 32080;
@@ -86,6 +97,7 @@ export function resolveConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = proce
   if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('tls: give both --tls-cert and --tls-key (PEM files), or neither');
   return {
     capacity,
+    launcher: launcherConfig(flags, env),
     dataDir,
     auth,
     tls: certFile !== undefined && keyFile !== undefined ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined,
@@ -108,4 +120,34 @@ export function describeDatabase(database: string): string {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+const SLURM_NAME = /^[A-Za-z0-9_.-]+$/;
+
+function launcherConfig(flags: ServerFlags, env: NodeJS.ProcessEnv): LauncherConfig {
+  const kind = flags.launcher ?? env.PERISCOPE_LAUNCHER ?? 'local';
+  const partition = flags.slurmPartition ?? env.PERISCOPE_SLURM_PARTITION;
+  const account = flags.slurmAccount ?? env.PERISCOPE_SLURM_ACCOUNT;
+  const qos = flags.slurmQos ?? env.PERISCOPE_SLURM_QOS;
+  const args = flags.slurmArgs ?? env.PERISCOPE_SLURM_ARGS;
+  if (kind === 'local') {
+    const given = [partition && '--slurm-partition', account && '--slurm-account', qos && '--slurm-qos', args && '--slurm-args'].filter(Boolean);
+    if (given.length > 0) throw new ConfigError(`${given.join(', ')} only apply with --launcher slurm`);
+    return { kind: 'local' };
+  }
+  if (kind !== 'slurm') throw new ConfigError(`launcher: "${kind}" is not a launcher (use local or slurm)`);
+  const defaults: EngineOptions = {};
+  for (const [name, value] of [['partition', partition], ['account', account], ['qos', qos]] as const) {
+    if (value === undefined) continue;
+    // A partition list (a,b) is Slurm's own syntax; anything else a name would not hold is refused.
+    if (!(name === 'partition' ? /^[A-Za-z0-9_.,-]+$/ : SLURM_NAME).test(value)) throw new ConfigError(`slurm-${name}: "${value}" is not a Slurm ${name} name`);
+    defaults[name] = value;
+  }
+  if (args !== undefined) {
+    const extra = args.split(/\s+/).filter(Boolean);
+    const bad = extra.find((a) => !/^--[A-Za-z]/.test(a));
+    if (bad) throw new ConfigError(`slurm-args: "${bad}" is not an sbatch option; give each as --name=value, separated by spaces`);
+    defaults.extraArgs = extra;
+  }
+  return { kind: 'slurm', defaults };
 }

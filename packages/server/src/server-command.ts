@@ -19,6 +19,11 @@ export function serverCommand(): Command {
     .option('--cpus <n>', 'CPUs the scheduler may hand out [env PERISCOPE_CPUS] (default: detected)')
     .option('--memory <size>', 'memory the scheduler may hand out, e.g. 16G [env PERISCOPE_MEMORY] (default: detected)')
     .option('--gpus <list>', 'GPU indices to use, e.g. 0,1, or none [env PERISCOPE_GPUS] (default: detected by nvidia-smi)')
+    .option('--launcher <kind>', 'local: executors run as processes on this machine; slurm: as jobs on the Slurm cluster this machine submits to [env PERISCOPE_LAUNCHER] (default: local)')
+    .option('--slurm-partition <name>', 'default partition of Slurm jobs (an experiment\'s slurm.partition wins) [env PERISCOPE_SLURM_PARTITION]')
+    .option('--slurm-account <name>', 'default account of Slurm jobs [env PERISCOPE_SLURM_ACCOUNT]')
+    .option('--slurm-qos <name>', 'default QOS of Slurm jobs [env PERISCOPE_SLURM_QOS]')
+    .option('--slurm-args <options>', 'extra sbatch options for every job, e.g. "--exclusive --comment=ml" [env PERISCOPE_SLURM_ARGS]')
     .option('--auth <mode>', 'token: every API call needs a login token; none: no login, everyone is admin (loopback --host only) [env PERISCOPE_AUTH] (default: token)')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key) [env PERISCOPE_TLS_CERT]')
     .option('--tls-key <file>', 'PEM private key of --tls-cert [env PERISCOPE_TLS_KEY]')
@@ -31,7 +36,11 @@ and files an admin token in ~/.periscope/credentials (env PERISCOPE_CREDENTIALS)
 
 Flags win over environment variables. Examples:
   periscope server --port 8080 --db postgres://127.0.0.1:5432/periscope
-  periscope server --host 0.0.0.0 --tls-cert server.pem --tls-key server-key.pem`,
+  periscope server --host 0.0.0.0 --tls-cert server.pem --tls-key server-key.pem
+  periscope server --launcher slurm --host 0.0.0.0 --slurm-partition gpu --data-dir /shared/periscope
+
+With --launcher slurm the data dir must be on a filesystem every Slurm node sees (executors write their logs
+and read their code there), and executors reach the API at this machine's hostname when --host is 0.0.0.0.`,
     )
     .action(async (flags: ServerFlags) => {
       await runServer(flags);
@@ -84,6 +93,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
       database: config.database,
       dataDir: config.dataDir,
       capacity: config.capacity,
+      launcher: config.launcher,
       auth: config.auth,
       ...(tls && { tls }),
       logger: { level: config.logLevel },
@@ -117,9 +127,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
     app.open();
   }
   process.stdout.write(`Periscope ${VERSION} listening on ${scheme}://${config.host}:${port} (${describeDatabase(config.database)})\n`);
-  const node = app.execution.node;
-  const gpus = node.gpus.length === 0 ? 'no GPUs' : `GPUs ${node.gpus.map((g) => g.index).join(',')}`;
-  process.stdout.write(`Local node ${node.name}: ${node.cpus} CPUs, ${node.memoryMb} MiB memory, ${gpus}\n`);
+  process.stdout.write(`${await app.execution.describe()}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

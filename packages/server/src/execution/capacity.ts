@@ -18,6 +18,10 @@ export interface NodeCapacity {
   gpus: Gpu[];
   /** Properties roles can select the node by (`nodeSelector`). */
   labels: Record<string, string>;
+  /** What a cluster engine says of the node (READY, DRAIN, DOWN…); absent: READY, as the local node always is. */
+  state?: string;
+  /** What is allocated on it now, as a cluster engine counts it; absent: the launcher's placer counts. */
+  allocated?: { cpu: number; memoryMb: number; gpus: number[] };
 }
 
 /** Operator overrides of the detected capacity (config / flags). */

@@ -3,7 +3,7 @@
  * one module for every launcher. MASTER_ADDR is rank 0's host and MASTER_PORT a port free on it; ranks on the
  * same node share LOCAL_WORLD_SIZE and get LOCAL_RANK in rank order; NODE_RANK numbers the nodes in the order
  * their first rank appears; TF_CONFIG names real hosts; CUDA_VISIBLE_DEVICES is the engine's allocation (empty
- * when an executor has none, so it cannot take another's).
+ * when an executor has none, so it cannot take another's), unless the engine sets it itself.
  */
 import type { ExecutorPlan } from './plan.js';
 
@@ -14,10 +14,11 @@ export interface Landing {
   host: string;
   /** A port free on that host for it to listen on (rank 0's is the rendezvous). */
   port: number;
-  gpus: number[];
+  /** The GPUs it was given, or null when the engine sets CUDA_VISIBLE_DEVICES itself (Slurm, per step). */
+  gpus: number[] | null;
 }
 
-export function distributedEnv(executors: ExecutorPlan[], framework: string, landings: Landing[]): Record<string, string>[] {
+export function distributedEnv(executors: Pick<ExecutorPlan, 'role' | 'rank' | 'replica'>[], framework: string, landings: Landing[]): Record<string, string>[] {
   const at = (rank: number) => landings[rank]!;
   const cluster: Record<string, string[]> = {};
   for (const e of executors) {
@@ -39,8 +40,8 @@ export function distributedEnv(executors: ExecutorPlan[], framework: string, lan
       NODE_RANK: String(nodes.indexOf(node)),
       MASTER_ADDR: at(0).host,
       MASTER_PORT: String(at(0).port),
-      CUDA_VISIBLE_DEVICES: gpus.join(','),
     };
+    if (gpus !== null) env.CUDA_VISIBLE_DEVICES = gpus.join(',');
     if (framework.toLowerCase() === 'tensorflow') env.TF_CONFIG = JSON.stringify({ cluster, task: { type: e.role.toLowerCase(), index: e.replica } });
     return env;
   });

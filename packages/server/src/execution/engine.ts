@@ -99,6 +99,8 @@ export interface EngineSteps {
 export class Engine {
   readonly active = new Map<number, ActiveTrial>();
   readonly byExecutor = new Map<string, number>();
+  /** Trials whose engine places the executors itself: where each runs is recorded when it starts. */
+  readonly placedByEngine = new Set<number>();
   /** Cancels waiting for a trial to end (more than one may wait: a user's and the reconciler's). */
   readonly settled = new Map<number, (() => void)[]>();
   readonly durable: Durable;

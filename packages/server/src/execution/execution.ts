@@ -1,6 +1,6 @@
 /**
- * Assembles local execution (capacity, scheduler, launcher, log tailer, orchestrator) and offers the
- * experiment service the narrow port it needs.
+ * Assembles execution (the launcher the server was started with, its placer, the log tailer, the orchestrator)
+ * and offers the experiment service the narrow port it needs.
  */
 import type { NormalizedExperimentSpec } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
@@ -12,7 +12,11 @@ import { LogService } from '../logs/service.js';
 import { LogTailer } from '../logs/tailer.js';
 import type { TrialStore } from '../trials/store.js';
 import { detectCapacity, type CapacityOverrides, type NodeCapacity } from './capacity.js';
+import { join } from 'node:path';
+import type { LauncherConfig } from '../config.js';
+import type { Launcher } from './launcher.js';
 import { LocalLauncher } from './local/local-launcher.js';
+import { SlurmLauncher } from './slurm/slurm-launcher.js';
 import type { CodeMaterializer } from './launch-specs.js';
 import { EventBus } from './events.js';
 import { Orchestrator, type Admission, type TaskTokens } from './orchestrator.js';
@@ -27,6 +31,8 @@ export interface ExecutionOptions {
   environments: EnvironmentStore;
   code: CodeMaterializer;
   capacity?: CapacityOverrides;
+  /** Default local. */
+  launcher?: LauncherConfig;
   /** SIGTERM → SIGKILL grace period when stopping executors, in ms (default 10 s). */
   graceMs?: number;
   taskTokens?: TaskTokens;
@@ -40,8 +46,9 @@ export class Execution implements ExecutionPort {
   private apiCaFile: string | undefined;
 
   private constructor(
-    readonly node: NodeCapacity,
-    readonly launcher: LocalLauncher,
+    /** What the server runs on, in words (the local node's capacity, or the Slurm cluster). */
+    readonly describe: () => Promise<string>,
+    readonly launcher: Launcher,
     readonly tailer: LogTailer,
     readonly logs: LogService,
     /** Domain events (trial moves and ends, executors started and exited) for any number of subscribers. */
@@ -55,9 +62,8 @@ export class Execution implements ExecutionPort {
   ) {}
 
   static async create(options: ExecutionOptions): Promise<Execution> {
-    const node = await detectCapacity(options.capacity);
     const layout = new DataLayout(options.dataDir);
-    const launcher = new LocalLauncher(node, { log: options.log });
+    const { launcher, describe } = await makeLauncher(options);
     const tailer = new LogTailer({ log: options.log });
     const logs = new LogService(layout, tailer);
     const bus = new EventBus(options.log);
@@ -86,7 +92,7 @@ export class Execution implements ExecutionPort {
       ...(options.reconcileMs !== undefined && { intervalMs: options.reconcileMs }),
       log: options.log,
     });
-    execution = new Execution(node, launcher, tailer, logs, bus, orchestrator, layout, search, reconciler, options.trials, options.experiments);
+    execution = new Execution(describe, launcher, tailer, logs, bus, orchestrator, layout, search, reconciler, options.trials, options.experiments);
     return execution;
   }
 
@@ -157,4 +163,23 @@ export class Execution implements ExecutionPort {
     await this.launcher.close();
     this.tailer.close();
   }
+}
+
+async function makeLauncher(options: ExecutionOptions): Promise<{ launcher: Launcher; describe: () => Promise<string> }> {
+  if (options.launcher?.kind === 'slurm') {
+    // The scripts sit in the data dir, which every node must see (logs and work dirs are there too).
+    const launcher = new SlurmLauncher({ scriptDir: join(options.dataDir, 'slurm'), defaults: options.launcher.defaults, log: options.log });
+    const describe = async () => {
+      try {
+        const nodes = await launcher.nodes();
+        return `Slurm cluster: ${nodes.length} node(s) (${nodes.map((n) => `${n.name} ${n.state}`).join(', ')})`;
+      } catch (error) {
+        return `Slurm cluster: not reachable now (${(error as Error).message})`;
+      }
+    };
+    return { launcher, describe };
+  }
+  const node = await detectCapacity(options.capacity);
+  const gpus = node.gpus.length === 0 ? 'no GPUs' : `GPUs ${node.gpus.map((g) => g.index).join(',')}`;
+  return { launcher: new LocalLauncher(node, { log: options.log }), describe: async () => `Local node ${node.name}: ${node.cpus} CPUs, ${node.memoryMb} MiB memory, ${gpus}` };
 }

@@ -13,7 +13,7 @@ import type { TrialRecord } from '../trials/store.js';
 import type { LaunchSpec } from './launcher.js';
 import { shellCommand } from './local/wrapper.js';
 import { pipelineArgv, pipelineDir } from './pipeline.js';
-import { distributedEnv } from './distributed-env.js';
+import { distributedEnv, type Landing } from './distributed-env.js';
 import type { ExecutorPlan } from './plan.js';
 import { freePorts } from './ports.js';
 
@@ -39,7 +39,8 @@ export interface LaunchContext {
   plans: ExecutorPlan[];
   /** Where the gang landed: the node and host, and GPU indices per executor by rank. */
   node: string;
-  host: string;
+  /** Null when the engine places the executors itself (see LaunchPlan.envAt). */
+  host: string | null;
   gpus: number[][];
   layout: DataLayout;
   apiUrl: string;
@@ -49,16 +50,44 @@ export interface LaunchContext {
   caFile?: string | undefined;
 }
 
-/** One launch spec per executor: its argv (the user's `sh -c`, or a pipeline runner) and its environment. */
+/**
+ * One launch spec per executor: its argv (the user's `sh -c`, or a pipeline runner) and its environment. When
+ * the placement has a host, the distributed-training variables are computed now (ports free on this host);
+ * when the engine places the executors itself, it computes them from where they landed (GangSpec.distributed),
+ * and the user's variables travel apart (`userEnv`) to be laid over them.
+ */
 export async function launchSpecs({ experiment, trial, plans, node, host, gpus, layout, apiUrl, token, caFile }: LaunchContext): Promise<LaunchSpec[]> {
-  const ports = await freePorts(plans.length, host);
-  const distributed = distributedEnv(plans, experiment.spec.meta.framework, plans.map((p) => ({ node, host, port: ports[p.rank]!, gpus: gpus[p.rank] ?? [] })));
   const checkpointDir = layout.checkpointDir(experiment.id, trial.number);
+  const base = plans.map((p) => ({
+    ...(p.pipeline && { PERISCOPE_PIPELINE_DIR: pipelineDir(layout.executorLogs(experiment.id, p.name)) }),
+    PERISCOPE_API: apiUrl,
+    ...(token !== undefined && { PERISCOPE_TOKEN: token }),
+    // periscope.py reads the first; Node (the TypeScript helper's fetch) the second.
+    ...(caFile !== undefined && { PERISCOPE_CA_FILE: caFile, NODE_EXTRA_CA_CERTS: caFile }),
+    PERISCOPE_EXPERIMENT_ID: experiment.id,
+    PERISCOPE_TRIAL_ID: String(trial.id),
+    PERISCOPE_EXECUTOR: p.name,
+    PERISCOPE_ROLE: p.role,
+    PERISCOPE_REPLICA: String(p.replica),
+    PERISCOPE_HPARAMS: JSON.stringify(trial.hparams),
+    PERISCOPE_CHECKPOINT_DIR: checkpointDir,
+    // A restarted trial resumes from where it last saved.
+    ...(trial.latestCheckpoint && { PERISCOPE_LATEST_CHECKPOINT: join(checkpointDir, trial.latestCheckpoint) }),
+    PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'),
+  }));
+  let distributed: Record<string, string>[] | null = null;
+  if (host !== null) {
+    const ports = await freePorts(plans.length, host);
+    const landings: Landing[] = [];
+    for (const p of plans) landings[p.rank] = { node, host, port: ports[p.rank]!, gpus: gpus[p.rank] ?? [] };
+    distributed = distributedEnv(plans, experiment.spec.meta.framework, landings);
+  }
   return plans.map((p, i) => ({
     name: p.name,
     trialId: trial.id,
     role: p.role,
     rank: p.rank,
+    replica: p.replica,
     resources: p.resources,
     nodes: p.nodes,
     nodeSelector: p.nodeSelector,
@@ -66,26 +95,8 @@ export async function launchSpecs({ experiment, trial, plans, node, host, gpus, 
     argv: p.pipeline ? pipelineArgv(p.pipeline) : shellCommand(p.cmd),
     cwd: layout.workDir(experiment.id, trial.number),
     logDir: layout.executorLogs(experiment.id, p.name),
-    env: {
-      ...(p.pipeline && { PERISCOPE_PIPELINE_DIR: pipelineDir(layout.executorLogs(experiment.id, p.name)) }),
-      PERISCOPE_API: apiUrl,
-      ...(token !== undefined && { PERISCOPE_TOKEN: token }),
-      // periscope.py reads the first; Node (the TypeScript helper's fetch) the second.
-      ...(caFile !== undefined && { PERISCOPE_CA_FILE: caFile, NODE_EXTRA_CA_CERTS: caFile }),
-      PERISCOPE_EXPERIMENT_ID: experiment.id,
-      PERISCOPE_TRIAL_ID: String(trial.id),
-      PERISCOPE_EXECUTOR: p.name,
-      PERISCOPE_ROLE: p.role,
-      PERISCOPE_REPLICA: String(p.replica),
-      PERISCOPE_HPARAMS: JSON.stringify(trial.hparams),
-      PERISCOPE_CHECKPOINT_DIR: checkpointDir,
-      // A restarted trial resumes from where it last saved.
-      ...(trial.latestCheckpoint && { PERISCOPE_LATEST_CHECKPOINT: join(checkpointDir, trial.latestCheckpoint) }),
-      PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'),
-      ...distributed[i],
-      // The user's variables come last: they may override ours on purpose.
-      ...p.envVars,
-    },
+    // The user's variables come last: they may override ours on purpose.
+    ...(distributed ? { env: { ...base[i]!, ...distributed[i], ...p.envVars } } : { env: base[i]!, userEnv: p.envVars }),
   }));
 }
 

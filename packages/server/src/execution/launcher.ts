@@ -16,6 +16,8 @@ export interface LaunchSpec {
   trialId: number;
   role: string;
   rank: number;
+  /** Its index among its role's replicas (TF_CONFIG's task index). */
+  replica: number;
   resources: Resources;
   /** Placement constraints: only these nodes, or only nodes with these labels (null: any). */
   nodes: string[] | null;
@@ -26,6 +28,8 @@ export interface LaunchSpec {
   cwd: string;
   /** Variables added to the server's environment. */
   env: Record<string, string>;
+  /** The user's own variables, laid last over what the engine adds (see GangSpec.distributed). */
+  userEnv?: Record<string, string>;
   /** Directory that receives `stdout`, `stderr` and `exit` of this executor. */
   logDir: string;
   /** GPUs the local scheduler assigned (a cluster engine allocates its own and ignores this). */
@@ -50,6 +54,13 @@ export interface GangSpec {
   /** The image the executors' environment names (informative for local processes). */
   image?: string | null;
   engine?: EngineOptions;
+  /**
+   * For an engine that places executors itself (its placement had no host): the distributed-training
+   * environment is computed by the engine once it knows where each executor landed (distributedEnv, with this
+   * framework), laid over `env`, with each executor's `userEnv` over that. Absent when the placement was known
+   * before submit (local): `env` is then complete.
+   */
+  distributed?: { framework: string };
 }
 
 /** What the launcher answered for one executor: stored with it, and all cancel and recovery need. */
@@ -118,6 +129,8 @@ export interface Launcher extends EventEmitter<LauncherEvents> {
   /** Placement belongs to the launcher: where its gangs wait until they can be submitted. */
   readonly placer: Placer;
   nodes(): Promise<NodeCapacity[]>;
+  /** A cluster engine's controller, for health: whether it answers, and what it said. */
+  controller?(): Promise<{ reachable: boolean; detail: string }>;
   /** Starts every executor of a gang; all or none (a failure to start one stops the rest). */
   submit(gang: GangSpec): Promise<ExecutorHandle[]>;
   /** Stops executors: SIGTERM to each, SIGKILL after `graceMs`; resolves when all are gone. */

@@ -3,11 +3,12 @@
  * synced, its task token issued, its executors' environment built from where they landed, and the gang
  * submitted to the launcher. A launch that fails at any step ends the trial Failed with the step and the reason.
  */
+import type { NormalizedExperimentSpec } from '@periscope/core';
 import { isTrialFinished, type TrialRecord } from '../trials/store.js';
 import { abortMessage, activeTrial, type ActiveTrial, type Engine } from './engine.js';
 import { launchFailureMessage, launchStep, STALLED_LAUNCH_MESSAGE, whySpawnFailed } from './launch-failure.js';
 import { launchSpecs, syncCode } from './launch-specs.js';
-import type { ExecutorHandle } from './launcher.js';
+import type { ExecutorHandle, GangSpec } from './launcher.js';
 import { placementConflict, type ExecutorPlan } from './plan.js';
 import { NeverFitsError, type Placement } from './scheduler.js';
 
@@ -19,7 +20,15 @@ export class Launching {
 
   /** Fails at once what could never be placed: more than a node has, or pins and selectors no node matches. */
   async checkPlacement(plans: ExecutorPlan[]): Promise<void> {
-    const conflict = placementConflict(plans, await this.e.o.launcher.nodes());
+    let nodes;
+    try {
+      nodes = await this.e.o.launcher.nodes();
+    } catch (error) {
+      // A cluster controller that does not answer now: the submit itself fails later, naming what it said.
+      this.e.o.log.warn({ err: error }, 'the launcher could not list its nodes; placement is checked at submit');
+      return;
+    }
+    const conflict = placementConflict(plans, nodes);
     if (conflict) throw new NeverFitsError(conflict);
     this.e.o.launcher.placer.checkFits(plans.map((p) => p.resources));
   }
@@ -113,6 +122,7 @@ export class Launching {
       launchSpecs({ experiment, trial, plans, node: placement.node, host: placement.host, gpus: placement.gpus, layout, apiUrl: o.apiUrl(), caFile: o.apiCaFile?.(), ...(token !== undefined && { token }) }),
     );
     for (const p of plans) e.byExecutor.set(p.name, trial.id);
+    if (placement.host === null) e.placedByEngine.add(trial.id);
     e.active.set(trial.id, active);
     // Executors canceled on their own before the launch are not started at all.
     for (const name of active.cancelRequested) {
@@ -123,7 +133,7 @@ export class Launching {
     if (toStart.length === 0) return e.steps.finish(active, 'Canceled', 'Every executor was canceled.');
     let handles: ExecutorHandle[];
     try {
-      handles = await o.launcher.submit({ trialId: trial.id, experimentId: experiment.id, executors: toStart });
+      handles = await o.launcher.submit({ trialId: trial.id, experimentId: experiment.id, executors: toStart, ...gangOptions(experiment.spec), ...(placement.host === null && { distributed: { framework: experiment.spec.meta.framework } }) });
     } catch (error) {
       return e.steps.finish(active, 'Failed', `Could not start the executors: ${await whySpawnFailed(error, toStart)}`);
     }
@@ -131,7 +141,9 @@ export class Launching {
     for (const h of handles) {
       const gpus = placement.gpus[plans.findIndex((p) => p.name === h.name)] ?? [];
       // The processes run: what records them is retried rather than failing them (and a failure here stops them).
-      await e.durable.write(`record the start of ${h.name}`, () => o.trials.updateExecutor(h.name, { state: 'Running', pid: h.pid, handle: h.handle, node: placement.node, gpus, startedAt }));
+      await e.durable.write(`record the start of ${h.name}`, () =>
+        o.trials.updateExecutor(h.name, { state: 'Running', pid: h.pid, handle: h.handle, ...(placement.host !== null && { node: placement.node, gpus }), startedAt }),
+      );
       await o.tailer.watch(h.name, layout.executorLogs(experiment.id, h.name));
     }
     await e.durable.write(`record trial ${trial.id} as Running`, async () => {
@@ -187,3 +199,9 @@ export class Launching {
     });
   }
 }
+
+/** What a gang asks of its engine beyond its executors: a time limit, the experiment's Slurm settings. */
+function gangOptions(spec: NormalizedExperimentSpec): Pick<GangSpec, 'timeLimitS' | 'engine'> {
+  return { ...(spec.timeLimit !== undefined && { timeLimitS: spec.timeLimit }), ...(spec.slurm && { engine: spec.slurm }) };
+}
+

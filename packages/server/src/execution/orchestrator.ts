@@ -56,7 +56,13 @@ export class Orchestrator {
     });
     o.launcher.on('started', (started) => {
       const trialId = e.byExecutor.get(started.name);
-      if (trialId !== undefined) o.bus.emit('executor.started', { ...started, trialId });
+      if (trialId === undefined) return;
+      o.bus.emit('executor.started', { ...started, trialId });
+      if (!e.placedByEngine.has(trialId)) return;
+      // After the launch's own writes (same chain), so where it runs is not overwritten.
+      void e
+        .serial(trialId, () => e.durable.write(`record where ${started.name} runs`, () => o.trials.updateExecutor(started.name, { node: started.node, gpus: started.gpus })))
+        .catch((error) => o.log.error({ err: error, executor: started.name }, 'recording where an executor runs failed'));
     });
     o.launcher.on('pending', (pending) => o.bus.emit('trial.pending', pending));
   }

@@ -91,7 +91,7 @@ describe('local execution', () => {
     // The small one is still waiting: its gang cannot be placed beside the big one, and the engine says why.
     assert.equal((await call(app, 'GET', `/api/v1/experiment/${small}`)).body.result.status, 'Accepted');
     const smallTrial = (await call(app, 'GET', `/api/v1/experiment/${small}/trials`)).body.result[0];
-    assert.deepEqual(pending.filter((p) => p.trialId === smallTrial.id).map((p) => p.reason), [`Waiting for capacity on ${app.execution.node.name}: needs cpu=1 (0 free).`]);
+    assert.deepEqual(pending.filter((p) => p.trialId === smallTrial.id).map((p) => p.reason), [`Waiting for capacity on ${(await app.execution.launcher.nodes())[0]!.name}: needs cpu=1 (0 free).`]);
     writeFileSync(gate, 'go\n');
     assert.equal((await waitForStatus(app, big, ['Succeeded', 'Failed'])).status, 'Succeeded');
     assert.equal((await waitForStatus(app, small, ['Succeeded', 'Failed'])).status, 'Succeeded');

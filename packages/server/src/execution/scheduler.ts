@@ -17,8 +17,11 @@ export interface GangRequest {
 export interface Placement {
   trialId: number;
   node: string;
-  /** The address executors on that node are reached at (rank 0's is MASTER_ADDR). */
-  host: string;
+  /**
+   * The address executors on that node are reached at (rank 0's is MASTER_ADDR), or null when the engine
+   * places each executor itself at submit (a cluster scheduler): the environment then waits for its landings.
+   */
+  host: string | null;
   /** GPU indices per executor, in request order. */
   gpus: number[][];
 }

@@ -64,7 +64,7 @@ for (const db of DATABASES) {
       }
       const id = await create(app, { meta: { name: 'told', framework: 'Custom', cmd: 'exit 3' }, spec: { Worker: {} } });
       assert.equal((await waitForStatus(app, id, ['Succeeded', 'Failed'])).status, 'Failed');
-      const node = app.execution.node.name;
+      const node = (await app.execution.launcher.nodes())[0]!.name;
       for (const log of heard) assert.deepEqual(log, [`started ${id}-worker-0 on ${node}`, `exited ${id}-worker-0 exited user 3`, 'finished Failed']);
     });
   });

@@ -9,7 +9,8 @@ export interface HealthInfo {
   startedAt: number;
   /** What is wrong with the store in a sentence, null when it serves reads and writes (health/checks.ts). */
   store(): Promise<string | null>;
-  launcher(): Promise<{ kind: string; nodes: number; runningTrials: number; queuedTrials: number }>;
+  /** Throws a PeriscopeError (503) naming what is wrong when the launcher cannot run anything. */
+  launcher(): Promise<{ kind: string; nodes: number; runningTrials: number; queuedTrials: number; controller?: string }>;
 }
 
 export function healthRoutes(info: HealthInfo): FastifyPluginAsyncTypebox {
@@ -26,7 +27,13 @@ export function healthRoutes(info: HealthInfo): FastifyPluginAsyncTypebox {
                 status: Type.String(),
                 version: Type.String(),
                 database: Type.String(),
-                launcher: Type.Object({ kind: Type.String(), nodes: Type.Integer(), runningTrials: Type.Integer(), queuedTrials: Type.Integer() }),
+                launcher: Type.Object({
+                  kind: Type.String(),
+                  nodes: Type.Integer(),
+                  runningTrials: Type.Integer(),
+                  queuedTrials: Type.Integer(),
+                  controller: Type.Optional(Type.String({ description: "A cluster engine's controller as it answered (Slurm: scontrol ping)." })),
+                }),
                 uptimeSeconds: Type.Number(),
               }),
             ),

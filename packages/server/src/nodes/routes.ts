@@ -1,4 +1,4 @@
-import { Envelope, ErrorEnvelope, ValidationError } from '@periscope/core';
+import { Envelope, ErrorEnvelope, PeriscopeError, ValidationError } from '@periscope/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Execution } from '../execution/execution.js';
@@ -25,7 +25,7 @@ export function nodeRoutes(execution: Execution): FastifyPluginAsyncTypebox {
           tags: ['nodes'],
           summary: 'Nodes with capacity, labels, state and current allocations',
           querystring: Type.Object({ label: Type.Optional(Type.String({ maxLength: 256, description: 'key=value; only nodes whose label matches' })) }),
-          response: { 200: Envelope(Type.Array(Node)), 400: ErrorEnvelope },
+          response: { 200: Envelope(Type.Array(Node)), 400: ErrorEnvelope, 503: ErrorEnvelope },
         },
       },
       async (request) => {
@@ -36,10 +36,16 @@ export function nodeRoutes(execution: Execution): FastifyPluginAsyncTypebox {
           filter = [key, rest.join('=')];
         }
         const usage = execution.scheduler.usage();
-        const nodes = (await execution.launcher.nodes()).map((node) => ({
+        let listed;
+        try {
+          listed = await execution.launcher.nodes();
+        } catch (error) {
+          throw new PeriscopeError('SERVICE_UNAVAILABLE', `The ${execution.launcher.kind} launcher cannot list its nodes: ${(error as Error).message}`);
+        }
+        const nodes = listed.map(({ allocated, ...node }) => ({
           ...node,
-          state: 'READY',
-          allocations: { cpu: usage.cpu, memoryMb: usage.memoryMb, gpus: usage.gpus, runningTrials: usage.placed, queuedTrials: usage.queued },
+          state: node.state ?? 'READY',
+          allocations: { ...(allocated ?? { cpu: usage.cpu, memoryMb: usage.memoryMb, gpus: usage.gpus }), runningTrials: usage.placed, queuedTrials: usage.queued },
         }));
         return ok(filter ? nodes.filter((n) => (n.labels as Record<string, string>)[filter[0]] === filter[1]) : nodes);
       },

@@ -20,7 +20,7 @@ export function gangOf(executors: BareSpec[], trialId = 1): GangSpec {
   return {
     trialId,
     experimentId: 'experiment-0-0001',
-    executors: executors.map((e, rank) => ({ trialId, role: 'Worker', rank, resources: { cpu: 0, memoryMb: 0, gpu: 0 }, nodes: null, nodeSelector: null, ...e })),
+    executors: executors.map((e, rank) => ({ trialId, role: 'Worker', rank, replica: rank, resources: { cpu: 0, memoryMb: 0, gpu: 0 }, nodes: null, nodeSelector: null, ...e })),
   };
 }
 

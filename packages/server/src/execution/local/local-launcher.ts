@@ -385,6 +385,6 @@ function pidOfHandle(handle: string | null): number | null {
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
-function signalName(n: number): string {
+export function signalName(n: number): string {
   return SIGNALS[n] ?? `signal ${n}`;
 }

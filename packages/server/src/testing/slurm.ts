@@ -1,0 +1,45 @@
+/**
+ * Whether tests can use a real Slurm cluster (scripts/slurm-dev-cluster.sh starts one on this machine). Tests
+ * that need it skip without one, except when PERISCOPE_TEST_SLURM_REQUIRED=1 (CI): then they fail.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+function probe(): string | null {
+  try {
+    const out = execFileSync('sinfo', ['--noheader', '--Node', '--format=%N %t'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!/\b(idle|mix|alloc)/.test(out)) return `sinfo shows no node that takes jobs:\n${out}`;
+    return null;
+  } catch (error) {
+    return `no Slurm cluster answers (${(error as Error).message.split('\n')[0]}); start one with scripts/slurm-dev-cluster.sh start`;
+  }
+}
+
+const why = probe();
+
+if (why && process.env.PERISCOPE_TEST_SLURM_REQUIRED === '1') {
+  throw new Error(`PERISCOPE_TEST_SLURM_REQUIRED=1 but ${why}`);
+}
+
+/** `skip` for node:test: false when Slurm is there, else the reason. */
+export const slurmSkip: string | false = why ?? false;
+
+/** The nodes' names as Slurm lists them. */
+export function slurmNodes(): string[] {
+  if (why) return [];
+  return execFileSync('sinfo', ['--noheader', '--Node', '--format=%N'], { encoding: 'utf8' }).split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** Whether a process whose argv holds `marker` runs on this machine (where the dev cluster's nodes run). */
+export function runningHere(marker: string): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // A zombie has an empty command line: it runs nothing.
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(marker)) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
