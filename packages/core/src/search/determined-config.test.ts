@@ -19,7 +19,7 @@ hyperparameters:
     width: {type: int, minval: 16, maxval: 128}
 searcher: {name: adaptive_asha, metric: val_loss, smaller_is_better: true,
            max_trials: 32, time_metric: epochs, max_time: 16, max_concurrent_trials: 4}
-resources: {slots_per_trial: 2, priority: 42}
+resources: {slots_per_trial: 2, priority: 42, resource_pool: a100}
 max_restarts: 2
 checkpoint_storage: {type: shared_fs, host_path: /data/ckpt}
 environment:
@@ -45,6 +45,7 @@ describe('fromDeterminedConfig', () => {
     assert.deepEqual(spec.spec, { Worker: { replicas: 1, resources: 'gpu=2' } });
     assert.deepEqual(spec.environment, { image: 'determinedai/pytorch-ngc:0.38.0' });
     assert.equal(spec.maxRestarts, 2);
+    assert.deepEqual(spec.slurm, { partition: 'a100' }, 'the resource pool is the Slurm partition');
     assert.deepEqual(spec.hyperparameters, {
       lr: { type: 'log', base: 10, minval: -4, maxval: -1 },
       layers: { type: 'int', minval: 1, maxval: 4 },
@@ -152,6 +153,7 @@ describe('fromDeterminedConfig', () => {
         else assert.match(err.message, message);
         return true;
       });
+    refuse({ name: 'x', entrypoint: 'x', resources: { resource_pool: 'a b' } }, /^resources\.resource_pool: must be a pool \(Slurm partition\) name/);
     refuse({ name: 'x' }, 'entrypoint: required, the command that runs the training code (e.g. python3 train.py)');
     refuse({ name: 'x', entrypoint: 'model_def:MnistTrial' }, /^entrypoint: "model_def:MnistTrial" names a legacy Trial class/);
     refuse({ name: 'x', entrypoint: 'x', searcher: { name: 'pbt', metric: 'loss' } }, 'searcher.name: "pbt" is not supported (use single, grid, random, adaptive_asha)');

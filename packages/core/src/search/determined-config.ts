@@ -9,6 +9,7 @@
  * - `resources.slots_per_trial: N` is one role `Worker` with one replica and `gpu=N`: a Determined trial is
  *   one process per node that launches its own ranks (torch_distributed, horovod), and that process is
  *   what a Periscope executor is. 0 or absent: no GPU request.
+ * - `resources.resource_pool` is the Slurm partition (`slurm.partition`); other launchers ignore it.
  * - `max_restarts` defaults to 5 as in Determined (Periscope's own default is 0).
  * - Determined ≥ 0.38 has no `searcher.max_length`: single, grid and random trials train as long as their
  *   script decides; adaptive_asha takes `time_metric` + `max_time`. An older config's `max_length`
@@ -96,6 +97,8 @@ export function fromDeterminedConfig(config: string | Record<string, unknown>): 
     spec: { Worker: role },
     maxRestarts: maxRestarts(root.max_restarts, warnings),
   };
+  // A resource pool is a Slurm partition (other launchers ignore it).
+  if (resources.pool !== undefined) spec.slurm = { partition: resources.pool };
   if (typeof root.description === 'string' && root.description !== '') spec.meta.description = root.description;
   if (root.labels != null) spec.meta.tags = labels(root.labels);
   const environment = convertEnvironment(root.environment, resources.gpu > 0, warnings);
@@ -198,23 +201,29 @@ function maxRestarts(value: unknown, warnings: string[]): number {
   return value as number;
 }
 
-function convertResources(value: unknown, warnings: string[]): { gpu: number } {
+function convertResources(value: unknown, warnings: string[]): { gpu: number; pool?: string } {
   if (value == null) return { gpu: 0 };
   if (!isObject(value)) throw new ValidationError('resources: must be a mapping', 'resources');
   let gpu = 0;
+  let pool: string | undefined;
   for (const [key, v] of Object.entries(value)) {
     if (key === 'slots_per_trial') {
       if (!Number.isSafeInteger(v) || (v as number) < 0) {
         throw new ValidationError(`resources.slots_per_trial: must be a non-negative integer, got ${JSON.stringify(v)}`, 'resources.slots_per_trial');
       }
       gpu = v as number;
-    } else if (['resource_pool', 'priority', 'weight', 'max_slots', 'shm_size', 'is_single_node', 'devices'].includes(key)) {
+    } else if (key === 'resource_pool') {
+      if (typeof v !== 'string' || !/^[A-Za-z0-9_.,-]{1,128}$/.test(v)) {
+        throw new ValidationError(`resources.resource_pool: must be a pool (Slurm partition) name, got ${JSON.stringify(v)}`, 'resources.resource_pool');
+      }
+      pool = v;
+    } else if (['priority', 'weight', 'max_slots', 'shm_size', 'is_single_node', 'devices'].includes(key)) {
       warnings.push(`field "resources.${key}" ignored (not supported)`);
     } else {
       warnings.push(`unknown field "resources.${key}" ignored`);
     }
   }
-  return { gpu };
+  return { gpu, ...(pool !== undefined && { pool }) };
 }
 
 function convertEnvironment(value: unknown, gpu: boolean, warnings: string[]): { envVars: Record<string, string>; image: string | null } {

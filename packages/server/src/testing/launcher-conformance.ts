@@ -19,6 +19,11 @@ export interface ConformanceTarget {
   make(): Launcher;
   /** Whether any process whose command line contains `marker` still runs wherever the engine runs them. */
   running(marker: string): Promise<boolean>;
+  /**
+   * Whether the engine enforces a time limit within seconds. Slurm counts limits in whole minutes and checks
+   * them every half minute: its timeout is tested on its own (slurm-job-states.test.ts).
+   */
+  fastTimeLimits: boolean;
 }
 
 /** Collects a launcher's events, and waits for the ends of the executors named. */
@@ -144,6 +149,22 @@ export function launcherConformance(name: string, target: ConformanceTarget): vo
         assert.deepEqual([survivor!.exitCode, survivor!.cause, survivor!.fault], [7, 'exited', 'user']);
       } finally {
         await second.close();
+      }
+    });
+
+    it('a gang past its time limit is stopped, its executors ending with timeout, the user’s fault', { skip: !target.fastTimeLimits && 'the engine counts time limits in minutes' }, async () => {
+      const launcher = target.make();
+      const events = watch(launcher);
+      const dir = tempDir();
+      const { marker, cmd } = sleeper();
+      try {
+        await launcher.submit({ ...gangOf([spec(dir, 'slow', cmd), spec(dir, 'quick', 'exit 0')]), timeLimitS: 0.5 });
+        const [quick, slow] = await events.ended('quick', 'slow');
+        assert.deepEqual([quick!.cause, quick!.exitCode], ['exited', 0], 'what ended before the limit keeps its own end');
+        assert.deepEqual([slow!.cause, slow!.fault], ['timeout', 'user']);
+        assert.equal(await target.running(marker), false);
+      } finally {
+        await launcher.close();
       }
     });
 

@@ -6,7 +6,8 @@ import { LocalLauncher } from './local-launcher.js';
 const node = { name: 'conformance', architecture: 'x64', cpus: 2, memoryMb: 1024, gpus: [], labels: {} };
 
 launcherConformance('local', {
-  make: () => new LocalLauncher(node),
+  make: () => new LocalLauncher(node, { timeoutGraceMs: 1000 }),
+  fastTimeLimits: true,
   async running(marker) {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;

@@ -24,6 +24,8 @@ interface Tracked {
   logDir: string;
   child: ChildProcess | null;
   canceled: boolean;
+  /** Stopped for running past its gang's time limit (a cancel that is reported as timeout). */
+  timedOut?: boolean;
   reported: boolean;
   /** Its cgroup name and environment marker. */
   tag: string;
@@ -42,6 +44,8 @@ interface Tracked {
  * one small /proc read per executor (its wrapper's stat) while it runs, so a hundred idle ones cost ~nothing.
  */
 const RECOVERED_POLL_MS = 1000;
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** An empty executor cgroup at least this old, found at the first recovery, belongs to nobody any more. */
 const STALE_CGROUP_MS = 60_000;
@@ -66,6 +70,8 @@ export interface LocalLauncherOptions {
    * found by tracking its session, process tree and environment marker instead (leftovers.ts).
    */
   cgroups?: boolean;
+  /** SIGTERM → SIGKILL grace when a gang runs past its time limit, in ms (default 10 s). */
+  timeoutGraceMs?: number;
 }
 
 /**
@@ -87,7 +93,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
 
   constructor(
     private readonly node: NodeCapacity,
-    options: LocalLauncherOptions = {},
+    private readonly options: LocalLauncherOptions = {},
   ) {
     super();
     this.placer = new GangScheduler(node, LOCAL_HOST);
@@ -135,7 +141,23 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
       throw error;
     }
     for (const spec of gang.executors) this.emitSafely('started', { name: spec.name, node: this.node.name, host: LOCAL_HOST, gpus: spec.gpus ?? [] });
+    if (gang.timeLimitS !== undefined) this.limit(gang.executors.map((e) => e.name), gang.timeLimitS);
     return handles;
+  }
+
+  /**
+   * Ends the gang's executors that still run once its time limit has passed, reported as timeout. The limit
+   * lives in this process: an executor re-attached after a restart runs without one.
+   */
+  private limit(names: string[], seconds: number): void {
+    const expire = () => {
+      const running = names.filter((n) => this.tracked.get(n)?.reported === false);
+      for (const n of running) this.tracked.get(n)!.timedOut = true;
+      this.background(null, 'stopping executors past their time limit', () => this.cancel(running, this.options.timeoutGraceMs ?? 10_000));
+    };
+    // A timer waits at most 2^31-1 ms (~24.8 days); a longer limit is waited for in parts.
+    const arm = (ms: number) => setTimeout(() => (ms > MAX_TIMER_MS ? arm(ms - MAX_TIMER_MS) : expire()), Math.min(ms, MAX_TIMER_MS)).unref();
+    arm(seconds * 1000);
   }
 
   private async spawnOne(spec: LaunchSpec): Promise<ExecutorHandle> {
@@ -372,7 +394,7 @@ export async function readExitFile(logDir: string): Promise<number | null> {
  */
 function classifyExit(t: Tracked, status: number | null, signal: string | null, leftovers = 0): ExecutorExit {
   const bySignal = signal ?? (status !== null && status > 128 ? signalName(status - 128) : null);
-  const cause = t.canceled ? 'canceled' : bySignal ? 'signaled' : status === null ? 'lost' : 'exited';
+  const cause = t.timedOut ? 'timeout' : t.canceled ? 'canceled' : bySignal ? 'signaled' : status === null ? 'lost' : 'exited';
   return { name: t.name, exitCode: status, signal: bySignal, cause, fault: FAULT_OF[cause], ...(leftovers > 0 && { leftovers }) };
 }
 

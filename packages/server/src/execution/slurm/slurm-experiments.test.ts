@@ -84,6 +84,30 @@ for (const database of DATABASES) {
       assert.equal(refused.status, 400);
     });
 
+    it('runs a grid search whose trials report through periscope.py, and a prepared experiment once started', async () => {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'train.py'), 'import periscope\nctx = periscope.init()\nx = float(ctx.hparams["x"])\nfor step in range(1, 3):\n    ctx.report_validation_metrics(step, {"loss": (x - 2) ** 2 + 1.0 / step})\n');
+      const app = await testApp(await database.fresh(), { launcher: slurm });
+      await app.http.listen({ host: '127.0.0.1', port: 0 });
+      app.execution.setApiUrl(`http://127.0.0.1:${(app.http.server.address() as { port: number }).port}`);
+      const search = await create(app, {
+        ...custom(`python3 ${join(dir, 'train.py')}`),
+        hyperparameters: { x: { type: 'categorical', vals: [1, 2, 3] } },
+        searcher: { name: 'grid', metric: 'loss' },
+      });
+      const parked = await create(app, custom('echo started after prepare', { autoStart: false }));
+      assert.equal((await call(app, 'POST', `/api/v1/experiment/${parked}/start`)).status, 200);
+      assert.equal((await waitForStatus(app, parked, ['Succeeded', 'Failed'])).status, 'Succeeded');
+      assert.deepEqual((await call(app, 'GET', `/api/v1/experiment/logs/${parked}`)).body.result.logContent[0].podLog, ['started after prepare']);
+      const done = await waitForStatus(app, search, ['Succeeded', 'Failed'], 90_000);
+      const trials = (await call(app, 'GET', `/api/v1/experiment/${search}/trials`)).body.result;
+      assert.equal(done.status, 'Succeeded', JSON.stringify(trials.map((t: any) => [t.state, t.message])));
+      assert.deepEqual(trials.map((t: any) => [t.state, t.hparams.x]).sort(), [['Succeeded', 1], ['Succeeded', 2], ['Succeeded', 3]]);
+      const best = trials.find((t: any) => t.hparams.x === 2);
+      const metrics = (await call(app, 'GET', `/api/v1/trials/${best.id}/metrics?group=validation`)).body.result;
+      assert.deepEqual(metrics.map((m: any) => [m.stepsCompleted, m.metrics.loss]), [[1, 1], [2, 0.5]], 'the reports reached the server from the Slurm steps');
+    });
+
     it('re-attaches by job id after the server is gone: the job runs on and its end is recorded', async () => {
       const dataDir = tempDir();
       const db = await database.fresh();

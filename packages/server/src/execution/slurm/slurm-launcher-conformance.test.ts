@@ -11,5 +11,6 @@ describe('slurm', { skip: slurmSkip }, () => {
   launcherConformance('slurm', {
     make: () => new SlurmLauncher({ scriptDir, fastPollMs: 50, slowPollMs: 200 }),
     running: async (marker) => runningHere(marker),
+    fastTimeLimits: false,
   });
 });

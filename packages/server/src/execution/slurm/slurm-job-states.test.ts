@@ -1,0 +1,53 @@
+/**
+ * Ends that only Slurm knows the cause of, on the dev cluster: a node that fails under a job (set DOWN by
+ * scontrol) ends its executors with node-failure, the platform's fault; a job past its time limit ends with
+ * timeout, the user's. Slurm counts time limits in whole minutes and checks them every half minute or so,
+ * so the timeout case takes about 80 s: it runs beside the node failure, in this file of its own.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { eventually, tempDir } from '../../testing/databases.js';
+import { gangOf } from '../../testing/launcher.js';
+import { slurmSkip } from '../../testing/slurm.js';
+import type { ExecutorExit } from '../launcher.js';
+import { shellCommand } from '../local/wrapper.js';
+import { SlurmLauncher } from './slurm-launcher.js';
+
+describe('slurm job states', { skip: slurmSkip }, () => {
+  const launcher = new SlurmLauncher({ scriptDir: tempDir('periscope-slurm-scripts-'), fastPollMs: 50, slowPollMs: 200 });
+  const exits = new Map<string, ExecutorExit>();
+  launcher.on('exited', (e) => exits.set(e.name, e));
+  after(() => launcher.close());
+
+  const gang = (name: string, extra: object, trialId: number) => {
+    const dir = tempDir();
+    return { ...gangOf([{ name, argv: shellCommand('sleep 300'), cwd: dir, env: {}, logDir: join(dir, name), resources: { cpu: 1, memoryMb: 64, gpu: 0 }, ...extra }], trialId) };
+  };
+
+  it('a job past its time limit ends with timeout, the user’s fault; a failed node ends its job with node-failure, the platform’s', { timeout: 180_000 }, async () => {
+    await launcher.submit({ ...gang('late', { nodes: ['node1'] }, 1), timeLimitS: 1 });
+    await launcher.submit(gang('stranded', { nodes: ['node2'] }, 2));
+    await eventually('the stranded job to run', () => launcher.listenerCount('exited') > 0 && hasLanded(), 30_000);
+    execFileSync('scontrol', ['update', 'NodeName=node2', 'State=DOWN', 'Reason=periscope-test']);
+    try {
+      const stranded = await eventually('the stranded executor to end', () => exits.get('stranded'), 60_000);
+      assert.deepEqual([stranded.cause, stranded.fault], ['node-failure', 'platform'], JSON.stringify(stranded));
+    } finally {
+      // With ReturnToService=2 the node may be back on its own already (then RESUME is refused).
+      try {
+        execFileSync('scontrol', ['update', 'NodeName=node2', 'State=RESUME'], { stdio: 'ignore' });
+      } catch {
+        // back already
+      }
+    }
+    const late = await eventually('the late executor to time out', () => exits.get('late'), 150_000);
+    assert.deepEqual([late.cause, late.fault], ['timeout', 'user']);
+  });
+
+  function hasLanded(): boolean {
+    const out = execFileSync('squeue', ['--me', '--noheader', '--steps', '--format=%i %N'], { encoding: 'utf8' });
+    return / node2$/m.test(out.trim());
+  }
+});
