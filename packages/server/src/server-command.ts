@@ -1,6 +1,7 @@
 /** `periscope server`: starts the API on the embedded SQLite default or the given PostgreSQL. */
 import { Command, InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { createApp, type App } from './app.js';
 import { ConfigError, describeDatabase, resolveConfig, type ServerFlags } from './config.js';
 import { EngineLeaseHeldError } from './execution/engine-lease.js';
@@ -113,8 +114,10 @@ async function runServer(flags: ServerFlags): Promise<void> {
   }
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  // Executors on this machine reach the API over loopback even when the server binds every interface.
-  const local = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  // Executors on this machine reach the API over loopback even when the server binds every interface; Slurm's
+  // run on other nodes, which reach it by this machine's name.
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const local = wildcard ? (config.launcher.kind === 'slurm' ? hostname() : '127.0.0.1') : config.host;
   const scheme = tls ? 'https' : 'http';
   const master = `${scheme}://${local.includes(':') ? `[${local}]` : local}:${port}`;
   app.execution.setApiUrl(master, config.tls?.certFile);
