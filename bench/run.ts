@@ -21,10 +21,11 @@ import { buildServer, profileServersInto } from './lib/server.js';
 import { logs } from './logs.js';
 import { metrics } from './metrics.js';
 import { scale } from './scale.js';
+import { slurm } from './slurm.js';
 import { submitLatency } from './submit-latency.js';
 import { throughput } from './throughput.js';
 
-export const BENCHMARKS: readonly Benchmark[] = [submitLatency, throughput, apiThroughput, concurrentClients, logs, metrics, scale, chaos];
+export const BENCHMARKS: readonly Benchmark[] = [submitLatency, throughput, apiThroughput, concurrentClients, logs, metrics, scale, chaos, slurm];
 
 const { values } = parseArgs({
   options: {

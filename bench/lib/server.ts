@@ -32,6 +32,8 @@ export interface ServerOptions {
   db?: string;
   /** CPUs the scheduler may hand out; large so the gang scheduler never throttles a throughput benchmark. */
   cpus?: number;
+  /** `--launcher`: executors as Slurm jobs on the cluster this machine submits to; local processes when absent. */
+  launcher?: 'slurm';
 }
 
 let profileDir: string | undefined;
@@ -51,6 +53,7 @@ export async function startServer(scope: Scope, options: ServerOptions = {}): Pr
   const dataDir = tempDir(scope, 'periscope-bench-');
   const args = ['--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', '--cpus', String(options.cpus ?? 64), '--memory', '1024G', '--gpus', 'none', '--log-level', 'warn'];
   if (options.db) args.push('--db', options.db);
+  if (options.launcher) args.push('--launcher', options.launcher);
   // The server's own PERISCOPE_* settings of this shell must not leak in; the flags say everything.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PERISCOPE_')));
   // Auth is on, as users run it: the first admin's token is filed here and sent with every request.
