@@ -43,3 +43,15 @@ export function runningHere(marker: string): boolean {
   }
   return false;
 }
+
+/**
+ * Cancels every job of this user named like Periscope's: for each Slurm test file's `after`, so steps a test
+ * left waiting for a launch (its server gone by design) do not hold the dev cluster for the next file.
+ */
+export function cancelPeriscopeJobs(): void {
+  if (why) return;
+  const out = execFileSync('squeue', ['--me', '--noheader', '--format=%i %j'], { encoding: 'utf8' });
+  // A het job's components are `12+0`, `12+1`: cancelling the leader, 12, cancels them all.
+  const ids = [...new Set(out.split('\n').map((l) => l.trim().split(' ')).filter(([, name]) => name?.startsWith('periscope-')).map(([id]) => id!.split('+')[0]!))];
+  if (ids.length > 0) execFileSync('scancel', ids);
+}

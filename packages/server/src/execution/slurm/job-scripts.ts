@@ -15,12 +15,15 @@ export const JOB_FILES = { landed: 'landed', launch: 'launch', stepErrors: 'slur
 /**
  * The batch script: `$1` is the step script (Slurm runs a copy of the batch script from its spool, so it
  * cannot be found next to it), the rest are the executors' dirs in het-group order; one step each, all waited for.
+ * A single executor runs in the batch step itself: an srun step costs ~150 ms to start, and it has no gang to
+ * share an allocation with.
  */
 export const BATCH_SCRIPT = `#!/bin/sh
 # Periscope: one Slurm step per executor (written by the server; see job-scripts.ts).
 step=$1
 shift
 n=$#
+if [ "$n" -eq 1 ]; then exec /bin/sh "$step" "$1" 0 batch 2>>"$1/${JOB_FILES.stepErrors}"; fi
 i=0
 for dir in "$@"; do
   if [ "$n" -gt 1 ]; then group="--het-group=$i"; else group="--ntasks=1"; fi
@@ -31,16 +34,23 @@ wait
 `;
 
 /**
- * One executor's step (`$1` its dir, `$2` its het group): report where it landed, wait for the go-ahead with
- * its environment, run it. A het component's steps are named by the component's own job id.
+ * One executor's step (`$1` its dir, `$2` its het group, `$3` "batch" when it is the batch step): report where
+ * it landed, wait for the go-ahead with its environment, run it. A het component's steps are named by the
+ * component's own job id. It waits as long as it takes (a restarting server launches it then), polling fast for
+ * the first seconds, then every half second; a dir that is gone (the experiment was deleted) ends the wait.
  */
 export const STEP_SCRIPT = `#!/bin/sh
 # Periscope: one executor inside its Slurm step (written by the server; see job-scripts.ts).
 dir=$1
 case $2 in *[!0-9]*|'') exit 125 ;; esac
 eval "job=\\\${SLURM_JOB_ID_HET_GROUP_$2:-\\$SLURM_JOB_ID}"
-printf '%s\\n%s\\n%s\\n' "\${SLURMD_NODENAME:-$(hostname)}" "$job.\${SLURM_STEP_ID}" "\${CUDA_VISIBLE_DEVICES:-}" >"$dir/${JOB_FILES.landed}.tmp" && mv "$dir/${JOB_FILES.landed}.tmp" "$dir/${JOB_FILES.landed}"
-while [ ! -e "$dir/${JOB_FILES.launch}" ]; do sleep 0.05; done
+printf '%s\\n%s\\n%s\\n' "\${SLURMD_NODENAME:-$(hostname)}" "$job.\${3:-$SLURM_STEP_ID}" "\${CUDA_VISIBLE_DEVICES:-}" >"$dir/${JOB_FILES.landed}.tmp" && mv "$dir/${JOB_FILES.landed}.tmp" "$dir/${JOB_FILES.landed}"
+i=0
+while [ ! -e "$dir/${JOB_FILES.launch}" ]; do
+  [ -d "$dir" ] || exit 125
+  i=$((i + 1))
+  if [ "$i" -le 300 ]; then sleep 0.01; else sleep 0.5; fi
+done
 . "$dir/${JOB_FILES.launch}"
 exec "$@"
 `;
@@ -68,7 +78,7 @@ export function launchFile(spec: { cwd: string; env: Record<string, string>; arg
   return `${lines.join('\n')}\n`;
 }
 
-/** What a step wrote on landing: its node, its `jobid.stepid`, and the GPUs Slurm gave it. */
+/** What a step wrote on landing: its node, its `jobid.stepid` (`jobid.batch` for a lone executor), and its GPUs. */
 export interface Landed {
   node: string;
   step: string;
@@ -77,7 +87,7 @@ export interface Landed {
 
 export function parseLanded(text: string): Landed | null {
   const [node, step, gpus] = text.split('\n');
-  if (!node || !step || !/^\d+\.\d+$/.test(step)) return null;
+  if (!node || !step || !/^\d+\.(\d+|batch)$/.test(step)) return null;
   const ids = (gpus ?? '').split(',').filter((g) => /^\d+$/.test(g)).map(Number);
   return { node, step, gpus: ids };
 }

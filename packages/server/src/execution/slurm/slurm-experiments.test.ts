@@ -7,10 +7,13 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { call, create, testApp, waitForStatus } from '../../testing/app.js';
 import { DATABASES, eventually, tempDir } from '../../testing/databases.js';
-import { runningHere, slurmSkip } from '../../testing/slurm.js';
+import { cancelPeriscopeJobs, runningHere, slurmSkip } from '../../testing/slurm.js';
+
+// Steps a test left waiting for their launch (its server gone on purpose) must not hold the cluster.
+after(cancelPeriscopeJobs);
 
 const slurm = { kind: 'slurm' as const, defaults: {} };
 const custom = (cmd: string, extra: object = {}, roles: object = { Worker: {} }) => ({ meta: { name: 'job', framework: 'Custom', cmd }, spec: roles, ...extra });

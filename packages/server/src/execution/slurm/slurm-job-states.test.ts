@@ -10,13 +10,16 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { eventually, tempDir } from '../../testing/databases.js';
 import { gangOf } from '../../testing/launcher.js';
-import { slurmSkip } from '../../testing/slurm.js';
+import { cancelPeriscopeJobs, slurmSkip } from '../../testing/slurm.js';
 import type { ExecutorExit } from '../launcher.js';
 import { shellCommand } from '../local/wrapper.js';
 import { SlurmLauncher } from './slurm-launcher.js';
 
+// Steps a test left waiting for their launch (its server gone on purpose) must not hold the cluster.
+after(cancelPeriscopeJobs);
+
 describe('slurm job states', { skip: slurmSkip }, () => {
-  const launcher = new SlurmLauncher({ scriptDir: tempDir('periscope-slurm-scripts-'), fastPollMs: 50, slowPollMs: 200 });
+  const launcher = new SlurmLauncher({ scriptDir: tempDir('periscope-slurm-scripts-'), queuePollMs: 100 });
   const exits = new Map<string, ExecutorExit>();
   launcher.on('exited', (e) => exits.set(e.name, e));
   after(() => launcher.close());

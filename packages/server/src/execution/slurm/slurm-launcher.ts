@@ -25,9 +25,12 @@ export interface SlurmLauncherOptions extends SlurmCliOptions {
   /** Server-wide partition, account, qos and extra sbatch arguments; an experiment's own win. */
   defaults?: SlurmDefaults;
   log?: LauncherLog;
-  /** How often jobs are looked at while some are starting or being canceled, and otherwise (ms). */
-  fastPollMs?: number;
-  slowPollMs?: number;
+  /** How often the steps' landed files are looked for while a gang starts (ms, default 20). */
+  landedPollMs?: number;
+  /** How often running steps' exit files are read (ms, default 250). */
+  exitPollMs?: number;
+  /** How often Slurm's queue is read while a job starts or a cancel runs (ms, default 250; four times that otherwise). */
+  queuePollMs?: number;
 }
 
 interface TrackedExecutor {
@@ -38,6 +41,8 @@ interface TrackedExecutor {
   landed: Landed | null;
   canceled: boolean;
   reported: boolean;
+  /** The exit code it recorded when a signal ended it, until the job's state tells whose signal it was. */
+  signaled?: number;
 }
 
 /**
@@ -106,6 +111,8 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
   private polling: Promise<void> | undefined;
   private closed = false;
   private canceling = 0;
+  private lastExitScan = 0;
+  private lastQueueRead = 0;
   private unreachableSaid = false;
   private addresses = new Map<string, string>();
   /** Wakes whoever waits for an executor to be reported (a cancel). */
@@ -187,8 +194,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
 
   private schedulePoll(delayMs?: number): void {
     if (this.closed || this.jobs.size === 0) return;
-    const starting = [...this.jobs.values()].some((j) => !j.launched) || this.canceling > 0;
-    const wait = delayMs ?? (starting ? (this.options.fastPollMs ?? 100) : (this.options.slowPollMs ?? 1000));
+    const wait = delayMs ?? (this.starting() ? (this.options.landedPollMs ?? 20) : (this.options.exitPollMs ?? 250));
     if (this.timer) {
       if (delayMs === undefined) return;
       clearTimeout(this.timer);
@@ -199,6 +205,11 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     }, wait);
   }
 
+  private starting(): boolean {
+    for (const job of this.jobs.values()) if (!job.launched) return true;
+    return false;
+  }
+
   /** One look at every job; concurrent callers share it. */
   private poll(): Promise<void> {
     this.polling ??= this.pollOnce()
@@ -207,8 +218,25 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     return this.polling;
   }
 
+  /**
+   * What each look costs is kept to what it needs: the files the steps write (landed, exit) are cheap to read
+   * and tell starts and ends first; Slurm's queue, which costs the controller an RPC, is read less often, for
+   * pending reasons and for ends a step cannot write (timeouts, node failures, cancels).
+   */
   private async pollOnce(): Promise<void> {
     if (this.jobs.size === 0) return;
+    const now = Date.now();
+    for (const job of [...this.jobs.values()]) {
+      if (job.launched) continue;
+      await this.guard(job, () => this.launchWhenLanded(job));
+    }
+    if (now - this.lastExitScan >= (this.options.exitPollMs ?? 250)) {
+      this.lastExitScan = now;
+      for (const job of [...this.jobs.values()]) if (job.launched) await this.guard(job, () => this.readExits(job));
+    }
+    const queueEvery = this.starting() || this.canceling > 0 ? (this.options.queuePollMs ?? 250) : (this.options.queuePollMs ?? 250) * 4;
+    if (now - this.lastQueueRead < queueEvery) return;
+    this.lastQueueRead = now;
     let rows: SlurmJobRow[];
     try {
       rows = await this.cli.jobs();
@@ -221,12 +249,28 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     }
     const byJob = new Map<string, SlurmJobRow[]>();
     for (const row of rows) (byJob.get(row.jobId) ?? byJob.set(row.jobId, []).get(row.jobId)!).push(row);
-    for (const job of [...this.jobs.values()]) {
-      try {
-        await this.look(job, byJob.get(job.id));
-      } catch (error) {
-        this.log.error({ job: job.id, error: (error as Error)?.stack ?? String(error) }, 'slurm launcher: looking at a job failed');
-      }
+    for (const job of [...this.jobs.values()]) await this.guard(job, () => this.look(job, byJob.get(job.id)));
+  }
+
+  private async guard(job: TrackedJob, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.log.error({ job: job.id, error: (error as Error)?.stack ?? String(error) }, 'slurm launcher: looking at a job failed');
+    }
+  }
+
+  /**
+   * Ends the steps recorded themselves. A signaled one is left for the queue to explain: a time limit, a node
+   * failure or a cancel from outside also ends the command by a signal, and the job's state says which.
+   */
+  private async readExits(job: TrackedJob): Promise<void> {
+    for (const e of job.executors) {
+      if (e.reported) continue;
+      const code = await readExitFile(e.logDir);
+      if (code === null) continue;
+      if (code <= 128) this.report(job, e, code, null);
+      else e.signaled = code;
     }
   }
 
@@ -247,13 +291,8 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       }
       return;
     }
-    if (!job.launched) await this.launchWhenLanded(job);
-    for (const e of job.executors) {
-      if (e.reported) continue;
-      const code = await readExitFile(e.logDir);
-      // A signaled end while the job completes may be Slurm's own (a time limit): its state says, next look.
-      if (code !== null && !(code > 128 && state === 'COMPLETING')) this.report(job, e, code, null);
-    }
+    // Still running, not completing: a signaled step was the command's own end (or a single-step cancel).
+    if (state === 'RUNNING') for (const e of job.executors) if (!e.reported && e.signaled !== undefined) this.report(job, e, e.signaled, null);
   }
 
   /** Once every step has landed: their environment from where they are, then the go-ahead (launch files). */
@@ -343,6 +382,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
         if (whole) await this.cli.cancel(job.id).catch((error: unknown) => this.log.error({ job: job.id, error: String(error) }, 'slurm launcher: scancel failed'));
         else await this.cancelSteps(job, mine, graceMs);
       }
+      this.lastQueueRead = 0;
       this.schedulePoll(0);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs + 60_000).unref());
       await Promise.race([done, deadline]);

@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { eventually, tempDir } from '../../testing/databases.js';
 import { api, start, stop } from '../../testing/server-process.js';
-import { runningHere, slurmSkip } from '../../testing/slurm.js';
+import { cancelPeriscopeJobs, runningHere, slurmSkip } from '../../testing/slurm.js';
+
+// Steps a test left waiting for their launch (its server gone on purpose) must not hold the cluster.
+after(cancelPeriscopeJobs);
 
 const custom = (cmd: string, roles: object = { Worker: { resources: 'cpu=1,memory=64M' } }) => ({ meta: { name: 'job', framework: 'Custom', cmd }, spec: roles });
 
