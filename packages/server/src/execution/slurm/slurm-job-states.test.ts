@@ -1,13 +1,15 @@
 /**
  * Ends that only Slurm knows the cause of, on the dev cluster: a node that fails under a job (set DOWN by
  * scontrol) ends its executors with node-failure, the platform's fault; a job past its time limit ends with
- * timeout, the user's. Slurm counts time limits in whole minutes and checks them every half minute or so,
+ * timeout, the user's; with the controller stopped, health and new trials say so. Slurm counts time limits in whole minutes and checks them every half minute or so,
  * so the timeout case takes about 80 s: it runs beside the node failure, in this file of its own.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { call, create, testApp, waitForStatus } from '../../testing/app.js';
 import { eventually, tempDir } from '../../testing/databases.js';
 import { gangOf } from '../../testing/launcher.js';
 import { cancelPeriscopeJobs, slurmSkip } from '../../testing/slurm.js';
@@ -17,6 +19,8 @@ import { SlurmLauncher } from './slurm-launcher.js';
 
 // Steps a test left waiting for their launch (its server gone on purpose) must not hold the cluster.
 after(cancelPeriscopeJobs);
+
+const CLUSTER_SCRIPT = fileURLToPath(new URL('../../../../../scripts/slurm-dev-cluster.sh', import.meta.url));
 
 describe('slurm job states', { skip: slurmSkip }, () => {
   const launcher = new SlurmLauncher({ scriptDir: tempDir('periscope-slurm-scripts-'), queuePollMs: 100 });
@@ -47,6 +51,23 @@ describe('slurm job states', { skip: slurmSkip }, () => {
     }
     const late = await eventually('the late executor to time out', () => exits.get('late'), 150_000);
     assert.deepEqual([late.cause, late.fault], ['timeout', 'user']);
+  });
+
+  it('with the controller down, health says so (503) and a new trial fails naming Slurm’s error, never a hang or a 500', { timeout: 100_000 }, async () => {
+    const app = await testApp(join(tempDir(), 'db.sqlite'), { launcher: { kind: 'slurm', defaults: {} } });
+    execFileSync('pkill', ['-x', 'slurmctld']);
+    try {
+      await eventually('the controller to be gone', () => spawnSync('scontrol', ['ping'], { encoding: 'utf8' }).stdout.includes('DOWN'), 20_000);
+      const health = await call(app, 'GET', '/api/v1/health');
+      assert.equal(health.status, 503);
+      assert.match(health.body.message, /The slurm controller is not reachable: .*DOWN/);
+      const id = await create(app, { meta: { name: 'down', framework: 'Custom', cmd: 'true' }, spec: { Worker: {} } });
+      assert.equal((await waitForStatus(app, id, ['Succeeded', 'Failed'], 90_000)).status, 'Failed');
+      const [trial] = (await call(app, 'GET', `/api/v1/experiment/${id}/trials`)).body.result;
+      assert.match(trial.message, /sbatch failed: .*Unable to contact slurm controller/);
+    } finally {
+      execFileSync('bash', [CLUSTER_SCRIPT, 'start'], { stdio: 'ignore' });
+    }
   });
 
   function hasLanded(): boolean {
