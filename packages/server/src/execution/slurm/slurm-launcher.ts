@@ -97,6 +97,9 @@ export function portFor(jobId: string, rank: number): number {
 
 const MAX_LAUNCH_FILE_BYTES = 1024 * 1024;
 
+/** How long a read of the nodes serves (placement checks, the nodes route, health). */
+const NODES_TTL_MS = 2000;
+
 const stderrLog: LauncherLog = { error: (details, message) => process.stderr.write(`periscope: ${message} ${JSON.stringify(details)}\n`) };
 
 export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launcher {
@@ -115,6 +118,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
   private lastQueueRead = 0;
   private unreachableSaid = false;
   private addresses = new Map<string, string>();
+  private nodesRead: { at: number; nodes: Promise<SlurmNode[]> } | undefined;
   /** Wakes whoever waits for an executor to be reported (a cancel). */
   private readonly reported = new EventEmitter();
 
@@ -125,10 +129,24 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     this.reported.setMaxListeners(0);
   }
 
-  async nodes(): Promise<SlurmNode[]> {
-    const nodes = parseNodes(await this.cli.nodes());
-    this.placer.nodes = nodes;
-    this.addresses = new Map(nodes.map((n) => [n.name, n.address]));
+  /**
+   * The cluster's nodes, read at most every NODES_TTL_MS: every new trial's placement check asks, and one
+   * `scontrol` per create would cost more than the create itself. Concurrent callers share one read.
+   */
+  nodes(): Promise<SlurmNode[]> {
+    if (this.nodesRead && Date.now() - this.nodesRead.at < NODES_TTL_MS) return this.nodesRead.nodes;
+    const at = Date.now();
+    const nodes = this.cli.nodes().then((out) => {
+      const parsed = parseNodes(out);
+      this.placer.nodes = parsed;
+      this.addresses = new Map(parsed.map((n) => [n.name, n.address]));
+      return parsed;
+    });
+    this.nodesRead = { at, nodes };
+    // A failed read is not kept: the next caller asks again.
+    nodes.catch(() => {
+      if (this.nodesRead?.nodes === nodes) this.nodesRead = undefined;
+    });
     return nodes;
   }
 
