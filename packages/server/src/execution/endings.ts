@@ -63,6 +63,7 @@ export class Endings {
     const { trial } = active;
     e.active.delete(trial.id);
     e.placedByEngine.delete(trial.id);
+    e.waiting.delete(trial.id);
     for (const name of active.executors.keys()) e.byExecutor.delete(name);
     o.launcher.placer.release(trial.id);
     const experiment = await e.durable.write('read an experiment', () => e.runOf(trial));

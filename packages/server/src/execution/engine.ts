@@ -101,6 +101,8 @@ export class Engine {
   readonly byExecutor = new Map<string, number>();
   /** Trials whose engine places the executors itself: where each runs is recorded when it starts. */
   readonly placedByEngine = new Set<number>();
+  /** Of those, the ones whose trial message says why they wait (cleared when an executor starts). */
+  readonly waiting = new Set<number>();
   /** Cancels waiting for a trial to end (more than one may wait: a user's and the reconciler's). */
   readonly settled = new Map<number, (() => void)[]>();
   readonly durable: Durable;

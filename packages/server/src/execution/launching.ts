@@ -4,6 +4,7 @@
  * submitted to the launcher. A launch that fails at any step ends the trial Failed with the step and the reason.
  */
 import type { NormalizedExperimentSpec } from '@periscope/core';
+import type { ExperimentStore } from '../experiments/store.js';
 import { isTrialFinished, type TrialRecord } from '../trials/store.js';
 import { abortMessage, activeTrial, type ActiveTrial, type Engine } from './engine.js';
 import { launchFailureMessage, launchStep, STALLED_LAUNCH_MESSAGE, whySpawnFailed } from './launch-failure.js';
@@ -138,18 +139,21 @@ export class Launching {
       return e.steps.finish(active, 'Failed', `Could not start the executors: ${await whySpawnFailed(error, toStart)}`);
     }
     const startedAt = Date.now();
+    // An engine that places executors itself has only queued them: they are Pending until it says they started
+    // (Orchestrator, on `started`), and the experiment is Running from then on.
+    const queued = placement.host === null;
     for (const h of handles) {
       const gpus = placement.gpus[plans.findIndex((p) => p.name === h.name)] ?? [];
       // The processes run: what records them is retried rather than failing them (and a failure here stops them).
       await e.durable.write(`record the start of ${h.name}`, () =>
-        o.trials.updateExecutor(h.name, { state: 'Running', pid: h.pid, handle: h.handle, ...(placement.host !== null && { node: placement.node, gpus }), startedAt }),
+        o.trials.updateExecutor(h.name, queued ? { state: 'Pending', pid: h.pid, handle: h.handle } : { state: 'Running', pid: h.pid, handle: h.handle, node: placement.node, gpus, startedAt }),
       );
       await o.tailer.watch(h.name, layout.executorLogs(experiment.id, h.name));
     }
     await e.durable.write(`record trial ${trial.id} as Running`, async () => {
       await e.lifecycle.move(active.trial, 'Running');
-      const current = await o.experiments.get(experiment.id);
-      if (current && current.status !== 'Running') await o.experiments.transition(experiment.id, { status: 'Running', ...(current.runningAt === null && { runningAt: startedAt }) });
+      if (queued) return;
+      await markExperimentRunning(o.experiments, experiment.id, startedAt);
     });
     active.trial = { ...active.trial, state: 'Running' };
   }
@@ -205,3 +209,9 @@ function gangOptions(spec: NormalizedExperimentSpec): Pick<GangSpec, 'timeLimitS
   return { ...(spec.timeLimit !== undefined && { timeLimitS: spec.timeLimit }), ...(spec.slurm && { engine: spec.slurm }) };
 }
 
+
+/** The experiment is Running once one of its executors runs (another trial's may have made it so already). */
+export async function markExperimentRunning(experiments: ExperimentStore, id: string, at: number): Promise<void> {
+  const current = await experiments.get(id);
+  if (current && current.status !== 'Running') await experiments.transition(id, { status: 'Running', ...(current.runningAt === null && { runningAt: at }) });
+}

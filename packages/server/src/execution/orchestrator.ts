@@ -15,7 +15,7 @@ import { isTrialFinished, type ExecutorRecord, type TrialRecord } from '../trial
 import { Cancels } from './cancels.js';
 import { Endings } from './endings.js';
 import { Engine, type OrchestratorOptions } from './engine.js';
-import { Launching } from './launching.js';
+import { Launching, markExperimentRunning } from './launching.js';
 import { Recovery } from './recovery.js';
 import { TrialLifecycle } from './trial-lifecycle.js';
 import { TwoPhase, type Admission } from './two-phase.js';
@@ -59,12 +59,29 @@ export class Orchestrator {
       if (trialId === undefined) return;
       o.bus.emit('executor.started', { ...started, trialId });
       if (!e.placedByEngine.has(trialId)) return;
-      // After the launch's own writes (same chain), so where it runs is not overwritten.
+      // After the launch's own writes (same chain): it runs now, there; its trial no longer waits.
+      const at = Date.now();
       void e
-        .serial(trialId, () => e.durable.write(`record where ${started.name} runs`, () => o.trials.updateExecutor(started.name, { node: started.node, gpus: started.gpus })))
-        .catch((error) => o.log.error({ err: error, executor: started.name }, 'recording where an executor runs failed'));
+        .serial(trialId, () =>
+          e.durable.write(`record the start of ${started.name}`, async () => {
+            await o.trials.updateExecutor(started.name, { state: 'Running', node: started.node, gpus: started.gpus, startedAt: at });
+            const active = e.active.get(trialId);
+            if (!active) return;
+            if (e.waiting.delete(trialId)) await o.trials.update(trialId, { message: null }, ['Running']);
+            await markExperimentRunning(o.experiments, active.experimentId, at);
+          }),
+        )
+        .catch((error) => o.log.error({ err: error, executor: started.name }, 'recording the start of an executor failed'));
     });
-    o.launcher.on('pending', (pending) => o.bus.emit('trial.pending', pending));
+    o.launcher.on('pending', (pending) => {
+      o.bus.emit('trial.pending', pending);
+      if (!e.placedByEngine.has(pending.trialId)) return;
+      // Why a queued gang waits is shown with its trial until it starts.
+      e.waiting.add(pending.trialId);
+      void e
+        .serial(pending.trialId, () => e.durable.write(`record why trial ${pending.trialId} waits`, () => o.trials.update(pending.trialId, { message: `Waiting: ${pending.reason}` }, ['Running'])))
+        .catch((error) => o.log.error({ err: error, trialId: pending.trialId }, 'recording why a trial waits failed'));
+    });
   }
 
   /** Queues the first trial of a new experiment. */

@@ -101,6 +101,8 @@ export class Recovery {
     const { e } = this;
     const active = activeTrial(trial, experiment.id, executors);
     if (experiment.cancelRequestedAt !== null) active.mode = 'canceling';
+    // Queued by an engine that places them itself and not started yet: their start is still to be recorded.
+    if (executors.some((x) => x.state === 'Pending' && x.handle !== null)) e.placedByEngine.add(trial.id);
     e.active.set(trial.id, active);
     e.o.launcher.placer.release(trial.id);
     e.o.launcher.placer.adopt({ trialId: trial.id, priority: trial.priority, executors: plans.map((p) => p.resources) }, executors.map((x) => x.gpus));

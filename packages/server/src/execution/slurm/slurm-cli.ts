@@ -26,7 +26,32 @@ export interface SlurmCliOptions {
 
 const UNREACHABLE = /Unable to contact slurm controller|Connection refused|Socket timed out|Zero Bytes were transmitted|Unable to establish|slurm_load_.*(?:Connection|timed out)/i;
 
+const SBATCH_IN_FLIGHT = 4;
+
+/** A counting semaphore: who waits is let in in arrival order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(count: number) {
+    this.free = count;
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
 export class SlurmCli {
+  private readonly submitting = new Slots(SBATCH_IN_FLIGHT);
+
   constructor(private readonly options: SlurmCliOptions = {}) {}
 
   private bin(name: string): string {
@@ -52,9 +77,19 @@ export class SlurmCli {
     });
   }
 
-  /** Submits a batch job; answers its job id (the het job's leader for a heterogeneous job). */
+  /**
+   * Submits a batch job; answers its job id (the het job's leader for a heterogeneous job). At most
+   * SBATCH_IN_FLIGHT run at once: a hundred trials created together would otherwise start a hundred sbatch
+   * processes that all wait on the one controller, and each spawn stalls the server's event loop.
+   */
   async sbatch(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-    const out = (await this.run('sbatch', ['--parsable', ...args], env)).trim();
+    await this.submitting.acquire();
+    let out: string;
+    try {
+      out = (await this.run('sbatch', ['--parsable', ...args], env)).trim();
+    } finally {
+      this.submitting.release();
+    }
     // --parsable prints "jobid" or "jobid;cluster".
     const id = out.split(';')[0]!.trim();
     if (!/^\d+$/.test(id)) throw new SlurmError(`sbatch answered no job id: ${out.slice(0, 200)}`);

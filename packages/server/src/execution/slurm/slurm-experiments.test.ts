@@ -62,6 +62,16 @@ for (const database of DATABASES) {
       await eventually('the big gang to run', () => runningHere(marker));
       const small = await create(app, custom('echo never', {}, { Worker: { resources: 'cpu=1' } }));
       await eventually('Slurm’s pending reason', () => pending.find((r) => /^Slurm: (Resources|Priority)/.test(r)));
+      // The API says so too: the trial waits with Slurm's reason, its executor Pending, the experiment not Running.
+      const waiting = await eventually('the reason on the trial', async () => {
+        const [t] = (await call(app, 'GET', `/api/v1/experiment/${small}/trials`)).body.result;
+        return /^Waiting: Slurm: (Resources|Priority)/.test(t?.message ?? '') ? t : undefined;
+      });
+      assert.deepEqual(waiting.executors.map((x: any) => [x.state, x.startedTime]), [['Pending', null]]);
+      assert.equal((await call(app, 'GET', `/api/v1/experiment/${small}`)).body.result.status, 'Created');
+      const [bigTrial] = (await call(app, 'GET', `/api/v1/experiment/${big}/trials`)).body.result;
+      assert.deepEqual([bigTrial.message, bigTrial.executors.map((x: any) => x.state)], [null, ['Running', 'Running']]);
+      assert.equal((await call(app, 'GET', `/api/v1/experiment/${big}`)).body.result.status, 'Running');
       assert.equal((await call(app, 'DELETE', `/api/v1/experiment/${small}`)).status, 200);
       assert.equal((await call(app, 'DELETE', `/api/v1/experiment/${big}`)).status, 200);
       await eventually('the big gang to be gone', () => !runningHere(marker));

@@ -71,6 +71,8 @@ interface TrackedJob {
   specs: StepSpec[] | null;
   launched: boolean;
   pendingReason: string | null;
+  /** Whether the last read of Slurm's queue found it pending: its steps cannot have landed, so nobody looks. */
+  queued: boolean;
   /** Consecutive polls in which Slurm did not know the job (it ended long enough ago to be forgotten). */
   missing: number;
 }
@@ -198,6 +200,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       specs,
       launched: false,
       pendingReason: null,
+      queued: false,
       missing: 0,
     };
     this.track(job);
@@ -245,7 +248,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     if (this.jobs.size === 0) return;
     const now = Date.now();
     for (const job of [...this.jobs.values()]) {
-      if (job.launched) continue;
+      if (job.launched || job.queued) continue;
       await this.guard(job, () => this.launchWhenLanded(job));
     }
     if (now - this.lastExitScan >= (this.options.exitPollMs ?? 250)) {
@@ -300,6 +303,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     }
     job.missing = 0;
     const state = jobState(rows);
+    job.queued = state === 'PENDING';
     if (state in ENDED) return this.settleJob(job, state);
     if (state === 'PENDING') {
       const reason = rows.map((r) => r.reason).find((r) => r && r !== 'None') ?? null;
@@ -443,14 +447,14 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       const handle = r.handle !== null ? /^(\d+)\/(\d+)$/.exec(r.handle) : null;
       if (!handle) {
         // The server died between sbatch and storing the handle: the job cannot be found by it.
-        const orphan: TrackedJob = { id: `unknown-${r.name}`, trialId: null, executors: [], specs: null, launched: true, pendingReason: null, missing: 0 };
+        const orphan: TrackedJob = { id: `unknown-${r.name}`, trialId: null, executors: [], specs: null, launched: true, pendingReason: null, queued: false, missing: 0 };
         const e: TrackedExecutor = { name: r.name, index: 0, rank: 0, logDir: r.logDir, landed: null, canceled: false, reported: false };
         orphan.executors.push(e);
         this.report(orphan, e, await readExitFile(r.logDir), null);
         continue;
       }
       const [, id, index] = handle;
-      const job = jobs.get(id!) ?? jobs.set(id!, { id: id!, trialId: null, executors: [], specs: null, launched: false, pendingReason: null, missing: 0 }).get(id!)!;
+      const job = jobs.get(id!) ?? jobs.set(id!, { id: id!, trialId: null, executors: [], specs: null, launched: false, pendingReason: null, queued: false, missing: 0 }).get(id!)!;
       const landedText = await readSmall(join(r.logDir, JOB_FILES.landed));
       job.executors.push({ name: r.name, index: Number(index), rank: Number(index), logDir: r.logDir, landed: landedText === null ? null : parseLanded(landedText), canceled: false, reported: false });
     }
