@@ -41,6 +41,8 @@ interface TrackedExecutor {
   landed: Landed | null;
   canceled: boolean;
   reported: boolean;
+  /** Whether `started` was told for it. */
+  told: boolean;
   /** The exit code it recorded when a signal ended it, until the job's state tells whose signal it was. */
   signaled?: number;
 }
@@ -196,13 +198,16 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     const job: TrackedJob = {
       id: jobId,
       trialId: gang.trialId,
-      executors: gang.executors.map((e, index) => ({ name: e.name, index, rank: e.rank, logDir: e.logDir, landed: null, canceled: false, reported: false })),
+      executors: gang.executors.map((e, index) => ({ name: e.name, index, rank: e.rank, logDir: e.logDir, landed: null, canceled: false, reported: false, told: false })),
       specs,
       launched: false,
       pendingReason: null,
       queued: false,
       missing: 0,
     };
+    // A lone executor's environment does not depend on where it lands (it is its own rendezvous, reached over
+    // loopback): its launch is written now, so it runs the moment Slurm starts it.
+    if (job.executors.length === 1) await this.writeLaunch(job, [{ node: '', host: '127.0.0.1', port: portFor(jobId, first.rank), gpus: null }]);
     this.track(job);
     return job.executors.map((e) => ({ name: e.name, handle: `${jobId}/${e.index}`, pid: null }));
   }
@@ -226,8 +231,9 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     }, wait);
   }
 
+  /** Whether some gang Slurm has not said is waiting may be starting now (its executors not all told started). */
   private starting(): boolean {
-    for (const job of this.jobs.values()) if (!job.launched) return true;
+    for (const job of this.jobs.values()) if (!job.queued && job.executors.some((e) => !e.told && !e.reported)) return true;
     return false;
   }
 
@@ -248,8 +254,8 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     if (this.jobs.size === 0) return;
     const now = Date.now();
     for (const job of [...this.jobs.values()]) {
-      if (job.launched || job.queued) continue;
-      await this.guard(job, () => this.launchWhenLanded(job));
+      if (job.queued || job.executors.every((e) => e.told || e.reported)) continue;
+      await this.guard(job, () => this.watchStart(job));
     }
     if (now - this.lastExitScan >= (this.options.exitPollMs ?? 250)) {
       this.lastExitScan = now;
@@ -303,7 +309,9 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     }
     job.missing = 0;
     const state = jobState(rows);
-    job.queued = state === 'PENDING';
+    // Waiting for a reason (Resources, Priority): nothing can land before the queue says otherwise. Just
+    // submitted (reason None), it may be placed any moment, so its landing is still looked for.
+    job.queued = state === 'PENDING' && rows.some((r) => r.reason && r.reason !== 'None');
     if (state in ENDED) return this.settleJob(job, state);
     if (state === 'PENDING') {
       const reason = rows.map((r) => r.reason).find((r) => r && r !== 'None') ?? null;
@@ -317,25 +325,40 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     if (state === 'RUNNING') for (const e of job.executors) if (!e.reported && e.signaled !== undefined) this.report(job, e, e.signaled, null);
   }
 
-  /** Once every step has landed: their environment from where they are, then the go-ahead (launch files). */
-  private async launchWhenLanded(job: TrackedJob): Promise<void> {
+  /**
+   * Watches a gang start: each step says where it landed; once all have, their environment is computed from
+   * there and the go-ahead (launch files) written; each executor is told started once it landed and launched.
+   */
+  private async watchStart(job: TrackedJob): Promise<void> {
     for (const e of job.executors) {
-      if (e.landed) continue;
+      if (e.landed || e.reported) continue;
       const text = await readSmall(join(e.logDir, JOB_FILES.landed));
       e.landed = text === null ? null : parseLanded(text);
     }
-    if (job.executors.some((e) => !e.landed)) return;
+    if (!job.launched) {
+      if (job.executors.some((e) => !e.landed)) return;
+      for (const e of job.executors) if (!this.addresses.has(e.landed!.node)) await this.nodes().catch(() => undefined);
+      const landings: Landing[] = [];
+      for (const e of job.executors) landings[e.rank] = { node: e.landed!.node, host: this.addresses.get(e.landed!.node) ?? e.landed!.node, port: portFor(job.id, e.rank), gpus: null };
+      if (!(await this.writeLaunch(job, landings))) return;
+    }
+    for (const e of job.executors) {
+      if (e.told || e.reported || !e.landed) continue;
+      e.told = true;
+      if (!e.canceled) this.emitSafely('started', { name: e.name, node: e.landed.node, host: this.addresses.get(e.landed.node) ?? e.landed.node, gpus: e.landed.gpus ?? [] });
+    }
+  }
+
+  /** Writes every executor's launch file (atomically) from these landings; false when the job cannot be launched. */
+  private async writeLaunch(job: TrackedJob, landings: Landing[]): Promise<boolean> {
     job.specs ??= await this.readSpecs(job);
     if (!job.specs) {
       // Re-attached, its steps waiting for a launch that nothing left on disk can make.
       this.log.error({ job: job.id }, 'slurm launcher: a job waits for a launch whose spec is gone; canceling it');
       await this.cli.cancel(job.id).catch(() => undefined);
       for (const e of job.executors) if (!e.reported) this.report(job, e, null, 'lost');
-      return;
+      return false;
     }
-    for (const e of job.executors) if (!this.addresses.has(e.landed!.node)) await this.nodes().catch(() => undefined);
-    const landings: Landing[] = [];
-    for (const e of job.executors) landings[e.rank] = { node: e.landed!.node, host: this.addresses.get(e.landed!.node) ?? e.landed!.node, port: portFor(job.id, e.rank), gpus: null };
     const envs = stepEnvironments(job.specs, landings);
     for (const e of job.executors) {
       const spec = job.specs[e.index]!;
@@ -345,9 +368,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       await rename(join(e.logDir, `${JOB_FILES.launch}.tmp`), join(e.logDir, JOB_FILES.launch));
     }
     job.launched = true;
-    for (const e of job.executors) {
-      if (!e.canceled) this.emitSafely('started', { name: e.name, node: e.landed!.node, host: this.addresses.get(e.landed!.node) ?? e.landed!.node, gpus: e.landed!.gpus ?? [] });
-    }
+    return true;
   }
 
   /** The specs a re-attached job's executors were submitted with, or null when one is missing or damaged. */
@@ -448,7 +469,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       if (!handle) {
         // The server died between sbatch and storing the handle: the job cannot be found by it.
         const orphan: TrackedJob = { id: `unknown-${r.name}`, trialId: null, executors: [], specs: null, launched: true, pendingReason: null, queued: false, missing: 0 };
-        const e: TrackedExecutor = { name: r.name, index: 0, rank: 0, logDir: r.logDir, landed: null, canceled: false, reported: false };
+        const e: TrackedExecutor = { name: r.name, index: 0, rank: 0, logDir: r.logDir, landed: null, canceled: false, reported: false, told: false };
         orphan.executors.push(e);
         this.report(orphan, e, await readExitFile(r.logDir), null);
         continue;
@@ -456,7 +477,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       const [, id, index] = handle;
       const job = jobs.get(id!) ?? jobs.set(id!, { id: id!, trialId: null, executors: [], specs: null, launched: false, pendingReason: null, queued: false, missing: 0 }).get(id!)!;
       const landedText = await readSmall(join(r.logDir, JOB_FILES.landed));
-      job.executors.push({ name: r.name, index: Number(index), rank: Number(index), logDir: r.logDir, landed: landedText === null ? null : parseLanded(landedText), canceled: false, reported: false });
+      job.executors.push({ name: r.name, index: Number(index), rank: Number(index), logDir: r.logDir, landed: landedText === null ? null : parseLanded(landedText), canceled: false, reported: false, told: false });
     }
     for (const job of jobs.values()) {
       job.executors.sort((a, b) => a.index - b.index);
