@@ -16,9 +16,8 @@
  * launcher that is measured, not the store.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { api, checkNotFailed, stdoutPath, waitSucceeded } from './lib/client.js';
+import { api, readStarted, waitSucceeded } from './lib/client.js';
 import type { Benchmark, Context } from './lib/context.js';
 import { row, unavailable, type Row } from './lib/report.js';
 import type { Scope } from './lib/scope.js';
@@ -234,7 +233,7 @@ async function measureLatency(ctx: Context, server: Server, bare: BareJobs, ours
   async function serverSample(name: string, into: number[]): Promise<void> {
     const sent = nowMs();
     const id = await create(server, ours, name, 'date +%s%N');
-    const text = await readStarted(server, id);
+    const text = await readStarted(server, id, 120_000);
     into.push(parseNanos(text) - sent);
     await waitSucceeded(server.base, id, 50);
     if (into === out.server) {
@@ -244,18 +243,6 @@ async function measureLatency(ctx: Context, server: Server, bare: BareJobs, ours
   }
 }
 
-/** The executor's first line of stdout, once it is there (asking the server now and then whether it failed). */
-async function readStarted(server: Server, id: string, timeoutMs = 120_000): Promise<string> {
-  const path = stdoutPath(server.dataDir, id);
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 1; ; i++) {
-    const text = await readFile(path, 'utf8').catch(() => '');
-    if (text.endsWith('\n')) return text;
-    if (i % 100 === 0) await checkNotFailed(server.base, id);
-    if (Date.now() > deadline) throw new Error(`no start time in ${path} after ${timeoutMs} ms`);
-    await sleep(2);
-  }
-}
 
 /** As benchmark 2's round: N created at once, the rate from the server's own finish times. */
 async function serverRound(server: Server, ours: Set<string>, round: number, count: number): Promise<{ rate: number; failed: number }> {

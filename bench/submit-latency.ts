@@ -6,14 +6,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkNotFailed, submit, stdoutPath, waitSucceeded } from './lib/client.js';
+import { readStarted, submit, waitSucceeded } from './lib/client.js';
 import type { Benchmark, Context } from './lib/context.js';
 import { targets } from './lib/postgres.js';
 import { row, unavailable, type Row } from './lib/report.js';
 import type { Scope } from './lib/scope.js';
 import { startServer, tempDir, type Server } from './lib/server.js';
 import { shToFile } from './lib/processes.js';
-import { median, nowMs, parseNanos, percentile, sleep } from './lib/stats.js';
+import { median, nowMs, parseNanos, percentile } from './lib/stats.js';
 
 const COMMAND = 'date +%s%N';
 const NAME = '1 submit→running';
@@ -82,15 +82,3 @@ async function measure(ctx: Context, scope: Scope, server: Server, count: number
   }
 }
 
-/** The executor's first line of stdout, once it is there (asking the server now and then whether it failed). */
-async function readStarted(server: Server, id: string, timeoutMs = 30_000): Promise<string> {
-  const path = stdoutPath(server.dataDir, id);
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 1; ; i++) {
-    const text = await readFile(path, 'utf8').catch(() => '');
-    if (text.endsWith('\n')) return text;
-    if (i % 100 === 0) await checkNotFailed(server.base, id);
-    if (Date.now() > deadline) throw new Error(`no start time in ${path} after ${timeoutMs} ms`);
-    await sleep(2);
-  }
-}

@@ -1,4 +1,5 @@
 /** The few API calls the benchmarks make, over global fetch (keep-alive). */
+import { readFile } from 'node:fs/promises';
 export interface Envelope<T = any> {
   code: number;
   success: boolean | null;
@@ -78,4 +79,17 @@ export async function firstTrialId(base: string, experimentId: string): Promise<
   const { result } = await api<{ id: number }[]>(base, 'GET', `/api/v1/experiment/${experimentId}/trials`);
   if (!result[0]) throw new Error(`${experimentId} has no trial`);
   return result[0].id;
+}
+
+/** The executor's first line of stdout, once it is there (asking the server now and then whether it failed). */
+export async function readStarted(server: { dataDir: string; base: string }, id: string, timeoutMs = 30_000): Promise<string> {
+  const path = stdoutPath(server.dataDir, id);
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 1; ; i++) {
+    const text = await readFile(path, 'utf8').catch(() => '');
+    if (text.endsWith('\n')) return text;
+    if (i % 100 === 0) await checkNotFailed(server.base, id);
+    if (Date.now() > deadline) throw new Error(`no start time in ${path} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }

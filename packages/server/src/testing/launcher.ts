@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecutorExit, GangSpec, LaunchSpec, Launcher } from '../execution/launcher.js';
 
 /** The next end the launcher reports for this executor. */
@@ -27,4 +28,18 @@ export function gangOf(executors: BareSpec[], trialId = 1): GangSpec {
 /** A handle as the local launcher makes one, for recovery tests that start from a pid. */
 export function localHandle(pid: number | null): string | null {
   return pid === null ? null : String(pid);
+}
+
+/** Whether a process whose argv holds `marker` runs on this machine. */
+export function runningHere(marker: string): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // A zombie has an empty command line: it runs nothing.
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(marker)) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
 }

@@ -3,7 +3,6 @@
  * that need it skip without one, except when PERISCOPE_TEST_SLURM_REQUIRED=1 (CI): then they fail.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 
 function probe(): string | null {
   try {
@@ -24,24 +23,13 @@ if (why && process.env.PERISCOPE_TEST_SLURM_REQUIRED === '1') {
 /** `skip` for node:test: false when Slurm is there, else the reason. */
 export const slurmSkip: string | false = why ?? false;
 
+/** The dev cluster's nodes run on this machine: its processes are found as local ones are. */
+export { runningHere } from './launcher.js';
+
 /** The nodes' names as Slurm lists them. */
 export function slurmNodes(): string[] {
   if (why) return [];
   return execFileSync('sinfo', ['--noheader', '--Node', '--format=%N'], { encoding: 'utf8' }).split('\n').map((l) => l.trim()).filter(Boolean);
-}
-
-/** Whether a process whose argv holds `marker` runs on this machine (where the dev cluster's nodes run). */
-export function runningHere(marker: string): boolean {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // A zombie has an empty command line: it runs nothing.
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(marker)) return true;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return false;
 }
 
 /**
