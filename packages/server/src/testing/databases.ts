@@ -21,8 +21,16 @@ export interface TestDatabase {
 const PG_ADMIN_URL = process.env.PERISCOPE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PG_REQUIRED = process.env.PERISCOPE_TEST_PG_REQUIRED === '1';
 
+/** Every temp dir this test process made, so what it left elsewhere (Slurm jobs) can be told from others'. */
+const made: string[] = [];
+
+export function madeTempDirs(): readonly string[] {
+  return made;
+}
+
 export function tempDir(prefix = 'periscope-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

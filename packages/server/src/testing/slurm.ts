@@ -3,6 +3,7 @@
  * that need it skip without one, except when PERISCOPE_TEST_SLURM_REQUIRED=1 (CI): then they fail.
  */
 import { execFileSync } from 'node:child_process';
+import { madeTempDirs } from './databases.js';
 
 function probe(): string | null {
   try {
@@ -33,13 +34,17 @@ export function slurmNodes(): string[] {
 }
 
 /**
- * Cancels every job of this user named like Periscope's: for each Slurm test file's `after`, so steps a test
- * left waiting for a launch (its server gone by design) do not hold the dev cluster for the next file.
+ * Cancels the Periscope jobs this test process left (their work dir is in one of its temp dirs): for each
+ * Slurm test file's `after`, so steps a test left running or waiting for a launch (its server gone by design)
+ * do not hold the dev cluster for the next file. Other processes' jobs (a bench, another file) are left alone.
  */
 export function cancelPeriscopeJobs(): void {
   if (why) return;
-  const out = execFileSync('squeue', ['--me', '--noheader', '--format=%i %j'], { encoding: 'utf8' });
+  const ours = madeTempDirs();
+  const out = execFileSync('squeue', ['--me', '--noheader', '--format=%i %j %Z'], { encoding: 'utf8' });
+  const rows = out.split('\n').map((l) => l.trim().split(' '));
+  const mine = rows.filter(([, name, dir]) => name?.startsWith('periscope-') && ours.some((d) => dir === d || dir?.startsWith(`${d}/`)));
   // A het job's components are `12+0`, `12+1`: cancelling the leader, 12, cancels them all.
-  const ids = [...new Set(out.split('\n').map((l) => l.trim().split(' ')).filter(([, name]) => name?.startsWith('periscope-')).map(([id]) => id!.split('+')[0]!))];
+  const ids = [...new Set(mine.map(([id]) => id!.split('+')[0]!))];
   if (ids.length > 0) execFileSync('scancel', ids);
 }
