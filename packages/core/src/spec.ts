@@ -23,7 +23,8 @@ export const FRAMEWORK_ROLES: Readonly<Record<string, readonly string[] | null>>
   Custom: null,
 };
 const CUSTOM_ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** An environment variable name any shell takes (what `export NAME=…` accepts). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const EXPERIMENT_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 export const ENVIRONMENT_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 const SHA256 = /^[0-9a-f]{64}$/;

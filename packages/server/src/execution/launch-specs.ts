@@ -39,7 +39,7 @@ export interface LaunchContext {
   plans: ExecutorPlan[];
   /** Where the gang landed: the node and host, and GPU indices per executor by rank. */
   node: string;
-  /** Null when the engine places the executors itself (see LaunchPlan.envAt). */
+  /** Null when the engine places the executors itself (see GangSpec.distributed). */
   host: string | null;
   gpus: number[][];
   layout: DataLayout;

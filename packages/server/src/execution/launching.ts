@@ -209,7 +209,6 @@ function gangOptions(spec: NormalizedExperimentSpec): Pick<GangSpec, 'timeLimitS
   return { ...(spec.timeLimit !== undefined && { timeLimitS: spec.timeLimit }), ...(spec.slurm && { engine: spec.slurm }) };
 }
 
-
 /** The experiment is Running once one of its executors runs (another trial's may have made it so already). */
 export async function markExperimentRunning(experiments: ExperimentStore, id: string, at: number): Promise<void> {
   const current = await experiments.get(id);

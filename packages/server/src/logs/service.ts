@@ -2,7 +2,7 @@ import { formatTime, ValidationError, type LogLine } from '@periscope/core';
 import { availableParallelism } from 'node:os';
 import { STREAMS, type DataLayout, type Stream } from './layout.js';
 import { headLines, lineEnd, linesFrom, readChunkIndex, tailLines, timeAt, type RawLine } from './line-reader.js';
-import { ReadGate } from './read-gate.js';
+import { Gate } from '../gate.js';
 import type { LogTailer, TailedLines } from './tailer.js';
 
 export type { LogLine };
@@ -75,7 +75,7 @@ export function parseLevel(text: string): string | null {
 export class LogService {
   /** Follows in progress (each open follow stream is one). */
   followers = 0;
-  private readonly reads = new ReadGate(Math.max(2, availableParallelism()));
+  private readonly reads = new Gate(Math.max(2, availableParallelism()));
 
   constructor(
     private readonly layout: DataLayout,

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NodeCapacity } from '../capacity.js';
 import { GangScheduler } from '../scheduler.js';
-import { FAULT_OF, type ExecutorExit, type ExecutorHandle, type GangSpec, type LaunchSpec, type Launcher, type LauncherEvents, type RecoverableExecutor } from '../launcher.js';
+import { FAULT_OF, type ExitCause, type ExecutorExit, type ExecutorHandle, type GangSpec, type LaunchSpec, type Launcher, type LauncherEvents, type RecoverableExecutor } from '../launcher.js';
 import { cgroupSupport, createCgroup, executorTag, findCgroup, joinCgroup, killCgroup, removeEmptyCgroups, type CgroupSupport } from './cgroups.js';
 import { EXECUTOR_TAG_VAR, executorProcesses, killExecutorProcesses, type KnownProcesses } from './leftovers.js';
 import { aliveGroups, findWrapper, isOurWrapper, signalGroup, wrapperAlive } from './process-groups.js';
@@ -363,24 +363,23 @@ const HOME_POINTERS = new Set(['HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_
 const MAX_EXIT_FILE_BYTES = 64;
 
 /**
- * The exit code recorded by the wrapper, or null. The file sits in a dir the executor can write, so it may be
- * anything: a symlink or a FIFO is not opened (O_NOFOLLOW, O_NONBLOCK), a directory or a huge file is refused,
- * and only a small decimal number counts.
+ * The text of a small file in an executor's reach, or null. Such a file may be anything: a symlink or a FIFO
+ * is not opened (O_NOFOLLOW, O_NONBLOCK), a directory or a file over `maxBytes` is refused, and no more than
+ * `maxBytes` is read even if it grows meanwhile.
  */
-export async function readExitFile(logDir: string): Promise<number | null> {
+export async function readSmallFile(path: string, maxBytes: number): Promise<string | null> {
   let handle;
   try {
-    handle = await open(join(logDir, LOG_FILES.exit), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return null;
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile() || stat.size > MAX_EXIT_FILE_BYTES) return null;
-    const buffer = Buffer.alloc(MAX_EXIT_FILE_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, MAX_EXIT_FILE_BYTES, 0);
-    const text = buffer.toString('utf8', 0, bytesRead).trim();
-    return /^\d{1,3}$/.test(text) ? Number(text) : null;
+    if (!stat.isFile() || stat.size > maxBytes) return null;
+    const buffer = Buffer.alloc(maxBytes);
+    const { bytesRead } = await handle.read(buffer, 0, maxBytes, 0);
+    return buffer.toString('utf8', 0, bytesRead);
   } catch {
     return null;
   } finally {
@@ -388,14 +387,26 @@ export async function readExitFile(logDir: string): Promise<number | null> {
   }
 }
 
+/** The exit code recorded by the wrapper, or null: only a small decimal number counts. */
+export async function readExitFile(logDir: string): Promise<number | null> {
+  const text = (await readSmallFile(join(logDir, LOG_FILES.exit), MAX_EXIT_FILE_BYTES))?.trim();
+  return text !== undefined && /^\d{1,3}$/.test(text) ? Number(text) : null;
+}
+
 /**
- * One status and one cause for every way an executor can end. `sh` reports a command killed by signal n as
- * 128+n; no status at all (no exit file, no wait status) means the process vanished: lost.
+ * One status and one cause for every way an executor can end, for every launcher. `sh` reports a command
+ * killed by signal n as 128+n; no status at all (no exit file, no wait status) means the process vanished:
+ * lost. `known` is a cause the launcher knows better (a cancel, a time limit, the engine's word), and wins.
  */
-function classifyExit(t: Tracked, status: number | null, signal: string | null, leftovers = 0): ExecutorExit {
+export function exitOf(name: string, status: number | null, signal: string | null, known: ExitCause | null): ExecutorExit {
   const bySignal = signal ?? (status !== null && status > 128 ? signalName(status - 128) : null);
-  const cause = t.timedOut ? 'timeout' : t.canceled ? 'canceled' : bySignal ? 'signaled' : status === null ? 'lost' : 'exited';
-  return { name: t.name, exitCode: status, signal: bySignal, cause, fault: FAULT_OF[cause], ...(leftovers > 0 && { leftovers }) };
+  const cause = known ?? (bySignal ? 'signaled' : status === null ? 'lost' : 'exited');
+  return { name, exitCode: status, signal: bySignal, cause, fault: FAULT_OF[cause] };
+}
+
+function classifyExit(t: Tracked, status: number | null, signal: string | null, leftovers = 0): ExecutorExit {
+  const exit = exitOf(t.name, status, signal, t.timedOut ? 'timeout' : t.canceled ? 'canceled' : null);
+  return { ...exit, ...(leftovers > 0 && { leftovers }) };
 }
 
 /** Local executors run on this machine; distributed jobs rendezvous over loopback. */
@@ -407,6 +418,6 @@ function pidOfHandle(handle: string | null): number | null {
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
-export function signalName(n: number): string {
+function signalName(n: number): string {
   return SIGNALS[n] ?? `signal ${n}`;
 }

@@ -8,6 +8,7 @@
  * The scripts are fixed text: paths arrive as positional parameters. `launch` is the one file built from
  * values, and only through shellWord(), which quotes every value (names are checked to be identifiers).
  */
+import { ENV_NAME } from '@periscope/core';
 import { WRAPPER_ARGV0, WRAPPER_SCRIPT } from '../local/wrapper.js';
 
 export const JOB_FILES = { landed: 'landed', launch: 'launch', stepErrors: 'slurm-step.err' } as const;
@@ -61,8 +62,6 @@ export function shellWord(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 /**
  * The step's `launch` file: into the work dir, export the environment, and set "$@" to the wrapper around
  * the command (the same wrapper, files and exit recording as the local launcher).
@@ -70,7 +69,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function launchFile(spec: { cwd: string; env: Record<string, string>; argv: string[]; stdout: string; stderr: string; exit: string }): string {
   const lines = [`cd ${shellWord(spec.cwd)} || exit 125`];
   for (const [name, value] of Object.entries(spec.env)) {
-    if (!IDENTIFIER.test(name)) throw new Error(`environment variable name ${JSON.stringify(name)} is not a valid name`);
+    if (!ENV_NAME.test(name)) throw new Error(`environment variable name ${JSON.stringify(name)} is not a valid name`);
     lines.push(`export ${name}=${shellWord(value)}`);
   }
   const argv = ['/bin/sh', '-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, spec.stdout, spec.stderr, spec.exit, ...spec.argv];

@@ -4,6 +4,7 @@
  * failure comes back as a SlurmError carrying what the command said.
  */
 import { execFile } from 'node:child_process';
+import { Gate } from '../../gate.js';
 
 export class SlurmError extends Error {
   constructor(
@@ -28,29 +29,8 @@ const UNREACHABLE = /Unable to contact slurm controller|Connection refused|Socke
 
 const SBATCH_IN_FLIGHT = 4;
 
-/** A counting semaphore: who waits is let in in arrival order. */
-class Slots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-  constructor(count: number) {
-    this.free = count;
-  }
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
-
 export class SlurmCli {
-  private readonly submitting = new Slots(SBATCH_IN_FLIGHT);
+  private readonly submitting = new Gate(SBATCH_IN_FLIGHT);
 
   constructor(private readonly options: SlurmCliOptions = {}) {}
 
@@ -83,13 +63,7 @@ export class SlurmCli {
    * processes that all wait on the one controller, and each spawn stalls the server's event loop.
    */
   async sbatch(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-    await this.submitting.acquire();
-    let out: string;
-    try {
-      out = (await this.run('sbatch', ['--parsable', ...args], env)).trim();
-    } finally {
-      this.submitting.release();
-    }
+    const out = (await this.submitting.run(() => this.run('sbatch', ['--parsable', ...args], env))).trim();
     // --parsable prints "jobid" or "jobid;cluster".
     const id = out.split(';')[0]!.trim();
     if (!/^\d+$/.test(id)) throw new SlurmError(`sbatch answered no job id: ${out.slice(0, 200)}`);

@@ -7,12 +7,12 @@
  * memory, node failure, preemption), read by polling `squeue`. A handle is `<job id>/<component>`.
  */
 import { EventEmitter } from 'node:events';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { distributedEnv, type Landing } from '../distributed-env.js';
-import { FAULT_OF, type ExitCause, type ExecutorExit, type ExecutorHandle, type GangSpec, type Launcher, type LauncherEvents, type RecoverableExecutor } from '../launcher.js';
-import { executorEnv, LOG_FILES, readExitFile, signalName, type LauncherLog } from '../local/local-launcher.js';
+import type { ExitCause, ExecutorHandle, GangSpec, Launcher, LauncherEvents, RecoverableExecutor } from '../launcher.js';
+import { executorEnv, exitOf, LOG_FILES, readExitFile, readSmallFile, type LauncherLog } from '../local/local-launcher.js';
 import { BATCH_SCRIPT, JOB_FILES, launchFile, parseLanded, STEP_SCRIPT, type Landed } from './job-scripts.js';
 import { sbatchArgs, type SlurmDefaults } from './sbatch-args.js';
 import { SlurmCli, type SlurmCliOptions, type SlurmJobRow } from './slurm-cli.js';
@@ -195,16 +195,8 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     const first = gang.executors[0]!;
     const args = sbatchArgs(gang, this.options.defaults ?? {}, scripts, join(first.logDir, 'slurm-job.out'));
     const jobId = await this.cli.sbatch(args, sbatchEnv(first.cwd, this.options.env));
-    const job: TrackedJob = {
-      id: jobId,
-      trialId: gang.trialId,
-      executors: gang.executors.map((e, index) => ({ name: e.name, index, rank: e.rank, logDir: e.logDir, landed: null, canceled: false, reported: false, told: false })),
-      specs,
-      launched: false,
-      pendingReason: null,
-      queued: false,
-      missing: 0,
-    };
+    const executors = gang.executors.map((e, index) => trackedExecutor(e.name, index, e.rank, e.logDir, null));
+    const job = trackedJob(jobId, gang.trialId, executors, specs);
     // A lone executor's environment does not depend on where it lands (it is its own rendezvous, reached over
     // loopback): its launch is written now, so it runs the moment Slurm starts it.
     if (job.executors.length === 1) await this.writeLaunch(job, [{ node: '', host: '127.0.0.1', port: portFor(jobId, first.rank), gpus: null }]);
@@ -231,9 +223,8 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     }, wait);
   }
 
-  /** Whether some gang Slurm has not said is waiting may be starting now (its executors not all told started). */
   private starting(): boolean {
-    for (const job of this.jobs.values()) if (!job.queued && job.executors.some((e) => !e.told && !e.reported)) return true;
+    for (const job of this.jobs.values()) if (mayBeStarting(job)) return true;
     return false;
   }
 
@@ -253,10 +244,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
   private async pollOnce(): Promise<void> {
     if (this.jobs.size === 0) return;
     const now = Date.now();
-    for (const job of [...this.jobs.values()]) {
-      if (job.queued || job.executors.every((e) => e.told || e.reported)) continue;
-      await this.guard(job, () => this.watchStart(job));
-    }
+    for (const job of [...this.jobs.values()]) if (mayBeStarting(job)) await this.guard(job, () => this.watchStart(job));
     if (now - this.lastExitScan >= (this.options.exitPollMs ?? 250)) {
       this.lastExitScan = now;
       for (const job of [...this.jobs.values()]) if (job.launched) await this.guard(job, () => this.readExits(job));
@@ -309,12 +297,12 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     }
     job.missing = 0;
     const state = jobState(rows);
+    const reason = state === 'PENDING' ? (rows.map((r) => r.reason).find((r) => r && r !== 'None') ?? null) : null;
     // Waiting for a reason (Resources, Priority): nothing can land before the queue says otherwise. Just
     // submitted (reason None), it may be placed any moment, so its landing is still looked for.
-    job.queued = state === 'PENDING' && rows.some((r) => r.reason && r.reason !== 'None');
+    job.queued = reason !== null;
     if (state in ENDED) return this.settleJob(job, state);
     if (state === 'PENDING') {
-      const reason = rows.map((r) => r.reason).find((r) => r && r !== 'None') ?? null;
       if (reason && reason !== job.pendingReason && job.trialId !== null) {
         job.pendingReason = reason;
         this.emitSafely('pending', { trialId: job.trialId, reason: `Slurm: ${reason}` });
@@ -332,8 +320,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
   private async watchStart(job: TrackedJob): Promise<void> {
     for (const e of job.executors) {
       if (e.landed || e.reported) continue;
-      const text = await readSmall(join(e.logDir, JOB_FILES.landed));
-      e.landed = text === null ? null : parseLanded(text);
+      e.landed = await readLanded(e.logDir);
     }
     if (!job.launched) {
       if (job.executors.some((e) => !e.landed)) return;
@@ -375,7 +362,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
   private async readSpecs(job: TrackedJob): Promise<StepSpec[] | null> {
     const specs: StepSpec[] = [];
     for (const e of job.executors) {
-      const text = await readSmall(join(e.logDir, SPEC_FILE), MAX_LAUNCH_FILE_BYTES);
+      const text = await readSmallFile(join(e.logDir, SPEC_FILE), MAX_LAUNCH_FILE_BYTES);
       try {
         const spec = JSON.parse(text ?? '') as StepSpec;
         if (typeof spec.cwd !== 'string' || !Array.isArray(spec.argv) || typeof spec.env !== 'object' || !Number.isInteger(spec.rank)) return null;
@@ -406,9 +393,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     e.reported = true;
     this.byName.delete(e.name);
     if (job.executors.every((x) => x.reported)) this.jobs.delete(job.id);
-    const signal = code !== null && code > 128 ? signalName(code - 128) : null;
-    const cause: ExitCause = e.canceled ? 'canceled' : (slurmCause ?? (signal ? 'signaled' : code === null ? 'lost' : 'exited'));
-    this.emitSafely('exited', { name: e.name, exitCode: code, signal, cause, fault: FAULT_OF[cause] });
+    this.emitSafely('exited', exitOf(e.name, code, null, e.canceled ? 'canceled' : slurmCause));
     this.reported.emit(e.name);
   }
 
@@ -450,9 +435,9 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       return steps !== null && landed.every((e) => !steps.has(e.landed!.step));
     };
     const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && !(await gone())) await sleep(50);
+    while (Date.now() < deadline && !(await gone())) await delay(50);
     for (const e of landed) if (!(await gone())) await this.cli.cancel(e.landed!.step, 'KILL').catch(() => undefined);
-    for (let i = 0; i < 200 && !(await gone()); i++) await sleep(50);
+    for (let i = 0; i < 200 && !(await gone()); i++) await delay(50);
     for (const e of landed) this.report(job, e, await readExitFile(e.logDir), 'canceled');
   }
 
@@ -468,16 +453,13 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       const handle = r.handle !== null ? /^(\d+)\/(\d+)$/.exec(r.handle) : null;
       if (!handle) {
         // The server died between sbatch and storing the handle: the job cannot be found by it.
-        const orphan: TrackedJob = { id: `unknown-${r.name}`, trialId: null, executors: [], specs: null, launched: true, pendingReason: null, queued: false, missing: 0 };
-        const e: TrackedExecutor = { name: r.name, index: 0, rank: 0, logDir: r.logDir, landed: null, canceled: false, reported: false, told: false };
-        orphan.executors.push(e);
-        this.report(orphan, e, await readExitFile(r.logDir), null);
+        const e = trackedExecutor(r.name, 0, 0, r.logDir, null);
+        this.report(trackedJob(`unknown-${r.name}`, null, [e], null), e, await readExitFile(r.logDir), null);
         continue;
       }
       const [, id, index] = handle;
-      const job = jobs.get(id!) ?? jobs.set(id!, { id: id!, trialId: null, executors: [], specs: null, launched: false, pendingReason: null, queued: false, missing: 0 }).get(id!)!;
-      const landedText = await readSmall(join(r.logDir, JOB_FILES.landed));
-      job.executors.push({ name: r.name, index: Number(index), rank: Number(index), logDir: r.logDir, landed: landedText === null ? null : parseLanded(landedText), canceled: false, reported: false, told: false });
+      const job = jobs.get(id!) ?? jobs.set(id!, trackedJob(id!, null, [], null)).get(id!)!;
+      job.executors.push(trackedExecutor(r.name, Number(index), Number(index), r.logDir, await readLanded(r.logDir)));
     }
     for (const job of jobs.values()) {
       job.executors.sort((a, b) => a.index - b.index);
@@ -504,6 +486,19 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     this.jobs.clear();
     this.byName.clear();
   }
+}
+
+function trackedJob(id: string, trialId: number | null, executors: TrackedExecutor[], specs: StepSpec[] | null): TrackedJob {
+  return { id, trialId, executors, specs, launched: false, pendingReason: null, queued: false, missing: 0 };
+}
+
+function trackedExecutor(name: string, index: number, rank: number, logDir: string, landed: Landed | null): TrackedExecutor {
+  return { name, index, rank, logDir, landed, canceled: false, reported: false, told: false };
+}
+
+/** Whether a job Slurm has not said is waiting may be starting now: some executor not yet told started. */
+function mayBeStarting(job: TrackedJob): boolean {
+  return !job.queued && job.executors.some((e) => !e.told && !e.reported);
 }
 
 /**
@@ -536,21 +531,10 @@ function sbatchEnv(cwd: string, base: NodeJS.ProcessEnv | undefined): NodeJS.Pro
   return { ...env, ...base };
 }
 
-async function readSmall(path: string, maxBytes = 4096): Promise<string | null> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const info = await handle.stat();
-    if (!info.isFile() || info.size > maxBytes) return null;
-    return await readFile(handle, 'utf8');
-  } catch {
-    return null;
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
+/** What the step wrote on landing (a few short lines), or null while it has not. */
+async function readLanded(logDir: string): Promise<Landed | null> {
+  const text = await readSmallFile(join(logDir, JOB_FILES.landed), 4096);
+  return text === null ? null : parseLanded(text);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
