@@ -31,7 +31,9 @@ export function madeTempDirs(): readonly string[] {
 export function tempDir(prefix = 'periscope-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  // An executor the test left running (they outlive their server by design) may still be writing into it:
+  // rm retries on ENOTEMPTY instead of failing the test in its cleanup.
+  after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   return dir;
 }
 
