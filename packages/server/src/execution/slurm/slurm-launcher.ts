@@ -94,9 +94,12 @@ const ENDED: Record<string, ExitCause | null> = {
   SPECIAL_EXIT: null,
 };
 
-/** The job's ports: rank r listens on one derived from the job id (the server cannot probe a remote node). */
+/**
+ * The job's ports: rank r listens on one derived from the job id (the server cannot probe a remote node),
+ * in 20000–32767, below Linux's ephemeral range (32768–60999), where outgoing connections would take them.
+ */
 export function portFor(jobId: string, rank: number): number {
-  return 20_000 + ((Number(jobId) * 64 + rank) % 40_000);
+  return 20_000 + ((Number(jobId) * 64 + rank) % 12_768);
 }
 
 const MAX_LAUNCH_FILE_BYTES = 1024 * 1024;
