@@ -11,3 +11,4 @@ export * from './search/index.js';
 export * from './models.js';
 export * from './auth.js';
 export * from './credentials.js';
+export * from './dashboard.js';

@@ -1,8 +1,8 @@
 /** Wire schemas of the training-side API: metrics and checkpoints reported by trials. */
 import Type from 'typebox';
+import { Nullable } from './schemas.js';
 import { Steps, Uuid } from './canonical.js';
 
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const METRIC_GROUPS = ['training', 'validation'] as const;
 export type MetricGroup = (typeof METRIC_GROUPS)[number];

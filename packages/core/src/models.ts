@@ -1,9 +1,9 @@
 /** Wire schemas of the model registry. */
 import Type from 'typebox';
+import { Nullable } from './schemas.js';
 import { RowId, Uuid } from './canonical.js';
 import { Checkpoint } from './metrics.js';
 
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Metadata = Type.Record(Type.String(), Type.Unknown());
 const Label = Type.String({ minLength: 1, maxLength: 128 });
 

@@ -8,7 +8,7 @@ import { SearcherConfigSchema } from './search/config.js';
 import { HyperparameterSpace } from './search/hyperparameters.js';
 import type { SearcherConfig } from './search/types.js';
 
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Opt = <T extends Type.TSchema>(schema: T) => Type.Optional(Nullable(schema));
 
 export const EnvVars = Type.Record(Type.String(), Type.String(), {
@@ -249,6 +249,7 @@ export const Executor = Type.Object({
   signal: NullableString,
   cause: Nullable(Type.String({ description: 'How it ended, in words, when not a plain exit.' })),
   gpus: Type.Array(Type.Integer()),
+  handle: Type.Optional(Nullable(Type.String({ description: "The launcher's handle: a pid (local) or a Slurm job and step id." }))),
   startedTime: NullableString,
   finishedTime: NullableString,
 });
@@ -265,6 +266,10 @@ export const Trial = Type.Object({
   queuedTime: NullableString,
   startedTime: NullableString,
   finishedTime: NullableString,
+  stepsCompleted: Type.Optional(Nullable(Type.Number({ description: 'The most steps a report of this trial completed.' }))),
+  bestValidation: Type.Optional(Nullable(Type.Number({ description: "Best value of the searcher's metric among validation reports." }))),
+  latestValidation: Type.Optional(Nullable(Type.Number())),
+  latestCheckpoint: Type.Optional(NullableString),
   executors: Type.Array(Executor),
 });
 export type Trial = Type.Static<typeof Trial>;

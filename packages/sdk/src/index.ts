@@ -13,6 +13,7 @@ export type { Flag, FlagValues, FlagsClient, GetFlagOptions } from './flags.js';
 export type { HealthReport } from './health.js';
 export type { ListNodesOptions, NodeGpu, NodesClient, PeriscopeNode } from './nodes.js';
 export type { UsersClient } from './users.js';
+export type { DashboardClient, FeedEvent, FollowOptions, LogFilter, LogPageOptions, SummariesOptions } from './dashboard.js';
 export { NetunicornClient, type NetunicornClientOptions, type NetunicornContext } from './netunicorn-client.js';
 export { isFinal, type FinalStatus, type FollowEnd, type FollowLogsOptions, type PodLogLine, type WaitOptions, type WaitProgress, type WaitResult } from './wait.js';
 export { masterPod } from './master-pod.js';
@@ -50,7 +51,9 @@ export {
   type CertificateProblem,
 } from './errors.js';
 export type {
+  BrowserSession,
   CreateUserRequest,
+  DashboardEvent,
   Environment,
   EnvironmentSpec,
   ExecutionInfo,
@@ -59,6 +62,7 @@ export type {
   Experiment,
   ExperimentLog,
   ExperimentSpec,
+  ExperimentSummary,
   LoginAnswer,
   LogLine,
   Trial,

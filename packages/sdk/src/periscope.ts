@@ -1,4 +1,5 @@
 import type { LoginAnswer, User } from '@periscope/core';
+import { DashboardClient } from './dashboard.js';
 import { EnvironmentsClient } from './environments.js';
 import { DeterminedClient, type CreateExperimentOptions, type ExperimentConfig } from './determined/client.js';
 import type { Checkpoint } from './determined/checkpoint.js';
@@ -38,6 +39,8 @@ export class Periscope {
   readonly models: ModelsClient;
   /** The server's users (admin only). */
   readonly users: UsersClient;
+  /** The web dashboard's reads: browser session, experiment summaries, live feed, log pages. */
+  readonly dashboard: DashboardClient;
   // Private, and so kept out of `console.log(client)`: the headers, password and token are credentials.
   readonly #options: ResolvedOptions;
   readonly #transport: Transport;
@@ -54,6 +57,7 @@ export class Periscope {
     this.flags = new FlagsClient(this.#transport);
     this.models = new ModelsClient(this.#transport);
     this.users = new UsersClient(this.#transport);
+    this.dashboard = new DashboardClient(this.#transport);
   }
 
   /** The server URL this client talks to. */

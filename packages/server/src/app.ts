@@ -1,7 +1,9 @@
+import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdGenerator, PeriscopeError } from '@periscope/core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { CodeStore } from './code/code-store.js';
 import { CodeSync } from './code/code-sync.js';
@@ -10,6 +12,9 @@ import { trainingRoutes } from './checkpoints/routes.js';
 import { TrainingService } from './checkpoints/service.js';
 import { KeptCheckpoints } from './checkpoints/kept.js';
 import { CheckpointStore } from './checkpoints/store.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import { LiveFeed } from './dashboard/live-feed.js';
+import { Summaries } from './dashboard/summaries.js';
 import { openDatabase, type Db } from './db/database.js';
 import { migrations } from './db/migrations.js';
 import { MetricStore } from './metrics/store.js';
@@ -34,6 +39,7 @@ import { installAuth, type ApiRoute, type AuthMode } from './http/auth.js';
 import { installErrorHandling } from './http/errors.js';
 import { installOpenApi } from './http/openapi.js';
 import { validatorCompiler } from './http/validation.js';
+import { serveWebApp } from './http/web-app.js';
 import { registerEventStreams } from './http/sse.js';
 import { executionRoutes } from './netunicorn/routes.js';
 import { ExecutionService } from './netunicorn/service.js';
@@ -50,6 +56,9 @@ import { userRoutes } from './users/routes.js';
 import { UserService } from './users/service.js';
 import { UserStore } from './users/store.js';
 import { VERSION } from './version.js';
+
+/** packages/web/dist: the same two levels up from this module as source (src/) and as the bundle (dist/). */
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 export interface AppOptions {
   /** A SQLite file path or a `postgres://` URL. */
@@ -77,6 +86,8 @@ export interface AppOptions {
   holdRequests?: boolean;
   /** How often an idle event stream gets a heartbeat comment, in ms (default 15 s). */
   sseHeartbeatMs?: number;
+  /** The dashboard's build, served at `/` (default packages/web/dist). */
+  webRoot?: string;
 }
 
 export interface App {
@@ -160,6 +171,8 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   http.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installContentTypes(http);
   installErrorHandling(http);
+  // Before the auth hook, which reads the browser's session cookie.
+  await http.register(fastifyCookie);
   const kept = new KeptCheckpoints(join(options.dataDir, 'registry'));
   const owners = new Owners(db.kysely, kept);
   const routes = installAuth(http, options.auth ?? 'token', users, owners);
@@ -195,6 +208,8 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   );
   experiments.keep = (id) => training.keepHeld(id);
   const models = new ModelService(modelStore, training);
+  const summaries = new Summaries(experimentStore, trialStore);
+  const feed = new LiveFeed(experimentStore, trialStore, summaries, execution.bus, http.log);
   const executions = new ExecutionService(experiments, experimentStore, trialStore, execution.orchestrator, execution.layout);
 
   const startedAt = Date.now();
@@ -225,11 +240,13 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   await http.register(flagRoutes(flags, experiments));
   await http.register(trainingRoutes(training));
   await http.register(modelRoutes(models, owners));
-  await http.register(userRoutes(users));
+  await http.register(userRoutes(users, { secureCookies: options.tls !== undefined }));
   await http.register(executionRoutes(executions));
   await http.register(nodeRoutes(execution));
   await http.register(environmentRoutes(environments));
   await http.register(codeRoutes(codeStore));
+  await http.register(dashboardRoutes(summaries, feed, experiments, owners));
+  await serveWebApp(http, options.webRoot ?? DEFAULT_WEB_ROOT);
   await http.ready();
   // One engine per database (issue 14 §5): another server's engine on this store refuses this start.
   let lease: EngineLease;
@@ -260,6 +277,8 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     // Once: a second call (a test's own, then its cleanup) waits for the first.
     close() {
       closing ??= (async () => {
+        // Open event streams end first, or closing the server would wait for their clients to leave.
+        feed.close();
         await http.close();
         await execution.close();
         await lease.release();

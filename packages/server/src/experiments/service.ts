@@ -187,7 +187,7 @@ function checkId(id: string): void {
 /** Without a filter, every status but Deleted: a deleted experiment is gone, even while its purge runs. */
 const LISTED: ExperimentStatus[] = EXPERIMENT_STATUSES.filter((s) => s !== 'Deleted');
 
-function statusFilter(status: string | undefined): { statuses?: ExperimentStatus[] } {
+export function statusFilter(status: string | undefined): { statuses?: ExperimentStatus[] } {
   if (status === undefined || status === '') return { statuses: LISTED };
   const statuses = canonicalOfSubmarine(status);
   if (!statuses) {

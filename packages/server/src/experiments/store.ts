@@ -1,5 +1,5 @@
 import type { ExperimentStatus, NormalizedExperimentSpec } from '@periscope/core';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { millis } from '../db/database.js';
 import type { Database, ExperimentsTable } from '../db/schema.js';
 
@@ -63,20 +63,48 @@ export interface ListOptions {
   owner?: string;
 }
 
+export interface NewestFirstOptions {
+  statuses?: ExperimentStatus[];
+  /** Only names containing this text, in any case. */
+  nameContains?: string;
+  owner?: string;
+  limit: number;
+  /** Exclusive cursor: only experiments older than this seq. */
+  before?: number;
+}
+
+/** What changed: an experiment as it now is, or one whose row is gone (or going: Deleted). */
+export type ExperimentChange = { record: ExperimentRecord } | { deleted: ExperimentRecord };
+
 /** Storage of experiments behind domain verbs; the only module that writes their SQL. */
 export class ExperimentStore {
+  /** Told of every write, after it is committed (the dashboard's live feed). */
+  readonly #listeners = new Set<(change: ExperimentChange) => void>();
+
   constructor(private readonly db: Kysely<Database>) {}
+
+  /** Calls `listener` after each committed change until the answered function is called. */
+  onChange(listener: (change: ExperimentChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #told<T extends ExperimentRecord | undefined>(record: T, deleted = false): T {
+    if (record) for (const listener of this.#listeners) listener(deleted ? { deleted: record } : { record });
+    return record;
+  }
 
   /**
    * Writes a new experiment; `alongside` writes what belongs with it (its first trial) in the same transaction,
    * so an answered create is whole after a crash.
    */
   async insert(experiment: NewExperiment, alongside?: (tx: Transaction<Database>, record: ExperimentRecord) => Promise<void>): Promise<ExperimentRecord> {
-    return await this.db.transaction().execute(async (tx) => {
+    const record = await this.db.transaction().execute(async (tx) => {
       const record = await this.insertRow(tx, experiment);
       await alongside?.(tx, record);
       return record;
     });
+    return this.#told(record);
   }
 
   private async insertRow(db: Kysely<Database>, experiment: NewExperiment): Promise<ExperimentRecord> {
@@ -147,6 +175,22 @@ export class ExperimentStore {
     return { items, nextCursor: full ? String(items[items.length - 1]!.seq) : null };
   }
 
+  /** A page of the newest experiments first, by key: O(page) however many there are. */
+  async newestFirst(options: NewestFirstOptions): Promise<ExperimentPage> {
+    if (options.statuses?.length === 0) return { items: [], nextCursor: null };
+    let query = this.db.selectFrom('experiments').selectAll().orderBy('seq', 'desc').limit(options.limit);
+    if (options.owner !== undefined) query = query.where('owner', '=', options.owner);
+    if (options.statuses) query = query.where('status', 'in', options.statuses);
+    if (options.before !== undefined) query = query.where('seq', '<', options.before);
+    if (options.nameContains) {
+      // LIKE's own wildcards in the text match themselves.
+      const pattern = `%${options.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
+    }
+    const items = (await query.execute()).map(toRecord);
+    return { items, nextCursor: items.length === options.limit ? String(items[items.length - 1]!.seq) : null };
+  }
+
   /**
    * Moves an experiment to a new status; times given are set, others kept. The first terminal status wins: an
    * experiment that has ended is never moved again (answers undefined then, as for an unknown id).
@@ -166,7 +210,7 @@ export class ExperimentStore {
       .where('status', 'not in', TERMINAL_STATUSES)
       .returningAll()
       .executeTakeFirst();
-    return row && toRecord(row);
+    return this.#told(row && toRecord(row));
   }
 
   async replaceSpec(id: string, spec: NormalizedExperimentSpec): Promise<ExperimentRecord | undefined> {
@@ -176,7 +220,7 @@ export class ExperimentStore {
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst();
-    return row && toRecord(row);
+    return this.#told(row && toRecord(row));
   }
 
   /**
@@ -203,7 +247,7 @@ export class ExperimentStore {
   /** The first step of a delete, from any status: its files are purged next, its row last (a restart finishes it). */
   async markDeleted(id: string): Promise<ExperimentRecord | undefined> {
     const row = await this.db.updateTable('experiments').set({ status: 'Deleted', updated_at: Date.now() }).where('id', '=', id).returningAll().executeTakeFirst();
-    return row && toRecord(row);
+    return this.#told(row && toRecord(row), true);
   }
 
   /** Which of these ids have a row (an experiment, or one being deleted). */
@@ -215,7 +259,7 @@ export class ExperimentStore {
 
   async delete(id: string): Promise<ExperimentRecord | undefined> {
     const row = await this.db.deleteFrom('experiments').where('id', '=', id).returningAll().executeTakeFirst();
-    return row && toRecord(row);
+    return this.#told(row && toRecord(row), true);
   }
 
   /** The newest id, so a new id generator can start after it even if the clock went backwards. */

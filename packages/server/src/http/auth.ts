@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EXPERIMENT_NOT_FOUND } from '../experiments/service.js';
 import type { Owners } from '../users/owners.js';
 import { FIRST_ADMIN, type Principal, type UserService } from '../users/service.js';
+import { authorizationOf, refuseCrossSite } from './browser-session.js';
 import { policyOf, type ResourceKind, type RoutePolicy } from './route-policies.js';
 
 declare module 'fastify' {
@@ -60,9 +61,10 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
     // PostgreSQL cannot store a NUL; refused here for every route, with or without a schema for its query.
     if (request.url.includes('%00')) throw new ValidationError('The URL must not contain NUL characters (%00).');
     const policy = policyOf(request.method, url)!;
-    const header = request.headers.authorization;
+    refuseCrossSite(request);
     // Public routes (health, login) act as nobody: a token sent along is not even looked up.
     if (policy.access === 'public') return;
+    const header = authorizationOf(request);
     try {
       request.principal = mode === 'none' && !header ? NOBODY_CHECKS : await users.authenticate(header);
     } catch (error) {

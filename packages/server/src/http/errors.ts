@@ -29,10 +29,6 @@ export function installErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send(failure(500, 'Internal server error.'));
   });
-
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(failure(404, `No route ${request.method} ${request.url.split('?')[0]}.`));
-  });
 }
 
 function validationMessage(errors: FastifySchemaValidationError[], context: string | undefined): string {

@@ -31,6 +31,8 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'GET /api/v1/health': { access: 'public' },
   'POST /api/v1/auth/login': { access: 'public' },
   'POST /api/v1/auth/logout': user,
+  'POST /api/v1/auth/session': { access: 'public' },
+  'DELETE /api/v1/auth/session': user,
   'GET /api/v1/me': user,
   'GET /api/v1/users': { access: 'admin' },
   'POST /api/v1/users': { access: 'admin' },
@@ -100,6 +102,11 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'DELETE /api/v1/models/:model/versions/:version': model(true),
 
   'GET /api/v1/nodes': user,
+
+  // The dashboard's reads: each caller sees their own experiments (admins everyone's); a followed experiment
+  // is checked against the caller by the route.
+  'GET /api/v1/experiments': user,
+  'GET /api/v1/events': user,
 };
 
 /** The policy of a route, by method and Fastify path; HEAD shares GET's. */

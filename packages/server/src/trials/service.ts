@@ -76,6 +76,10 @@ export class TrialService {
       queuedTime: formatTime(trial.queuedAt),
       startedTime: formatTime(trial.startedAt),
       finishedTime: formatTime(trial.finishedAt),
+      stepsCompleted: trial.stepsCompleted,
+      bestValidation: trial.bestValidation,
+      latestValidation: trial.latestValidation,
+      latestCheckpoint: trial.latestCheckpoint,
       executors: executors.map(viewExecutor),
     };
   }
@@ -94,6 +98,7 @@ function viewExecutor(e: ExecutorRecord): ExecutorView {
     signal: e.signal,
     cause: e.cause,
     gpus: e.gpus,
+    handle: e.handle,
     startedTime: formatTime(e.startedAt),
     finishedTime: formatTime(e.finishedAt),
   };

@@ -74,6 +74,12 @@ export type ExecutorUpdate = Partial<Pick<ExecutorRecord, 'state' | 'pid' | 'han
 export type NewExecutor = Pick<ExecutorRecord, 'name' | 'role' | 'replica' | 'rank'>;
 
 /** Storage of trials and their executors. */
+export interface TrialTally {
+  trials: number;
+  lowest: number | null;
+  highest: number | null;
+}
+
 export class TrialStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -104,6 +110,21 @@ export class TrialStore {
       return trial;
     };
     return within ? await write(within) : await this.db.transaction().execute(write);
+  }
+
+  /** Per experiment: how many trials it has, and the lowest and highest best validation among them. */
+  async tallies(experimentIds: readonly string[]): Promise<Map<string, TrialTally>> {
+    const tallies = new Map<string, TrialTally>();
+    if (experimentIds.length === 0) return tallies;
+    const rows = await this.db
+      .selectFrom('trials')
+      .select((eb) => ['experiment_id', eb.fn.countAll().as('trials'), eb.fn.min('best_validation').as('lowest'), eb.fn.max('best_validation').as('highest')])
+      .where('experiment_id', 'in', experimentIds)
+      .groupBy('experiment_id')
+      .execute();
+    // pg answers count(*) as a string.
+    for (const row of rows) tallies.set(row.experiment_id, { trials: Number(row.trials), lowest: row.lowest === null ? null : Number(row.lowest), highest: row.highest === null ? null : Number(row.highest) });
+    return tallies;
   }
 
   async get(id: number): Promise<TrialRecord | undefined> {

@@ -1,6 +1,7 @@
-import { CreateUserRequest, Envelope, ErrorEnvelope, LoginAnswer, LoginRequest, UpdateUserRequest, User, USERNAME_PATTERN } from '@periscope/core';
+import { BrowserSession, CreateUserRequest, Envelope, ErrorEnvelope, LoginAnswer, LoginRequest, UpdateUserRequest, User, USERNAME_PATTERN } from '@periscope/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { clearSessionCookies, setSessionCookies } from '../http/browser-session.js';
 import { ok } from '../http/envelope.js';
 import type { UserService } from './service.js';
 
@@ -9,7 +10,7 @@ const UserParams = Type.Object({ username: Type.String({ pattern: USERNAME_PATTE
 const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope };
 
 /** Login, logout, the caller's own user, and admin-only user management. */
-export function userRoutes(users: UserService): FastifyPluginAsyncTypebox {
+export function userRoutes(users: UserService, { secureCookies }: { secureCookies: boolean }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/api/v1/auth/login',
@@ -25,6 +26,27 @@ export function userRoutes(users: UserService): FastifyPluginAsyncTypebox {
     );
     app.post('/api/v1/auth/logout', { schema: { tags, summary: 'Revoke the token this request carries', response: { 200: Envelope(Type.Null()), ...errors } } }, async (request) => {
       await users.logout(request.principal!);
+      return ok(null);
+    });
+    app.post(
+      '/api/v1/auth/session',
+      {
+        schema: {
+          tags,
+          summary: "Log in from a browser: the token goes into an HttpOnly cookie (SameSite=Strict, Secure under TLS); send the answer's csrfToken as x-csrf-token on every request that changes something",
+          body: LoginRequest,
+          response: { 200: Envelope(BrowserSession), 429: ErrorEnvelope, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const answer = await users.login(request.body.username, request.body.password, request.ip);
+        const csrfToken = setSessionCookies(reply, answer.token, new Date(answer.expiresTime), secureCookies);
+        return ok({ user: answer.user, csrfToken, expiresTime: answer.expiresTime });
+      },
+    );
+    app.delete('/api/v1/auth/session', { schema: { tags, summary: "End the browser's session: its token is revoked and its cookies cleared", response: { 200: Envelope(Type.Null()), ...errors } } }, async (request, reply) => {
+      await users.logout(request.principal!);
+      clearSessionCookies(reply, secureCookies);
       return ok(null);
     });
     app.get('/api/v1/me', { schema: { tags, summary: 'The user this request acts as', response: { 200: Envelope(User), ...errors } } }, async (request) =>
