@@ -200,7 +200,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     execution,
     secrets,
   );
-  const trials = new TrialService(trialStore, execution.logs);
+  const trials = new TrialService(trialStore, execution.logs, () => execution.launcher.placer.pendingReasons());
   const flags = new FlagService(new FlagStore(db.kysely));
   const modelStore = new ModelStore(db.kysely, db.dialect);
   const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely, db.dialect), new CheckpointStore(db.kysely), execution.layout, kept, execution.bus, (uuid) =>

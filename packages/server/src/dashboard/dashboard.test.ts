@@ -199,6 +199,19 @@ for (const database of DATABASES) {
       for (const feed of [all, bobs, followed]) feed.stop();
     });
 
+    it('a trial waiting for capacity says why, in its message', async () => {
+      const app = await testApp(await database.fresh(), { capacity: { cpus: 1, memoryMb: 1024, gpus: [] } });
+      const busy = await create(app, { ...quick('busy', 'sleep 30'), spec: { Worker: { replicas: 1, resources: 'cpu=1,memory=64M', cmd: 'sleep 30' } } });
+      await waitForStatus(app, busy, ['Running']);
+      const waiting = await create(app, { ...quick('waiting'), spec: { Worker: { replicas: 1, resources: 'cpu=1,memory=64M', cmd: 'true' } } });
+      const [trial] = (await call(app, 'GET', `/api/v1/experiment/${waiting}/trials`)).body.result;
+      assert.equal(trial.state, 'Queued');
+      assert.match(trial.message, /^Waiting for capacity on .*: needs cpu=1 \(0 free\)/);
+      assert.equal((await call(app, 'GET', `/api/v1/trials/${trial.id}`)).body.result.message, trial.message);
+      await call(app, 'POST', `/api/v1/experiment/${busy}/cancel`);
+      await waitForStatus(app, waiting, ['Succeeded']);
+    });
+
     it("a search's summary carries the best validation metric of its trials, in the searcher's direction", async () => {
       const app = await testApp(await database.fresh(), { capacity: { cpus: 8, memoryMb: 8192, gpus: [] } });
       await listening(app);

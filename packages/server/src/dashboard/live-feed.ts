@@ -32,18 +32,25 @@ export class LiveFeed {
   /** Experiments whose summary is due: the record as told, or null to read it again (its trials changed). */
   #due = new Map<string, { record: ExperimentRecord | null; deleted: boolean }>();
   #flushing: Promise<void> | undefined;
+  #closed = false;
   readonly #experimentOfTrial = new Map<number, string>();
-  readonly #unsubscribe: Array<() => void>;
+  readonly #stopHearingExperiments: () => void;
+  /** Subscribed only while a stream is open: some publishers skip work nobody hears (pending reasons). */
+  #stopHearingTrials: Array<() => void> = [];
 
   constructor(
     private readonly experiments: ExperimentStore,
     private readonly trials: TrialStore,
     private readonly summaries: Summaries,
-    bus: EventBus,
+    private readonly bus: EventBus,
     private readonly log: FastifyBaseLogger,
   ) {
-    this.#unsubscribe = [
-      experiments.onChange((change) => this.#experimentChanged(change)),
+    this.#stopHearingExperiments = experiments.onChange((change) => this.#experimentChanged(change));
+  }
+
+  #hearTrials(): void {
+    const { bus } = this;
+    this.#stopHearingTrials = [
       bus.on('trial.moved', ({ trial }) => this.#trialChanged(trial.id, trial.experimentId, 'moved', true)),
       bus.on('metrics.reported', ({ trial, group }) => this.#trialChanged(trial.id, trial.experimentId, 'metrics', group === 'validation')),
       bus.on('checkpoint.reported', ({ trial }) => this.#trialChanged(trial.id, trial.experimentId, 'checkpoint', false)),
@@ -51,6 +58,10 @@ export class LiveFeed {
       bus.on('executor.started', ({ trialId }) => this.#trialChanged(trialId, undefined, 'executor', false)),
       bus.on('executor.exited', ({ trialId }) => this.#trialChanged(trialId, undefined, 'executor', false)),
     ];
+  }
+
+  #stopTrials(): void {
+    for (const stop of this.#stopHearingTrials.splice(0)) stop();
   }
 
   get listeners(): number {
@@ -61,10 +72,11 @@ export class LiveFeed {
   async *stream(caller: Principal, experiment: string | undefined, signal: AbortSignal): AsyncGenerator<FeedEvent> {
     const subscriber: Subscriber = { caller, experiment, pending: new Map([['ready', { type: 'ready' }]]), wake: undefined };
     this.#subscribers.add(subscriber);
+    if (this.#subscribers.size === 1) this.#hearTrials();
     const onAbort = () => subscriber.wake?.();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      while (!signal.aborted) {
+      while (!signal.aborted && !this.#closed) {
         if (subscriber.pending.size === 0) await new Promise<void>((resolve) => (subscriber.wake = resolve));
         subscriber.wake = undefined;
         const events = [...subscriber.pending.values()];
@@ -77,11 +89,14 @@ export class LiveFeed {
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.#subscribers.delete(subscriber);
+      if (this.#subscribers.size === 0) this.#stopTrials();
     }
   }
 
   close(): void {
-    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#closed = true;
+    this.#stopHearingExperiments();
+    this.#stopTrials();
     for (const subscriber of this.#subscribers) subscriber.wake?.();
   }
 

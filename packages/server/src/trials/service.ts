@@ -16,15 +16,23 @@ export class TrialService {
   constructor(
     private readonly trials: TrialStore,
     private readonly logs: LogService,
+    /** Why each trial in the engine's queue waits (the scheduler knows; the store does not keep it). */
+    private readonly waiting: () => ReadonlyArray<{ trialId: number; reason: string }> = () => [],
   ) {}
 
   async ofExperiment(experiment: ExperimentRecord): Promise<TrialView[]> {
     const trials = await this.trials.ofExperiment(experiment.id);
-    return Promise.all(trials.map((t) => this.view(t)));
+    const reasons = trials.some((t) => t.state === 'Queued') ? this.reasons() : undefined;
+    return Promise.all(trials.map((t) => this.view(t, reasons)));
   }
 
   async get(id: number): Promise<TrialView> {
-    return this.view(await this.require(id));
+    const trial = await this.require(id);
+    return this.view(trial, trial.state === 'Queued' ? this.reasons() : undefined);
+  }
+
+  private reasons(): Map<number, string> {
+    return new Map(this.waiting().map((w) => [w.trialId, w.reason]));
   }
 
   /** Head, tail, or one page of lines (see LogService.lines) with the next page's cursor. */
@@ -63,7 +71,7 @@ export class TrialService {
     return trial;
   }
 
-  private async view(trial: TrialRecord): Promise<TrialView> {
+  private async view(trial: TrialRecord, reasons: Map<number, string> | undefined): Promise<TrialView> {
     const executors = await this.trials.executors(trial.id);
     return {
       id: trial.id,
@@ -72,7 +80,8 @@ export class TrialService {
       state: trial.state,
       restarts: trial.restarts,
       hparams: trial.hparams,
-      message: trial.message,
+      // A queued trial's message is why it waits, as the scheduler sees it now.
+      message: (trial.state === 'Queued' && reasons?.get(trial.id)) || trial.message,
       queuedTime: formatTime(trial.queuedAt),
       startedTime: formatTime(trial.startedAt),
       finishedTime: formatTime(trial.finishedAt),
