@@ -118,6 +118,22 @@ module.exports = {
       from: { path: '^packages/cli/src/program\\.ts$' },
       to: { path: '^packages/server/', dependencyTypesNot: ['dynamic-import'] },
     },
+    {
+      name: 'web-is-a-browser-client',
+      severity: 'error',
+      comment:
+        'The dashboard runs in a browser and talks to the server only over HTTP, through the SDK: it may not ' +
+        'import the server\'s code, nor any node built-in (which a browser does not have).',
+      from: { path: '^packages/web/src/' },
+      to: { path: ['^packages/server/', '^packages/cli/'] },
+    },
+    {
+      name: 'web-is-a-browser-client',
+      severity: 'error',
+      comment: 'web-is-a-browser-client again: no node built-in in the dashboard.',
+      from: { path: '^packages/web/src/' },
+      to: { dependencyTypes: ['core'] },
+    },
   ],
   options: {
     doNotFollow: { path: '(^|/)node_modules/' },
@@ -131,7 +147,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'default'],
-      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
+      extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
     },
     skipAnalysisNotInRules: true,
     cache: false,

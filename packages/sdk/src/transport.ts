@@ -103,7 +103,8 @@ export class Transport {
         response = await fetchWith(this.url(request), {
           method,
           headers: { ...(send && { 'content-type': send.contentType }), ...this.headers(authorization) },
-          ...(send && { body: send.body }),
+          // The DOM's BodyInit takes only ArrayBuffer-backed arrays (Node's takes any); a Buffer is one.
+          ...(send && { body: send.body as Uint8Array<ArrayBuffer> }),
           ...(options.signal && { signal: options.signal }),
         });
       } catch (error) {
