@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { apiThroughput } from './api.js';
 import { chaos } from './chaos.js';
 import { concurrentClients } from './concurrent.js';
+import { dashboard } from './dashboard.js';
 import type { Benchmark, Context } from './lib/context.js';
 import { formatTable, type Results, type Row } from './lib/report.js';
 import { Scope } from './lib/scope.js';
@@ -25,7 +26,7 @@ import { slurm } from './slurm.js';
 import { submitLatency } from './submit-latency.js';
 import { throughput } from './throughput.js';
 
-export const BENCHMARKS: readonly Benchmark[] = [submitLatency, throughput, apiThroughput, concurrentClients, logs, metrics, scale, chaos, slurm];
+export const BENCHMARKS: readonly Benchmark[] = [submitLatency, throughput, apiThroughput, concurrentClients, logs, metrics, scale, chaos, slurm, dashboard];
 
 const { values } = parseArgs({
   options: {

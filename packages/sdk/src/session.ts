@@ -153,6 +153,8 @@ let loaded: Promise<FiledToken | undefined> | undefined;
  * leaves `node:fs` out); where it cannot load (a browser), there is no file and so no token from one.
  */
 function loadCredentialsFile(): Promise<FiledToken | undefined> {
+  // Not even tried in a browser: the request would fetch a page of the site as a module (an error in its console).
+  if (!(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node) return Promise.resolve(undefined);
   const specifier = ['.', 'credentials-file.js'].join('/');
   loaded ??= (import(specifier) as Promise<FiledToken>).catch(() => undefined);
   return loaded;
