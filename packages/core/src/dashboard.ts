@@ -4,29 +4,19 @@
  */
 import Type from 'typebox';
 import { User } from './auth.js';
-import { Nullable } from './schemas.js';
-
-const Time = Nullable(Type.String({ description: 'ISO-8601 with offset; null until reached.' }));
-const SubmarineStatus = Type.Union([
-  Type.Literal('Accepted'),
-  Type.Literal('Created'),
-  Type.Literal('Running'),
-  Type.Literal('Succeeded'),
-  Type.Literal('Failed'),
-  Type.Literal('Deleted'),
-]);
+import { Nullable, SubmarineStatusSchema, NullableTime } from './schemas.js';
 
 export const ExperimentSummary = Type.Object({
   experimentId: Type.String(),
   name: Type.String(),
-  status: SubmarineStatus,
+  status: SubmarineStatusSchema,
   owner: Type.String(),
   framework: Nullable(Type.String({ description: "The spec's environment framework or its first role's, e.g. TensorFlow, PyTorch." })),
   tags: Type.Array(Type.String()),
-  acceptedTime: Time,
-  createdTime: Time,
-  runningTime: Time,
-  finishedTime: Time,
+  acceptedTime: NullableTime,
+  createdTime: NullableTime,
+  runningTime: NullableTime,
+  finishedTime: NullableTime,
   message: Nullable(Type.String({ description: 'Why it failed or was canceled, when it did.' })),
   trials: Type.Integer(),
   searcher: Nullable(Type.String({ description: 'single, grid, random or adaptive_asha; null for a plain experiment.' })),

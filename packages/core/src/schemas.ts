@@ -163,23 +163,26 @@ export interface NormalizedExperimentSpec {
   searcher?: SearcherConfig;
 }
 
-const Time = Nullable(Type.String({ description: 'ISO-8601 with offset; null until reached.' }));
+export const NullableTime = Nullable(Type.String({ description: 'ISO-8601 with offset; null until reached.' }));
+
+/** An experiment's status as Submarine's wire says it. */
+export const SubmarineStatusSchema = Type.Union([
+  Type.Literal('Accepted'),
+  Type.Literal('Created'),
+  Type.Literal('Running'),
+  Type.Literal('Succeeded'),
+  Type.Literal('Failed'),
+  Type.Literal('Deleted'),
+]);
 
 export const Experiment = Type.Object({
   experimentId: Type.String({ examples: ['experiment-1647574374688-0002'] }),
   uid: Type.String({ format: 'uuid' }),
-  status: Type.Union([
-    Type.Literal('Accepted'),
-    Type.Literal('Created'),
-    Type.Literal('Running'),
-    Type.Literal('Succeeded'),
-    Type.Literal('Failed'),
-    Type.Literal('Deleted'),
-  ]),
-  acceptedTime: Time,
-  createdTime: Time,
-  runningTime: Time,
-  finishedTime: Time,
+  status: SubmarineStatusSchema,
+  acceptedTime: NullableTime,
+  createdTime: NullableTime,
+  runningTime: NullableTime,
+  finishedTime: NullableTime,
   spec: Type.Unknown({ description: 'The normalized ExperimentSpec.' }),
 });
 export type Experiment = Omit<Type.Static<typeof Experiment>, 'spec'> & { spec: NormalizedExperimentSpec };
