@@ -71,15 +71,16 @@ export function LogView({ lines, version, dropped, minLevel, search, follow, anc
     setScrollTop(el.scrollTop);
   }, [anchor.key, anchor.to]);
 
-  // After the lines change: stick to the bottom while following there; else keep the rows in place across a drop.
+  // After the lines change: stick to the bottom while there and following, or after a jump to the end (its lines
+  // arrive after the jump); else keep the rows in place across a drop.
   useLayoutEffect(() => {
     const el = box.current!;
     const drop = dropped - droppedSeen.current;
     droppedSeen.current = dropped;
-    if (follow && atBottom.current) el.scrollTop = el.scrollHeight;
+    if (atBottom.current && (follow || anchor.to === 'bottom')) el.scrollTop = el.scrollHeight;
     else if (drop > 0 && !shown) el.scrollTop = Math.max(0, el.scrollTop - drop * ROW_HEIGHT);
     setScrollTop(el.scrollTop);
-  }, [version, count, follow, dropped, shown]);
+  }, [version, count, follow, dropped, shown, anchor.to]);
 
   const onScroll = useCallback(() => {
     const el = box.current!;
