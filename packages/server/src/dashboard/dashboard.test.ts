@@ -112,6 +112,16 @@ for (const database of DATABASES) {
       assert.equal((await call(app, 'GET', '/api/v1/me', undefined, { ...none, cookie })).status, 401);
     });
 
+    it('under --auth none, where every caller is admin, another site still cannot change anything', async () => {
+      const app = await testApp(await database.fresh(), { auth: 'none' });
+      const id = (await call(app, 'POST', '/api/v1/experiment', parked('local'), none)).body.result.experimentId;
+      const crossSite = await call(app, 'DELETE', `/api/v1/experiment/${id}`, undefined, { ...none, origin: 'http://evil.example' });
+      assert.equal(crossSite.status, 403);
+      assert.equal((await call(app, 'DELETE', `/api/v1/experiment/${id}`, undefined, { ...none, origin: 'null' })).status, 403);
+      const sameSite = await call(app, 'DELETE', `/api/v1/experiment/${id}`, undefined, { ...none, origin: 'http://localhost:80', host: 'localhost:80' });
+      assert.equal(sameSite.status, 200, sameSite.body.message);
+    });
+
     it('cookies are Secure under TLS', async () => {
       const { cert, key } = selfSignedCertificate(tempDir(), 'localhost', 'DNS:localhost,IP:127.0.0.1');
       const app = await testApp(await database.fresh(), { tls: { cert: readFileSync(cert), key: readFileSync(key) } });

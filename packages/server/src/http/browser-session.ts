@@ -62,13 +62,21 @@ export function refuseCrossSite(request: FastifyRequest): void {
   if (SAFE_METHODS.has(request.method)) return;
   const origin = request.headers.origin;
   if (origin === undefined) return;
-  let host: string | undefined;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    host = undefined;
-  }
+  const host = hostOf(origin);
+  // `Origin: null` (a sandboxed page, a file) is no site of ours either.
+  if (host === undefined) throw new ForbiddenError(`Cross-site request refused: Origin ${origin} is not this server.`);
   // Behind a proxy the Host it forwards may be its own; the host the browser used is then X-Forwarded-Host.
   const forwarded = request.headers['x-forwarded-host'];
-  if (host === undefined || (host !== request.headers.host && host !== forwarded)) throw new ForbiddenError(`Cross-site request refused: Origin ${origin} is not this server.`);
+  const scheme = new URL(origin).protocol;
+  const ours = [request.headers.host, typeof forwarded === 'string' ? forwarded : undefined].map((h) => h && hostOf(`${scheme}//${h}`));
+  if (!ours.includes(host)) throw new ForbiddenError(`Cross-site request refused: Origin ${origin} is not this server.`);
+}
+
+/** host[:port] as the URL parser writes it (a default port dropped), or undefined for what is not a URL. */
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
