@@ -17,6 +17,7 @@ import type { Benchmark } from './lib/context.js';
 import { populate } from './lib/load.js';
 import { row, unavailable, type Row } from './lib/report.js';
 import { startServer } from './lib/server.js';
+import { streamEvents } from './lib/sse.js';
 import { percentile } from './lib/stats.js';
 
 const NAME = '10 dashboard';
@@ -123,17 +124,10 @@ async function liveRows(browser: Browser, base: string, token: string, samples: 
   const aborted = new AbortController();
   const feed = await fetch(`${base}/api/v1/events`, { headers: authHeaders(base), signal: aborted.signal });
   void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for await (const chunk of feed.body!) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const data = buffer.slice(0, end).split('\n').find((l) => l.startsWith('data: '));
-          buffer = buffer.slice(end + 2);
-          const event = data && JSON.parse(data.slice(6));
-          if (event?.type === 'experiment' && event.experiment.status === 'Running' && !heard.has(event.experiment.name)) heard.set(event.experiment.name, Date.now());
-        }
+      for await (const { data } of streamEvents(feed)) {
+        const event = JSON.parse(data);
+        if (event.type === 'experiment' && event.experiment.status === 'Running' && !heard.has(event.experiment.name)) heard.set(event.experiment.name, Date.now());
       }
     } catch {
       // stopped

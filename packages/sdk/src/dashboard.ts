@@ -4,8 +4,9 @@
  * pages. Works in Node too (without the cookie, which Node's fetch does not keep).
  */
 import type { BrowserSession, DashboardEvent, ExperimentSummary, LogLine } from '@periscope/core';
+import { readFollowedLines } from './followed-lines.js';
 import { readServerSentEvents } from './sse.js';
-import { path, type CallOptions, type Transport } from './transport.js';
+import { nextCursorOf, path, type CallOptions, type Transport } from './transport.js';
 
 export type FeedEvent = DashboardEvent | { type: 'ready' };
 
@@ -63,7 +64,7 @@ export class DashboardClient {
   async summaries(options: SummariesOptions = {}): Promise<{ items: ExperimentSummary[]; nextCursor: string | null }> {
     const { status, name, owner, limit, before, signal } = options;
     const answer = await this.#transport.call<ExperimentSummary[]>({ method: 'GET', path: '/experiments', query: { status, name, owner, limit, before }, ...(signal && { signal }) });
-    return { items: answer.result, nextCursor: cursorOf(answer.attributes) };
+    return { items: answer.result, nextCursor: nextCursorOf(answer.attributes) };
   }
 
   /**
@@ -86,7 +87,7 @@ export class DashboardClient {
       query: { after, head, tail, limit, executor, rank, stream },
       ...(signal && { signal }),
     });
-    return { lines: answer.result, nextCursor: cursorOf(answer.attributes) };
+    return { lines: answer.result, nextCursor: nextCursorOf(answer.attributes) };
   }
 
   /** A trial's lines (its backlog, or its last `tail`), then each line as it is written; returns once the trial has ended. */
@@ -99,15 +100,6 @@ export class DashboardClient {
       timeoutMs: 0,
       ...(signal && { signal }),
     });
-    for await (const event of readServerSentEvents(response.body!, signal)) {
-      if (event.event === 'end') return;
-      if (event.event === 'error') throw new Error(`trial ${trialId} logs: ${(JSON.parse(event.data) as { message: string }).message}`);
-      yield { ...(JSON.parse(event.data) as LogLine), id: event.id };
-    }
+    yield* readFollowedLines(response.body!, trialId, signal);
   }
-}
-
-function cursorOf(attributes: Record<string, unknown>): string | null {
-  const cursor = attributes.nextCursor;
-  return typeof cursor === 'string' && cursor !== '' ? cursor : null;
 }

@@ -1,6 +1,6 @@
 import type { Experiment, ExperimentLog, ExperimentSpec, Trial } from '@periscope/core';
 import { onlyMaster } from './master-pod.js';
-import { path, type CallOptions, type Transport } from './transport.js';
+import { nextCursorOf, path, type CallOptions, type Transport } from './transport.js';
 import { followLogs } from './follow-logs.js';
 import { waitForExperiment, type FollowEnd, type FollowLogsOptions, type PodLogLine, type WaitOptions, type WaitResult } from './wait.js';
 
@@ -52,8 +52,7 @@ export class ExperimentsClient {
       query: { status, limit, after },
       ...(signal && { signal }),
     });
-    const cursor = answer.attributes.nextCursor;
-    return { experiments: answer.result, nextCursor: typeof cursor === 'string' && cursor !== '' ? cursor : null };
+    return { experiments: answer.result, nextCursor: nextCursorOf(answer.attributes) };
   }
 
   /** Every matching experiment, fetched `pageSize` at a time (default 200) as the loop consumes them. */

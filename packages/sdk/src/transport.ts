@@ -41,6 +41,12 @@ export interface ApiAnswer<T> {
   attributes: Record<string, unknown>;
 }
 
+/** A paged answer's `attributes.nextCursor`, or null on the last page. */
+export function nextCursorOf(attributes: Record<string, unknown>): string | null {
+  const cursor = attributes.nextCursor;
+  return typeof cursor === 'string' && cursor !== '' ? cursor : null;
+}
+
 /** Only these methods may be sent twice: repeating them cannot do anything the first attempt did not. */
 const IDEMPOTENT: ReadonlySet<Method> = new Set(['GET', 'PUT', 'DELETE']);
 /** Answers from a proxy or a server that is restarting: worth another try. */

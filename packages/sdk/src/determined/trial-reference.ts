@@ -1,6 +1,6 @@
 /** Determined's `TrialReference`: one trial's logs, metrics and checkpoints. */
 import type { Checkpoint as CheckpointInfo, LogLine, MetricReport, Trial } from '@periscope/core';
-import { readServerSentEvents } from '../sse.js';
+import { readFollowedLines } from '../followed-lines.js';
 import { path, type CallOptions } from '../transport.js';
 import type { DeterminedApi, MetricGroup, OrderBy } from './api.js';
 import { Checkpoint } from './checkpoint.js';
@@ -112,10 +112,7 @@ export class TrialReference {
       return;
     }
     const response = await this.#api.transport.open({ method: 'GET', path: route, query: { ...query, follow: true }, timeoutMs: 0, signal: options.signal });
-    for await (const event of readServerSentEvents(response.body!, options.signal)) {
-      if (event.event === 'end') return;
-      if (event.event === 'error') throw new Error(`trial ${this.id} logs: ${(JSON.parse(event.data) as { message: string }).message}`);
-      const line = JSON.parse(event.data) as LogLine;
+    for await (const { id: _id, ...line } of readFollowedLines(response.body!, this.id, options.signal)) {
       if (keep(line)) yield line;
     }
   }

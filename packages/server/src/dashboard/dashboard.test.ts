@@ -10,6 +10,7 @@ import type { App } from '../app.js';
 import { selfSignedCertificate } from '../testing/certificates.js';
 import { call, create, testApp, userHeaders, waitForStatus } from '../testing/app.js';
 import { DATABASES, tempDir } from '../testing/databases.js';
+import { events } from '../testing/event-stream.js';
 
 const none = { authorization: '' };
 const quick = (name: string, cmd = 'true') => ({ meta: { name, framework: 'TensorFlow' }, environment: { image: 'local' }, spec: { Worker: { replicas: 1, resources: 'cpu=0.1,memory=16M', cmd } } });
@@ -37,19 +38,12 @@ async function openFeed(base: string, headers: Record<string, string>, query = '
   const waiters: Array<{ match: (e: any) => boolean; resolve: (e: any) => void }> = [];
   if (response.ok) {
     void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
       try {
-        for await (const chunk of response.body!) {
-          buffer += decoder.decode(chunk, { stream: true });
-          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            const data = buffer.slice(0, end).split('\n').find((line) => line.startsWith('data: '));
-            buffer = buffer.slice(end + 2);
-            if (!data) continue;
-            const event = JSON.parse(data.slice(6));
-            seen.push(event);
-            for (const waiter of waiters.splice(0)) (waiter.match(event) ? waiter.resolve(event) : waiters.push(waiter));
-          }
+        for await (const { event: name, data } of events(response)) {
+          if (name === 'comment') continue;
+          const event = JSON.parse(data);
+          seen.push(event);
+          for (const waiter of waiters.splice(0)) (waiter.match(event) ? waiter.resolve(event) : waiters.push(waiter));
         }
       } catch {
         // aborted by stop()
