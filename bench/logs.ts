@@ -3,13 +3,15 @@
  * - one executor printing N lines (`seq N`): time from the create request until `tail=1` answers the last
  *   line; baseline `seq N > file` spawned from Node;
  * - `tail=100` latency on a 10M-line log; baseline reading the last 100 lines of the same-sized file directly;
+ * - `tail=100` on a log whose chunk index has one entry per line (what a slow writer leaves: a line a second for
+ *   12 days is 1M entries); baseline the same request on the same log indexed in a few big chunks;
  * - follow latency: a loop prints its own `date +%s%N` every 20 ms, an SSE client takes its arrival time;
  *   baseline the same loop into a file watched with fs.watch from this process, run at the same time.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync, watch } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { api, authHeaders, checkNotFailed, firstTrialId, submit, waitSucceeded } from './lib/client.js';
 import type { Benchmark, Context } from './lib/context.js';
@@ -32,6 +34,7 @@ export const logs: Benchmark = {
     return [
       ...(await queryable(ctx, server, dir, ctx.quick ? 100_000 : 1_000_000, ctx.quick ? 1 : 3)),
       ...(await tail(ctx, server, dir, long, ctx.quick ? 30 : 200)),
+      ...(await slowWriterIndex(ctx, server, 1_000_000, ctx.quick ? 30 : 200)),
       ...(await bigLogMemory(ctx, server, long)),
       ...(await follow(ctx, scope, server, dir, ctx.quick ? 40 : 300)),
     ];
@@ -109,6 +112,54 @@ async function tail(ctx: Context, server: Server, dir: string, lines: number, sa
       note: p === 50 ? 'HTTP + JSON included; baseline in-process' : '',
     }),
   );
+}
+
+/**
+ * A slow writer's week is not waited for: two jobs print the same `seq entries`, and then the chunk index of
+ * one is rewritten the way the tailer would have written it had each line arrived on its own (one
+ * `endOffset millis` entry per line, times one second apart). The other keeps the few entries the tailer wrote.
+ */
+async function slowWriterIndex(ctx: Context, server: Server, entries: number, samples: number): Promise<Row[]> {
+  const trials: number[] = [];
+  const ids: string[] = [];
+  for (const name of ['few-chunks', 'line-per-chunk']) {
+    const id = await submit(server.base, `index-${name}-${size(entries)}`, `seq ${entries}`);
+    await waitSucceeded(server.base, id, 50, 300_000);
+    ids.push(id);
+    trials.push(await trialOf(server, id));
+  }
+  const [executor] = await readdir(join(server.dataDir, 'logs', ids[1]!));
+  const index = join(server.dataDir, 'index', ids[1]!, executor!, 'stdout.idx');
+  const start = Date.now() - entries * 1000;
+  const lines: string[] = [];
+  for (let n = 1, end = 0; n <= entries; n++) lines.push(`${(end += String(n).length + 1)} ${start + n * 1000}\n`);
+  const text = lines.join('');
+  await writeFile(index, text);
+  const timed = async (trial: number) => {
+    const t0 = nowMs();
+    const { result } = await api(server.base, 'GET', `/api/v1/trials/${trial}/logs?tail=100`);
+    if (result.length !== 100 || result[99].text !== String(entries)) throw new Error(`tail=100 answered ${result.length} lines ending ${result.at(-1)?.text}`);
+    return nowMs() - t0;
+  };
+  const few: number[] = [];
+  const many: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    few.push(await timed(trials[0]!));
+    many.push(await timed(trials[1]!));
+  }
+  ctx.log(`${NAME}: tail=100 with a ${size(entries)}-entry index p50 ${median(many).toFixed(2)} ms; few entries ${median(few).toFixed(2)} ms`);
+  return [
+    row({
+      benchmark: NAME,
+      metric: `tail=100, ${size(entries)}-entry chunk index p50 (n=${samples})`,
+      unit: 'ms',
+      value: median(many),
+      baseline: median(few),
+      baselineLabel: 'same log, few entries',
+      target: '≈ 1× (flat)',
+      note: `index ${(text.length / 1e6).toFixed(0)} MB; lines timed by binary search`,
+    }),
+  ];
 }
 
 const longLogs = new Map<string, Promise<number>>();

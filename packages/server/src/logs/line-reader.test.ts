@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../testing/databases.js';
-import { headLines, linesFrom, MAX_LINE_BYTES, tailLines, timeAt } from './line-reader.js';
+import { headLines, linesFrom, MAX_LINE_BYTES, tailLines } from './line-reader.js';
 
 const readAllLines = async (path: string) => (await linesFrom(path, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).lines;
 
@@ -60,10 +60,5 @@ describe('line reader', () => {
     writeFileSync(long, `${'y'.repeat(MAX_LINE_BYTES * 2 + 10)}\nafter\n`);
     const read = await linesFrom(long, 0, 10, Number.MAX_SAFE_INTEGER);
     assert.deepEqual(read.lines.map((l) => [l.offset, l.text.length]), [[0, MAX_LINE_BYTES], [MAX_LINE_BYTES, MAX_LINE_BYTES], [2 * MAX_LINE_BYTES, 10], [2 * MAX_LINE_BYTES + 11, 5]]);
-  });
-
-  it('finds the time of the chunk holding an offset', () => {
-    const index = { ends: [10, 20, 30], times: [100, 200, 300], fallback: 999 };
-    assert.deepEqual([0, 9, 10, 25, 30, 31].map((o) => timeAt(index, o)), [100, 100, 200, 300, 999, 999]);
   });
 });

@@ -3,8 +3,7 @@
  * end (never a whole large file in memory). Each line keeps its byte offset so it can be given the time of the chunk that contained it.
  */
 import { constants } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { indexPath, legacyIndexPath, streamPath, type Stream } from './layout.js';
+import { open, type FileHandle } from 'node:fs/promises';
 
 export interface RawLine {
   offset: number;
@@ -152,21 +151,6 @@ export function splitLines(buffer: Buffer, baseOffset: number): RawLine[] {
   return lines;
 }
 
-/** The chunk index of a stream: sorted end offsets and the time each chunk was observed. */
-export interface ChunkIndex {
-  ends: number[];
-  times: number[];
-  /** Time for bytes not indexed yet (written while nobody watched): the file's modification time. */
-  fallback: number;
-}
-
-export async function readChunkIndex(executorDir: string, stream: Stream): Promise<ChunkIndex> {
-  const text = (await readIndexText(indexPath(executorDir, stream))) ?? (await readIndexText(legacyIndexPath(executorDir, stream))) ?? '';
-  const { ends, times } = parseChunkIndex(text);
-  const fallback = await stat(streamPath(executorDir, stream)).then((s) => s.mtimeMs, () => Date.now());
-  return { ends, times, fallback: Math.round(fallback) };
-}
-
 /**
  * An index file's text; undefined when there is none (look elsewhere), '' when what is there is not an index
  * (a directory, a symlink, a huge file, unreadable): lines then get the fallback time.
@@ -186,33 +170,4 @@ export async function readIndexText(path: string): Promise<string | undefined> {
   } finally {
     await handle.close().catch(() => undefined);
   }
-}
-
-/** The well-formed entries of an index, in order: garbage lines and entries going backwards are skipped. */
-export function parseChunkIndex(text: string): { ends: number[]; times: number[] } {
-  const ends: number[] = [];
-  const times: number[] = [];
-  for (const line of text.split('\n')) {
-    const m = INDEX_LINE.exec(line);
-    if (!m) continue;
-    const end = Number(m[1]);
-    if (ends.length > 0 && end < ends.at(-1)!) continue;
-    ends.push(end);
-    times.push(Number(m[2]));
-  }
-  return { ends, times };
-}
-
-const INDEX_LINE = /^(\d{1,15}) (\d{1,15})$/;
-
-/** The time of the chunk holding the byte at `offset` (binary search over end offsets). */
-export function timeAt(index: ChunkIndex, offset: number): number {
-  let lo = 0;
-  let hi = index.ends.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (index.ends[mid]! > offset) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo < index.ends.length ? index.times[lo]! : index.fallback;
 }

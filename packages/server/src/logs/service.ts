@@ -1,7 +1,8 @@
 import { formatTime, ValidationError, type LogLine } from '@periscope/core';
 import { availableParallelism } from 'node:os';
 import { STREAMS, type DataLayout, type Stream } from './layout.js';
-import { headLines, lineEnd, linesFrom, readChunkIndex, tailLines, timeAt, type RawLine } from './line-reader.js';
+import { chunkTimes } from './chunk-index.js';
+import { headLines, lineEnd, linesFrom, tailLines, type RawLine } from './line-reader.js';
 import { Gate } from '../gate.js';
 import type { LogTailer, TailedLines } from './tailer.js';
 
@@ -213,8 +214,8 @@ export class LogService {
           const key = keyOf(source, stream);
           const dir = this.layout.executorLogs(source.experimentId, source.executor);
           const read = await linesFrom(`${dir}/${stream}`, from[key] ?? 0, limit, PAGE_BYTES, !whole);
-          const index = read.lines.length > 0 ? await readChunkIndex(dir, stream) : undefined;
-          const timed = read.lines.map((line, i): Timed => ({ source, stream, time: timeAt(index!, line.offset), line, end: read.ends[i]! }));
+          const times = await chunkTimes(dir, stream, read.lines.map((line) => line.offset));
+          const timed = read.lines.map((line, i): Timed => ({ source, stream, time: times[i]!, line, end: read.ends[i]! }));
           return { key, start: from[key] ?? 0, timed, end: read.end };
         }),
       ),
@@ -240,8 +241,8 @@ export class LogService {
     const path = `${dir}/${stream}`;
     const raw = query.tail !== undefined ? await tailLines(path, query.tail, maxBytes) : await headLines(path, query.head ?? 0);
     if (raw.length === 0) return [];
-    const index = await readChunkIndex(dir, stream);
-    return raw.map((line) => ({ source, stream, time: timeAt(index, line.offset), line, end: lineEnd(line) }));
+    const times = await chunkTimes(dir, stream, raw.map((line) => line.offset));
+    return raw.map((line, i) => ({ source, stream, time: times[i]!, line, end: lineEnd(line) }));
   }
 }
 

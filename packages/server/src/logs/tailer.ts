@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { constants, watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, type FileHandle } from 'node:fs/promises';
 import { indexDir, indexPath, legacyIndexPath, STREAMS, streamPath, type Stream } from './layout.js';
+import { lastIndexed } from './chunk-index.js';
 import { openRegular, readIndexText, splitLines, type RawLine } from './line-reader.js';
 
 export interface TailedLines {
@@ -223,19 +224,24 @@ export class LogTailer extends EventEmitter<TailerEvents> {
    * they already have by offset).
    */
   private async resumeOffset(w: Watched, stream: Stream): Promise<number> {
-    let text = await readIndexText(indexPath(w.dir, stream));
-    if (text === undefined) {
-      text = (await readIndexText(legacyIndexPath(w.dir, stream))) ?? '';
-      if (text !== '') await this.appendIndex(w, stream, text.endsWith('\n') ? text : `${text}\n`);
-    } else if (text !== '' && !text.endsWith('\n')) {
-      w.unterminated.add(stream);
+    const path = indexPath(w.dir, stream);
+    let handle = await openRegular(path).catch((error: NodeJS.ErrnoException) => error.code);
+    if (handle === 'ENOENT') {
+      const legacy = (await readIndexText(legacyIndexPath(w.dir, stream))) ?? '';
+      if (legacy !== '') await this.appendIndex(w, stream, legacy.endsWith('\n') ? legacy : `${legacy}\n`);
+      handle = await openRegular(path).catch((error: NodeJS.ErrnoException) => error.code);
     }
-    const entries = text.trimEnd().split('\n');
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const m = /^(\d{1,15}) \d{1,15}$/.exec(entries[i]!);
-      if (m) return Number(m[1]);
+    if (typeof handle === 'string' || handle === undefined) return 0;
+    try {
+      // Only the index's end is read: a week of a slow writer's entries is not read back on every restart.
+      const { end, unterminated } = await lastIndexed(handle);
+      if (unterminated) w.unterminated.add(stream);
+      return end;
+    } catch {
+      return 0;
+    } finally {
+      await handle.close().catch(() => undefined);
     }
-    return 0;
   }
 
   /** Marks a stream damaged: reported once per stream and executor, logged with the executor it concerns. */
