@@ -17,6 +17,7 @@ for (const database of DATABASES) {
         ...[1, 2, 3, 4, 5].map((s) => ({ stepsCompleted: s, metrics: { a: s } })),
         ...[6, 7, 8, 9, 10].map((s) => ({ stepsCompleted: s, metrics: { b: s * 10, bb: 1 } })),
         { stepsCompleted: 11, metrics: { bb: 2, [ODD]: 3 } },
+        { stepsCompleted: 12, metrics: { c: 0.1 + 0.2, n: 'NaN', big: 1e300, whole: 2 ** 52 + 1 } },
       ];
       assert.equal((await call(app, 'POST', `/api/v1/trials/${trialId}/metrics`, { group: 'training', reports })).status, 200);
       const page = async (query: string) => {
@@ -35,7 +36,11 @@ for (const database of DATABASES) {
       ]);
       assert.deepEqual(await page(`limit=1&name=${encodeURIComponent(ODD)}`), [[11, { [ODD]: 3 }]]);
       assert.deepEqual(await page('limit=2&name=nope'), []);
-      assert.equal((await page('limit=100')).length, 11, 'no name: every report');
+      assert.equal((await page('limit=100')).length, 12, 'no name: every report');
+      // The value taken out in SQL is the value reported, to the last bit; a non-finite one stays its word.
+      for (const [name, value] of [['c', 0.1 + 0.2], ['n', 'NaN'], ['big', 1e300], ['whole', 2 ** 52 + 1]] as const) {
+        assert.deepEqual(await page(`name=${name}`), [[12, { [name]: value }]], name);
+      }
       await call(app, 'POST', `/api/v1/experiment/${id}/cancel`);
     });
   });

@@ -10,6 +10,13 @@ export interface StoredReport {
   reportedAt: number;
 }
 
+export interface StoredPoint {
+  group: MetricGroup;
+  stepsCompleted: number;
+  value: MetricValue;
+  reportedAt: number;
+}
+
 /** Metric reports, one row per (trial, group, step) report; written in batches inside one transaction. */
 export class MetricStore {
   constructor(
@@ -64,22 +71,30 @@ export class MetricStore {
     });
   }
 
-  /**
-   * One page of reports in step order. With `name`, only reports that carry that metric, chosen in SQL before
-   * the limit, so a page is full whenever enough reports match (the metrics column is a JSON object as text).
-   */
-  async reports(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps: number | undefined, name?: string): Promise<StoredReport[]> {
+  /** One page of reports in step order, whole. */
+  async reports(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps: number | undefined): Promise<StoredReport[]> {
     let query = this.db.selectFrom('metrics').select(['grp', 'steps_completed', 'metrics', 'reported_at']).where('trial_id', '=', trialId);
     if (group) query = query.where('grp', '=', group);
     if (afterSteps !== undefined) query = query.where('steps_completed', '>', afterSteps);
-    if (name !== undefined) {
-      // The name is a bound value, never part of a JSON path: any key (quotes, dots, `$`) matches exactly.
-      query = query.where(
-        this.dialect === 'postgres' ? sql<boolean>`(cast(metrics as jsonb) -> ${name}) is not null` : sql<boolean>`exists (select 1 from json_each(metrics) where json_each.key = ${name})`,
-      );
-    }
     const rows = await query.orderBy('steps_completed').orderBy('id').limit(limit).execute();
     return rows.map((r) => ({ group: r.grp as MetricGroup, stepsCompleted: Number(r.steps_completed), metrics: JSON.parse(r.metrics) as Record<string, MetricValue>, reportedAt: Number(r.reported_at) }));
+  }
+
+  /**
+   * One metric's points in step order (a chart series): only the value is taken out of each report, in SQL,
+   * so a 100k-point read does not parse 100k whole reports in the server. Reports without it are left out in
+   * SQL, before the limit, so a page is full whenever enough reports carry it.
+   */
+  async series(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps: number | undefined, name: string): Promise<StoredPoint[]> {
+    // The name is a bound value, never part of a JSON path: any key (quotes, dots, `$`) matches exactly.
+    const value = this.dialect === 'postgres' ? sql<MetricValue>`cast(metrics as jsonb) -> ${name}` : sql<MetricValue>`point.value`;
+    let query = this.db.selectFrom('metrics').select(['grp', 'steps_completed', 'reported_at', value.as('value')]).where('trial_id', '=', trialId);
+    if (this.dialect === 'postgres') query = query.where(sql<boolean>`(cast(metrics as jsonb) -> ${name}) is not null`);
+    else query = query.innerJoin(sql<{ key: string; value: MetricValue }>`json_each(metrics.metrics)`.as('point'), (join) => join.on('point.key', '=', name));
+    if (group) query = query.where('grp', '=', group);
+    if (afterSteps !== undefined) query = query.where('steps_completed', '>', afterSteps);
+    const rows = await query.orderBy('steps_completed').orderBy('metrics.id').limit(limit).execute();
+    return rows.map((r) => ({ group: r.grp as MetricGroup, stepsCompleted: Number(r.steps_completed), value: r.value, reportedAt: Number(r.reported_at) }));
   }
 
   /** The validation metrics reported at exactly this step (the last such report wins). */
