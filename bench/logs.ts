@@ -19,7 +19,7 @@ import { shToFile } from './lib/processes.js';
 import { streamEvents } from './lib/sse.js';
 import { row, type Row } from './lib/report.js';
 import type { Scope } from './lib/scope.js';
-import { startServer, tempDir, type Server } from './lib/server.js';
+import { peakRss, startServer, tempDir, type Server } from './lib/server.js';
 import { median, nowMs, parseNanos, percentile, sleep } from './lib/stats.js';
 
 const NAME = '4 logs';
@@ -177,18 +177,6 @@ function longLog(server: Server, lines: number): Promise<number> {
     longLogs.set(key, trial);
   }
   return trial;
-}
-
-/** Peak RSS of the server while `work` runs, sampled every 20 ms. */
-async function peakRss<T>(server: Server, work: () => Promise<T>): Promise<{ peak: number; result: T }> {
-  let peak = server.rssMb() ?? 0;
-  const timer = setInterval(() => (peak = Math.max(peak, server.rssMb() ?? 0)), 20);
-  try {
-    const result = await work();
-    return { peak: Math.max(peak, server.rssMb() ?? 0), result };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /**

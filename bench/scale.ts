@@ -2,15 +2,17 @@
  * 6. Scale and memory: RSS of the idle server (baseline: the bare Fastify process, idle); then experiments
  * are stored (created through the API, autoStart false) up to 1k, 10k and 100k, and at each size a
  * keyset page from the middle (`limit=50&after=…`) and a status-filtered page (`status=Running&limit=50`)
- * are timed, one request at a time, interleaved with requests to the bare Fastify route. Growth is the
- * ratio to the smallest size; RSS is taken again at the largest.
+ * are timed, one request at a time, interleaved with requests to the bare Fastify route. The experiments
+ * belong to a user who is not an admin, and the same status page is also timed as that user (whose lists are
+ * filtered by owner: the query an admin does not run). Growth is the ratio to the smallest size; RSS is taken
+ * again at the largest.
  */
 import { api, authHeaders } from './lib/client.js';
 import type { Benchmark, Context } from './lib/context.js';
 import { startBareFastify, type BareServer } from './lib/bare.js';
 import { populate } from './lib/load.js';
 import { row, type Row } from './lib/report.js';
-import { startServer, type Server } from './lib/server.js';
+import { peakRss, startServer, type Server } from './lib/server.js';
 import { nowMs, percentile, sleep } from './lib/stats.js';
 
 const NAME = '6 scale';
@@ -18,6 +20,7 @@ const NAME = '6 scale';
 interface Timings {
   page: number[];
   status: number[];
+  ownStatus: number[];
   bare: number[];
 }
 
@@ -36,18 +39,20 @@ export const scale: Benchmark = {
       row({ benchmark: NAME, metric: 'idle server RSS', unit: 'MB', value: idle, baseline: bareIdle, baselineLabel: 'bare Fastify idle', target: '< 100 MB' }),
     ];
     const timings: Timings[] = [];
+    const user = await userToken(server);
     let stored = 0;
     for (const size of sizes) {
       const t0 = nowMs();
-      await populate(server.base, size - stored);
+      await populate(server.base, size - stored, user);
       ctx.log(`${NAME}: stored ${size - stored} more experiments in ${((nowMs() - t0) / 1000).toFixed(1)} s`);
       stored = size;
-      timings.push(await timePages(ctx, server, bare, size, samples));
+      timings.push(await timePages(ctx, server, bare, size, samples, user));
     }
     await sleep(1000);
+    rows.push(...(await unpagedList(ctx, server, stored)));
     const loaded = server.rssMb();
     rows.push(row({ benchmark: NAME, metric: `server RSS, ${label(stored)} stored`, unit: 'MB', value: loaded, baseline: idle, baselineLabel: 'idle', note: 'after the list requests' }));
-    for (const [key, what] of [['page', 'list page limit=50 (mid cursor)'], ['status', 'list status=Running&limit=50']] as const) {
+    for (const [key, what] of [['page', 'list page limit=50 (mid cursor)'], ['status', 'list status=Running&limit=50'], ['ownStatus', "a user's status=Running&limit=50"]] as const) {
       sizes.forEach((size, i) => {
         const p99 = percentile(timings[i]![key], 99);
         const p50 = percentile(timings[i]![key], 50);
@@ -68,19 +73,62 @@ export const scale: Benchmark = {
   },
 };
 
+/**
+ * Submarine's unpaged list of everything stored (its clients read whole answers): seconds to the last byte
+ * and the server's peak RSS meanwhile, against its RSS before.
+ */
+async function unpagedList(ctx: Context, server: Server, stored: number): Promise<Row[]> {
+  await sleep(500);
+  const before = server.rssMb() ?? 0;
+  const url = `${server.base}/api/v1/experiment`;
+  const t0 = nowMs();
+  const { peak, result: bytes } = await peakRss(server, async () => {
+    const response = await fetch(url, { headers: authHeaders(url) });
+    if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+    const body = await response.text();
+    const count = (JSON.parse(body) as { result: unknown[] }).result.length;
+    if (count !== stored) throw new Error(`the unpaged list answered ${count} of ${stored} experiments`);
+    return body.length;
+  });
+  const seconds = (nowMs() - t0) / 1000;
+  const t1 = nowMs();
+  let paged = 0;
+  for (let after: string | undefined; ; ) {
+    const page = await api(server.base, 'GET', `/api/v1/experiment?limit=1000${after ? `&after=${after}` : ''}`);
+    paged += (page.result as unknown[]).length;
+    after = page.attributes.nextCursor as string | undefined;
+    if (!after) break;
+  }
+  if (paged !== stored) throw new Error(`paging answered ${paged} of ${stored} experiments`);
+  const pagedSeconds = (nowMs() - t1) / 1000;
+  ctx.log(`${NAME}: unpaged list of ${label(stored)}: ${(bytes / 1e6).toFixed(0)} MB in ${seconds.toFixed(2)} s, peak RSS ${peak.toFixed(0)} MB (before ${before.toFixed(0)} MB)`);
+  return [
+    row({ benchmark: NAME, metric: `unpaged list, ${label(stored)} stored: time`, unit: 's', value: seconds, baseline: pagedSeconds, baselineLabel: 'paging it, limit=1000', note: `${(bytes / 1e6).toFixed(0)} MB of JSON, to the last byte` }),
+    row({ benchmark: NAME, metric: `unpaged list, ${label(stored)} stored: peak server RSS`, unit: 'MB', value: peak, baseline: before, baselineLabel: 'server RSS before', target: 'flat (streamed)' }),
+  ];
+}
+
+/** A user who is not an admin, created and logged in through the API: its bearer token. */
+async function userToken(server: Server): Promise<string> {
+  const credentials = { username: 'bench-user', password: 'bench-user-password' };
+  await api(server.base, 'POST', '/api/v1/users', credentials);
+  return (await api<{ token: string }>(server.base, 'POST', '/api/v1/auth/login', credentials)).result.token;
+}
+
 function label(n: number): string {
   return n >= 1000 ? `${n / 1000}k` : String(n);
 }
 
-async function timePages(ctx: Context, server: Server, bare: BareServer, size: number, samples: number): Promise<Timings> {
+async function timePages(ctx: Context, server: Server, bare: BareServer, size: number, samples: number, user: string): Promise<Timings> {
   const middle = `${server.base}/api/v1/experiment?limit=50&after=${Math.floor(size / 2)}`;
   const byStatus = `${server.base}/api/v1/experiment?status=Running&limit=50`;
   const check = await api(server.base, 'GET', `/api/v1/experiment?limit=50&after=${Math.floor(size / 2)}`);
   if (check.result.length !== 50) throw new Error(`the middle page at ${size} has ${check.result.length} experiments`);
-  const out: Timings = { page: [], status: [], bare: [] };
-  const timed = async (url: string, into: number[]) => {
+  const out: Timings = { page: [], status: [], ownStatus: [], bare: [] };
+  const timed = async (url: string, into: number[], token?: string) => {
     const t0 = nowMs();
-    const response = await fetch(url, { headers: authHeaders(url) });
+    const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : authHeaders(url) });
+    if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
     await response.arrayBuffer();
     into.push(nowMs() - t0);
   };
@@ -90,7 +138,8 @@ async function timePages(ctx: Context, server: Server, bare: BareServer, size: n
     await timed(bare.url, warm ? [] : out.bare);
     await timed(middle, warm ? [] : out.page);
     await timed(byStatus, warm ? [] : out.status);
+    await timed(byStatus, warm ? [] : out.ownStatus, user);
   }
-  ctx.log(`${NAME}: at ${label(size)}: page p99 ${percentile(out.page, 99).toFixed(2)} ms, status p99 ${percentile(out.status, 99).toFixed(2)} ms, bare p99 ${percentile(out.bare, 99).toFixed(2)} ms`);
+  ctx.log(`${NAME}: at ${label(size)}: page p99 ${percentile(out.page, 99).toFixed(2)} ms, status p99 ${percentile(out.status, 99).toFixed(2)} ms, user's status p99 ${percentile(out.ownStatus, 99).toFixed(2)} ms, bare p99 ${percentile(out.bare, 99).toFixed(2)} ms`);
   return out;
 }

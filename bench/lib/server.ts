@@ -109,3 +109,15 @@ async function stopServer(child: ChildProcess, dataDir: string, base: string): P
   }
   for (const pid of processesUnder(dataDir)) killQuietly(pid);
 }
+
+/** Peak RSS of the server while `work` runs, sampled every 20 ms. */
+export async function peakRss<T>(server: Server, work: () => Promise<T>): Promise<{ peak: number; result: T }> {
+  let peak = server.rssMb() ?? 0;
+  const timer = setInterval(() => (peak = Math.max(peak, server.rssMb() ?? 0)), 20);
+  try {
+    const result = await work();
+    return { peak: Math.max(peak, server.rssMb() ?? 0), result };
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -281,5 +281,15 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('executors').dropColumn('handle').execute();
       },
     },
+    '0010_owner_status_index': {
+      async up(db: Kysely<any>) {
+        // A non-admin's status filter (?status=Running&limit=50) otherwise walks the owner's whole history
+        // through (owner, seq) and tests each row's status: 73 ms at 100k experiments.
+        await db.schema.createIndex('experiments_owner_status_seq').on('experiments').columns(['owner', 'status', 'seq']).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropIndex('experiments_owner_status_seq').execute();
+      },
+    },
   };
 }

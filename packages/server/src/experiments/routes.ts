@@ -11,6 +11,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
+import { sendStreamedList } from '../http/streamed-envelope.js';
 import { ownedBy } from '../users/service.js';
 import type { TrialService } from '../trials/service.js';
 import type { ExperimentService } from './service.js';
@@ -49,8 +50,10 @@ export function experimentRoutes(service: ExperimentService, trials: TrialServic
           response: { 200: Envelope(Type.Array(Experiment)), 400: ErrorEnvelope },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { status, limit, after } = request.query;
+        // Submarine's clients expect every experiment in one answer: it is streamed, never built whole.
+        if (limit === undefined) return sendStreamedList(reply, Experiment, service.listAll(status, ownedBy(request.principal!).owner, after));
         const page = await service.list({
           ...ownedBy(request.principal!),
           ...(status !== undefined && { status }),
@@ -71,7 +74,7 @@ export function experimentRoutes(service: ExperimentService, trials: TrialServic
           response: { 200: Envelope(Type.Array(ExperimentLog)), 400: ErrorEnvelope },
         },
       },
-      async (request) => ok(await service.listLogs(request.query.status, ownedBy(request.principal!).owner)),
+      async (request, reply) => sendStreamedList(reply, ExperimentLog, service.listLogs(request.query.status, ownedBy(request.principal!).owner)),
     );
 
     app.get(

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
-  EXPERIMENT_STATUSES,
   IdGenerator,
   isTerminal,
   NotFoundError,
@@ -52,6 +51,9 @@ export interface ListExperimentsOptions {
   limit?: number;
   after?: string;
 }
+
+/** Rows per query of a streamed list: a page in memory at a time, few round trips. */
+const STREAMED_PAGE = 500;
 
 /** The Submarine experiment service: create, read, patch, delete and the logs views. */
 export class ExperimentService {
@@ -111,6 +113,34 @@ export class ExperimentService {
     return { experiments: page.items.map(presentExperiment), nextCursor: page.nextCursor };
   }
 
+  /**
+   * Every (matching) experiment, oldest first, a page at a time: Submarine's unpaged list, streamed. The status
+   * is checked before the first page is read.
+   */
+  listAll(status: string | undefined, owner: string | undefined, after?: string): AsyncIterable<Experiment[]> {
+    return this.pagesOf(status, owner, presentExperiment, after === undefined ? undefined : parseCursor(after));
+  }
+
+  /** Submarine's list of logs: every pod of every (matching) experiment, with empty `podLog`, a page at a time. */
+  listLogs(status: string | undefined, owner: string | undefined): AsyncIterable<ExperimentLog[]> {
+    return this.pagesOf(status, owner, (record) => presentLog(record, () => []));
+  }
+
+  private pagesOf<T>(status: string | undefined, owner: string | undefined, present: (record: ExperimentRecord) => T, from?: number): AsyncIterable<T[]> {
+    const filter = { ...statusFilter(status), ...(owner !== undefined && { owner }), limit: STREAMED_PAGE };
+    const store = this.store;
+    return {
+      async *[Symbol.asyncIterator]() {
+        for (let after = from; ; ) {
+          const page = await store.list({ ...filter, ...(after !== undefined && { after }) });
+          yield page.items.map(present);
+          if (page.nextCursor === null) return;
+          after = Number(page.nextCursor);
+        }
+      },
+    };
+  }
+
   /** Full replacement of the spec (Submarine's PATCH), validated like create; status and times are kept. */
   async patch(id: string, input: ExperimentSpec): Promise<Experiment> {
     const current = await this.require(id);
@@ -158,12 +188,6 @@ export class ExperimentService {
     return this.require(id);
   }
 
-  /** Submarine's list of logs names every pod of every (matching) experiment, with empty `podLog`. */
-  async listLogs(status: string | undefined, owner: string | undefined): Promise<ExperimentLog[]> {
-    const page = await this.store.list({ ...statusFilter(status), ...(owner !== undefined && { owner }) });
-    return page.items.map((record) => presentLog(record, () => []));
-  }
-
   private async require(id: string): Promise<ExperimentRecord> {
     checkId(id);
     const found = await this.store.get(id);
@@ -184,11 +208,12 @@ function checkId(id: string): void {
   }
 }
 
-/** Without a filter, every status but Deleted: a deleted experiment is gone, even while its purge runs. */
-const LISTED: ExperimentStatus[] = EXPERIMENT_STATUSES.filter((s) => s !== 'Deleted');
-
-export function statusFilter(status: string | undefined): { statuses?: ExperimentStatus[] } {
-  if (status === undefined || status === '') return { statuses: LISTED };
+/**
+ * Without a filter, every status but Deleted: a deleted experiment is gone, even while its purge runs. Said as
+ * "not Deleted" rather than as the list of the others, so the store reads one range in seq order.
+ */
+export function statusFilter(status: string | undefined): { statuses?: ExperimentStatus[]; except?: ExperimentStatus[] } {
+  if (status === undefined || status === '') return { except: ['Deleted'] };
   const statuses = canonicalOfSubmarine(status);
   if (!statuses) {
     throw new ValidationError(`status: unknown value "${status}" (one of ${SUBMARINE_STATUSES.join(', ')})`, 'status');

@@ -37,6 +37,15 @@ export interface NewExperiment {
 /** Statuses an experiment never leaves by a transition (Deleted is reached only through markDeleted). */
 export const TERMINAL_STATUSES: readonly ExperimentStatus[] = ['Succeeded', 'Failed', 'Canceled', 'Deleted'];
 
+/**
+ * One page from a page per status, each in the same seq order: a query per status is a range of the
+ * (owner, status, seq) or (status, seq) index, where `status IN (…)` sorts every matching row first.
+ */
+function mergedPage(pages: ExperimentPage[], limit: number, order: (a: ExperimentRecord, b: ExperimentRecord) => number): ExperimentPage {
+  const items = pages.flatMap((page) => page.items).sort(order).slice(0, limit);
+  return { items, nextCursor: items.length === limit ? String(items[items.length - 1]!.seq) : null };
+}
+
 /** Thrown by insert when the execution name is taken (a unique-key violation, on either database). */
 export class NameTakenError extends Error {}
 
@@ -55,7 +64,10 @@ export interface ExperimentPage {
 }
 
 export interface ListOptions {
+  /** Only these statuses: each is read as its own index range (meant for the few experiments in one status). */
   statuses?: ExperimentStatus[];
+  /** All but these statuses (meant for leaving out the few, as Deleted). */
+  except?: ExperimentStatus[];
   limit?: number;
   /** Exclusive cursor from a previous page. */
   after?: number;
@@ -65,6 +77,7 @@ export interface ListOptions {
 
 export interface NewestFirstOptions {
   statuses?: ExperimentStatus[];
+  except?: ExperimentStatus[];
   /** Only names containing this text, in any case. */
   nameContains?: string;
   owner?: string;
@@ -162,12 +175,16 @@ export class ExperimentStore {
   }
 
   async list(options: ListOptions = {}): Promise<ExperimentPage> {
+    if (options.limit !== undefined && options.statuses && options.statuses.length > 1) {
+      return mergedPage(await Promise.all([...new Set(options.statuses)].map((status) => this.list({ ...options, statuses: [status] }))), options.limit, (a, b) => a.seq - b.seq);
+    }
     let query = this.db.selectFrom('experiments').selectAll().orderBy('seq', 'asc');
     if (options.owner !== undefined) query = query.where('owner', '=', options.owner);
     if (options.statuses) {
       if (options.statuses.length === 0) return { items: [], nextCursor: null };
       query = query.where('status', 'in', options.statuses);
     }
+    if (options.except?.length) query = query.where('status', 'not in', options.except);
     if (options.after !== undefined) query = query.where('seq', '>', options.after);
     if (options.limit !== undefined) query = query.limit(options.limit);
     const items = (await query.execute()).map(toRecord);
@@ -178,9 +195,13 @@ export class ExperimentStore {
   /** A page of the newest experiments first, by key: O(page) however many there are. */
   async newestFirst(options: NewestFirstOptions): Promise<ExperimentPage> {
     if (options.statuses?.length === 0) return { items: [], nextCursor: null };
+    if (options.statuses && options.statuses.length > 1) {
+      return mergedPage(await Promise.all([...new Set(options.statuses)].map((status) => this.newestFirst({ ...options, statuses: [status] }))), options.limit, (a, b) => b.seq - a.seq);
+    }
     let query = this.db.selectFrom('experiments').selectAll().orderBy('seq', 'desc').limit(options.limit);
     if (options.owner !== undefined) query = query.where('owner', '=', options.owner);
     if (options.statuses) query = query.where('status', 'in', options.statuses);
+    if (options.except?.length) query = query.where('status', 'not in', options.except);
     if (options.before !== undefined) query = query.where('seq', '<', options.before);
     if (options.nameContains) {
       // LIKE's own wildcards in the text match themselves.

@@ -1,0 +1,31 @@
+/**
+ * Submarine's unpaged lists answered as a stream: the success envelope is written around items that arrive a
+ * page at a time, so an answer about 100k experiments is never whole in the server's memory (it was 71 MB of
+ * JSON and 381 MB of RSS). Submarine's clients get the same bytes they would from one `ok(...)`.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import type { TSchema } from 'typebox';
+
+/**
+ * Sends `{"status":"OK",…,"result":[…],"attributes":{}}` with the items of `pages`, each serialized by the
+ * schema's compiled serializer (as a whole answer would be). The first page is read before anything is sent,
+ * so a failure to start is still an ordinary error answer; a failure later cuts the connection, which a client
+ * sees as a truncated body rather than a complete-looking list.
+ */
+export async function sendStreamedList<T>(reply: FastifyReply, itemSchema: TSchema, pages: AsyncIterable<T[]>): Promise<FastifyReply> {
+  const serialize = reply.compileSerializationSchema(itemSchema as unknown as Record<string, unknown>) as (item: T) => string;
+  const iterator = pages[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  async function* body(): AsyncGenerator<string> {
+    yield '{"status":"OK","code":200,"success":true,"message":null,"result":[';
+    let separator = '';
+    for (let page = first; !page.done; page = await iterator.next()) {
+      if (page.value.length === 0) continue;
+      yield separator + page.value.map(serialize).join(',');
+      separator = ',';
+    }
+    yield '],"attributes":{}}';
+  }
+  return reply.type('application/json; charset=utf-8').send(Readable.from(body(), { objectMode: false }));
+}
