@@ -65,6 +65,13 @@ describe('a huge log', () => {
     assert.match(bad.body.message, /^after: "nonsense" is not a cursor this server gave/);
     assert.equal((await call(app, 'GET', `/api/v1/trials/${trial.id}/logs?tail=2&limit=5`)).status, 400);
 
+    // head and tail are bounded like a page: the whole log as one answer was 1 GB of server memory.
+    for (const query of ['tail=100001', 'head=2800000']) {
+      const tooMany = await call(app, 'GET', `/api/v1/trials/${trial.id}/logs?${query}`);
+      assert.equal(tooMany.status, 400, query);
+      assert.match(tooMany.body.message, /(head|tail).*100000/, tooMany.body.message);
+    }
+    assert.equal((await call(app, 'GET', `/api/v1/trials/${trial.id}/logs?tail=100000`)).body.result.length, 100_000);
     const tail = await call(app, 'GET', `/api/v1/trials/${trial.id}/logs?tail=2`);
     assert.deepEqual(tail.body.result.map((l: any) => l.text), [line(LINES - 2), line(LINES - 1)]);
 

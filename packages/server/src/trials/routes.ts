@@ -10,10 +10,13 @@ import { DEFAULT_PAGE_LINES, type FollowedLine } from '../logs/service.js';
 import type { TrialLogQuery, TrialService } from './service.js';
 
 const tags = ['trials'];
+const MAX_HEAD_TAIL = 100_000;
 const TrialParams = Type.Object({ id: RowId() });
 const LogsQuery = Type.Object({
-  head: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'First N lines.' })),
-  tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'Last N lines (read from the end of the files).' })),
+  // An answer is built whole (lines from several files merged in time order): head and tail are bounded like a
+  // page, since tail=1000000 of a 1M-line log was a 166 MB answer and 1 GB of server RSS. More is read by paging.
+  head: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_HEAD_TAIL, description: `First N lines (at most ${MAX_HEAD_TAIL.toLocaleString('en')}; page with limit and after for more).` })),
+  tail: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_HEAD_TAIL, description: `Last N lines, read from the end of the files (at most ${MAX_HEAD_TAIL.toLocaleString('en')}).` })),
   follow: Type.Optional(Type.Boolean({ description: 'Stream as Server-Sent Events: the backlog, then lines as they are written, until the trial ends (see the description).' })),
   executor: Type.Optional(Type.String({ maxLength: 200, description: 'Only this executor (pod name); 404 when the trial has none by that name.' })),
   rank: Type.Optional(Type.Integer({ minimum: 0, description: 'Only the executor of this rank; 404 when no executor of the trial has it.' })),
