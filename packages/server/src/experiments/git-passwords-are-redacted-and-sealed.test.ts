@@ -137,13 +137,18 @@ for (const database of DATABASES) {
     });
 
     it('a row stored before sealing (clear password) still reads, redacted, and opens as is', async () => {
-      const app = await testApp(await database.fresh());
-      const created = await call(app, 'POST', '/api/v1/experiment', experiment('legacy', { syncMode: 'git', git: { url: 'https://127.0.0.1:9/r.git', username: 'u', password: 'sealed-now' } }, false));
+      const target = await database.fresh();
+      const dataDir = tempDir();
+      const older = await testApp(target, { dataDir });
+      const created = await call(older, 'POST', '/api/v1/experiment', experiment('legacy', { syncMode: 'git', git: { url: 'https://127.0.0.1:9/r.git', username: 'u', password: 'sealed-now' } }, false));
       assert.equal(created.status, 200, created.body.message);
       const id = created.body.result.experimentId;
-      const record = await app.experiments.record(id);
+      const record = await older.experiments.record(id);
       const clear = { ...record.spec, code: { syncMode: 'git', url: 'https://old:clear-old@127.0.0.1:9/r.git', git: { url: 'https://127.0.0.1:9/r.git', username: 'u', password: 'clear-old' } } };
-      await app.db.kysely.updateTable('experiments').set({ spec: JSON.stringify(clear) }).where('id', '=', id).execute();
+      // What an older server left in the database, read by a server started on it afterwards.
+      await older.db.kysely.updateTable('experiments').set({ spec: JSON.stringify(clear) }).where('id', '=', id).execute();
+      await older.close();
+      const app = await testApp(target, { dataDir });
       const got = (await call(app, 'GET', `/api/v1/experiment/${id}`)).body.result;
       assert.equal(got.spec.code.git.password, '******');
       assert.equal(got.spec.code.url, 'https://old:******@127.0.0.1:9/r.git');

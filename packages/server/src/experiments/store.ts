@@ -46,6 +46,9 @@ function mergedPage(pages: ExperimentPage[], limit: number, order: (a: Experimen
   return { items, nextCursor: items.length === limit ? String(items[items.length - 1]!.seq) : null };
 }
 
+/** Rows kept by `get`: the experiments being watched and polled, not the history. */
+const CACHED_ROWS = 2_000;
+
 /** Thrown by insert when the execution name is taken (a unique-key violation, on either database). */
 export class NameTakenError extends Error {}
 
@@ -93,8 +96,35 @@ export type ExperimentChange = { record: ExperimentRecord } | { deleted: Experim
 export class ExperimentStore {
   /** Told of every write, after it is committed (the dashboard's live feed). */
   readonly #listeners = new Set<(change: ExperimentChange) => void>();
+  /**
+   * Rows read by id, kept until their experiment is written. This store is the only writer of the table, and
+   * one server holds a database (execution/engine-lease.ts), so a row here is the row in the database. Rows,
+   * not records: each `get` still builds its own record (callers may change what they are given).
+   */
+  readonly #rows = new Map<string, Selectable<ExperimentsTable>>();
+  /** Moves when a write starts and when it ends: a read that saw it move keeps nothing (it may be stale). */
+  #writes = 0;
 
   constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Runs a write of experiment `id` (every one: null), forgetting its cached row before and after, so a read
+   * begun before the write committed (PostgreSQL reads on another connection) cannot keep the old row.
+   */
+  async #write<T>(id: string | null, write: () => Promise<T>): Promise<T> {
+    this.#forget(id);
+    try {
+      return await write();
+    } finally {
+      this.#forget(id);
+    }
+  }
+
+  #forget(id: string | null): void {
+    this.#writes++;
+    if (id === null) this.#rows.clear();
+    else this.#rows.delete(id);
+  }
 
   /** Calls `listener` after each committed change until the answered function is called. */
   onChange(listener: (change: ExperimentChange) => void): () => void {
@@ -112,11 +142,13 @@ export class ExperimentStore {
    * so an answered create is whole after a crash.
    */
   async insert(experiment: NewExperiment, alongside?: (tx: Transaction<Database>, record: ExperimentRecord) => Promise<void>): Promise<ExperimentRecord> {
-    const record = await this.db.transaction().execute(async (tx) => {
-      const record = await this.insertRow(tx, experiment);
-      await alongside?.(tx, record);
-      return record;
-    });
+    const record = await this.#write(experiment.id, () =>
+      this.db.transaction().execute(async (tx) => {
+        const record = await this.insertRow(tx, experiment);
+        await alongside?.(tx, record);
+        return record;
+      }),
+    );
     return this.#told(record);
   }
 
@@ -155,7 +187,7 @@ export class ExperimentStore {
   }
 
   async saveSearcherState(id: string, snapshot: unknown): Promise<void> {
-    await this.db.updateTable('experiments').set({ searcher_state: JSON.stringify(snapshot) }).where('id', '=', id).execute();
+    await this.#write(id, () => this.db.updateTable('experiments').set({ searcher_state: JSON.stringify(snapshot) }).where('id', '=', id).execute());
   }
 
   /** Execution names are per user (netunicorn's `UNIQUE(username, experiment_name)`). */
@@ -170,7 +202,14 @@ export class ExperimentStore {
   }
 
   async get(id: string): Promise<ExperimentRecord | undefined> {
+    const cached = this.#rows.get(id);
+    if (cached) return toRecord(cached);
+    const writes = this.#writes;
     const row = await this.db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row && writes === this.#writes) {
+      if (this.#rows.size >= CACHED_ROWS) this.#rows.delete(this.#rows.keys().next().value!);
+      this.#rows.set(id, row);
+    }
     return row && toRecord(row);
   }
 
@@ -217,7 +256,8 @@ export class ExperimentStore {
    * experiment that has ended is never moved again (answers undefined then, as for an unknown id).
    */
   async transition(id: string, change: StatusChange): Promise<ExperimentRecord | undefined> {
-    const row = await this.db
+    const row = await this.#write(id, () =>
+      this.db
       .updateTable('experiments')
       .set({
         status: change.status,
@@ -230,17 +270,20 @@ export class ExperimentStore {
       .where('id', '=', id)
       .where('status', 'not in', TERMINAL_STATUSES)
       .returningAll()
-      .executeTakeFirst();
+      .executeTakeFirst(),
+    );
     return this.#told(row && toRecord(row));
   }
 
   async replaceSpec(id: string, spec: NormalizedExperimentSpec): Promise<ExperimentRecord | undefined> {
-    const row = await this.db
-      .updateTable('experiments')
-      .set({ spec: JSON.stringify(spec), name: spec.meta.name, updated_at: Date.now() })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+    const row = await this.#write(id, () =>
+      this.db
+        .updateTable('experiments')
+        .set({ spec: JSON.stringify(spec), name: spec.meta.name, updated_at: Date.now() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst(),
+    );
     return this.#told(row && toRecord(row));
   }
 
@@ -249,13 +292,15 @@ export class ExperimentStore {
    * nothing to cancel and is left as it is. Answers the record as it now is.
    */
   async requestCancel(id: string): Promise<ExperimentRecord | undefined> {
-    await this.db
-      .updateTable('experiments')
-      .set({ cancel_requested_at: Date.now(), updated_at: Date.now() })
-      .where('id', '=', id)
-      .where('cancel_requested_at', 'is', null)
-      .where('status', 'not in', TERMINAL_STATUSES)
-      .execute();
+    await this.#write(id, () =>
+      this.db
+        .updateTable('experiments')
+        .set({ cancel_requested_at: Date.now(), updated_at: Date.now() })
+        .where('id', '=', id)
+        .where('cancel_requested_at', 'is', null)
+        .where('status', 'not in', TERMINAL_STATUSES)
+        .execute(),
+    );
     return this.get(id);
   }
 
@@ -267,7 +312,7 @@ export class ExperimentStore {
 
   /** The first step of a delete, from any status: its files are purged next, its row last (a restart finishes it). */
   async markDeleted(id: string): Promise<ExperimentRecord | undefined> {
-    const row = await this.db.updateTable('experiments').set({ status: 'Deleted', updated_at: Date.now() }).where('id', '=', id).returningAll().executeTakeFirst();
+    const row = await this.#write(id, () => this.db.updateTable('experiments').set({ status: 'Deleted', updated_at: Date.now() }).where('id', '=', id).returningAll().executeTakeFirst());
     return this.#told(row && toRecord(row), true);
   }
 
@@ -279,7 +324,7 @@ export class ExperimentStore {
   }
 
   async delete(id: string): Promise<ExperimentRecord | undefined> {
-    const row = await this.db.deleteFrom('experiments').where('id', '=', id).returningAll().executeTakeFirst();
+    const row = await this.#write(id, () => this.db.deleteFrom('experiments').where('id', '=', id).returningAll().executeTakeFirst());
     return this.#told(row && toRecord(row), true);
   }
 

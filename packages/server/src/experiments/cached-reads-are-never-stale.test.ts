@@ -1,0 +1,73 @@
+/**
+ * The store keeps rows it read by id; every write of an experiment must make the next read see it, also when
+ * reads and writes of the same experiment are in flight together (PostgreSQL runs them on different
+ * connections). On both databases.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { normalizeExperimentSpec } from '@periscope/core';
+import { openDatabase } from '../db/database.js';
+import { DATABASES } from '../testing/databases.js';
+import { ExperimentStore } from './store.js';
+
+const ID = 'experiment-1700000000000-0001';
+const spec = (name: string) => normalizeExperimentSpec({ meta: { name, framework: 'Custom', cmd: 'true' }, spec: { Worker: {} } }, { lowercaseName: true, experimentId: ID });
+
+for (const database of DATABASES) {
+  describe(`cached experiment reads (${database.name})`, { skip: database.skip }, () => {
+    it('see every kind of write at once', async () => {
+      const db = await openDatabase(await database.fresh());
+      try {
+        const store = new ExperimentStore(db.kysely);
+        assert.equal(await store.get(ID), undefined);
+        await store.insert({ id: ID, uid: 'u', spec: spec('first'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
+        assert.equal((await store.get(ID))!.status, 'Accepted', 'a miss before the insert is not kept');
+        await store.transition(ID, { status: 'Running', runningAt: 2 });
+        assert.equal((await store.get(ID))!.status, 'Running');
+        await store.replaceSpec(ID, spec('second'));
+        assert.equal((await store.get(ID))!.name, 'second');
+        await store.requestCancel(ID);
+        assert.notEqual((await store.get(ID))!.cancelRequestedAt, null);
+        await store.markDeleted(ID);
+        assert.equal((await store.get(ID))!.status, 'Deleted');
+        await store.delete(ID);
+        assert.equal(await store.get(ID), undefined);
+        const got = (await store.list({})).items;
+        assert.deepEqual(got, [], 'and the list agrees');
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('never keep the row a write replaced while a read of it was in flight', async () => {
+      const db = await openDatabase(await database.fresh());
+      try {
+        const store = new ExperimentStore(db.kysely);
+        await store.insert({ id: ID, uid: 'u', spec: spec('raced'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
+        for (let i = 0; i < 200; i++) {
+          const status = i % 2 === 0 ? 'Running' : 'Ready';
+          const before = store.get(ID);
+          const write = store.transition(ID, { status });
+          const during = store.get(ID);
+          await Promise.all([before, write, during]);
+          assert.equal((await store.get(ID))!.status, status, `round ${i}`);
+        }
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('give each caller its own record', async () => {
+      const db = await openDatabase(await database.fresh());
+      try {
+        const store = new ExperimentStore(db.kysely);
+        await store.insert({ id: ID, uid: 'u', spec: spec('own'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
+        const first = (await store.get(ID))!;
+        first.spec.meta.name = 'changed by a caller';
+        assert.equal((await store.get(ID))!.spec.meta.name, 'own');
+      } finally {
+        await db.close();
+      }
+    });
+  });
+}
