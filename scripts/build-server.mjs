@@ -22,9 +22,13 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// The local launcher's spawner runs as a process of its own, from a file beside the bundle (spawner.ts).
+const spawner = new URL('../packages/server/src/execution/local/spawner-process.mjs', import.meta.url);
+const files = [...result.outputFiles, { path: new URL('../packages/server/dist/spawner-process.mjs', import.meta.url).pathname, contents: readFileSync(spawner) }];
+
 // Each file is written beside its place and renamed over it, so a server starting meanwhile never reads half a
 // bundle (tests and `npm start` may build concurrently).
-for (const file of result.outputFiles) {
+for (const file of files) {
   mkdirSync(dirname(file.path), { recursive: true });
   const temporary = `${file.path}.${process.pid}.tmp`;
   writeFileSync(temporary, file.contents);

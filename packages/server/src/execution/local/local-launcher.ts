@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { constants } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -11,6 +10,7 @@ import { FAULT_OF, type ExitCause, type ExecutorExit, type ExecutorHandle, type 
 import { cgroupSupport, createCgroup, executorTag, findCgroup, joinCgroup, killCgroup, removeEmptyCgroups, type CgroupSupport } from './cgroups.js';
 import { EXECUTOR_TAG_VAR, executorProcesses, killExecutorProcesses, type KnownProcesses } from './leftovers.js';
 import { aliveGroups, findWrapper, isOurWrapper, signalGroup, wrapperAlive } from './process-groups.js';
+import { Spawner, type SpawnedProcess } from './spawner.js';
 import { WRAPPER_ARGV0, WRAPPER_SCRIPT } from './wrapper.js';
 
 /** Tests and recovery ask whether a group still runs; it lives with the other /proc helpers. */
@@ -22,7 +22,8 @@ interface Tracked {
   name: string;
   pid: number;
   logDir: string;
-  child: ChildProcess | null;
+  /** Its wrapper as the spawner reports it; null when it is watched by polling (re-attached, or its spawner died). */
+  child: SpawnedProcess | null;
   canceled: boolean;
   /** Stopped for running past its gang's time limit (a cancel that is reported as timeout). */
   timedOut?: boolean;
@@ -90,6 +91,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
   private readonly cgroups: CgroupSupport;
   private cgroupsExplained = false;
   private staleCgroupsRemoved = false;
+  private readonly spawner = new Spawner();
 
   constructor(
     private readonly node: NodeCapacity,
@@ -166,23 +168,22 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     await rm(join(spec.logDir, LOG_FILES.exit), { force: true, recursive: true });
     const tag = executorTag(spec.name, resolve(spec.logDir));
     let cgroup = await this.newCgroup(tag);
-    const child = spawn(
-      '/bin/sh',
-      ['-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, join(spec.logDir, LOG_FILES.stdout), join(spec.logDir, LOG_FILES.stderr), join(spec.logDir, LOG_FILES.exit), ...spec.argv],
-      // stdin carries the go-ahead (see WRAPPER_SCRIPT); the marker comes last so the spec cannot change it.
-      { cwd: spec.cwd, env: { ...executorEnv(spec), [EXECUTOR_TAG_VAR]: tag }, detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
-    );
-    // A wrapper that died before reading its go-ahead makes the write fail with EPIPE: its end is reported anyway.
-    child.stdin!.on('error', () => undefined);
+    let child: SpawnedProcess;
     try {
-      await Promise.race([once(child, 'spawn'), once(child, 'error').then(([e]) => Promise.reject(e as Error))]);
+      child = await this.spawner.spawn({
+        file: '/bin/sh',
+        args: ['-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, join(spec.logDir, LOG_FILES.stdout), join(spec.logDir, LOG_FILES.stderr), join(spec.logDir, LOG_FILES.exit), ...spec.argv],
+        cwd: spec.cwd,
+        // The marker comes last so the spec cannot change it.
+        env: { ...executorEnv(spec), [EXECUTOR_TAG_VAR]: tag },
+      });
     } catch (error) {
       if (cgroup) await killCgroup(cgroup).catch(() => undefined);
       throw error;
     }
     if (cgroup) {
       try {
-        joinCgroup(cgroup, child.pid!);
+        joinCgroup(cgroup, child.pid);
       } catch (error) {
         // e.g. EACCES without write access to the common ancestor, EOPNOTSUPP in a threaded cgroup.
         this.explainNoCgroup(`moving the wrapper into ${cgroup}: ${(error as Error).message}`);
@@ -190,13 +191,17 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
         cgroup = null;
       }
     }
-    child.stdin!.end('go\n');
-    // A later 'error' (a signal that could not be sent) is logged, never thrown into the process.
-    child.on('error', (error) => this.log.error({ executor: spec.name, error: error.message }, 'local launcher: executor process error'));
-    const tracked: Tracked = { name: spec.name, pid: child.pid!, logDir: spec.logDir, child, canceled: false, reported: false, tag, cgroup, pidOurs: true };
+    // stdin carries the go-ahead (see WRAPPER_SCRIPT): the wrapper runs the command only once it is in its cgroup.
+    child.go();
+    const tracked: Tracked = { name: spec.name, pid: child.pid, logDir: spec.logDir, child, canceled: false, reported: false, tag, cgroup, pidOurs: true };
     this.tracked.set(spec.name, tracked);
     child.on('exit', (code, signal) => this.background(tracked.name, 'settling an exited executor', () => this.settle(tracked, code, signal)));
-    return { name: spec.name, handle: String(child.pid!), pid: child.pid! };
+    // Its spawner died: its end is found as a re-attached executor's is.
+    child.on('lost', () => {
+      tracked.child = null;
+      this.watchPolled();
+    });
+    return { name: spec.name, handle: String(child.pid), pid: child.pid };
   }
 
   /** Runs background work whose failure is logged with the executor it concerns, never thrown into the process. */
@@ -284,6 +289,11 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
       this.staleCgroupsRemoved = true;
       removeEmptyCgroups(this.cgroups.base, STALE_CGROUP_MS);
     }
+    this.watchPolled();
+  }
+
+  /** Starts the poll of executors whose end no spawner reports (re-attached ones, or those of a spawner that died). */
+  private watchPolled(): void {
     this.poller ??= setInterval(() => this.background(null, 'watching re-attached executors', () => this.pollRecovered()), RECOVERED_POLL_MS);
   }
 
@@ -333,11 +343,9 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
     // Executors outlive the server by design: stop listening and let the process exit without them.
-    for (const t of this.tracked.values()) {
-      t.child?.removeAllListeners('exit');
-      t.child?.unref();
-    }
+    for (const t of this.tracked.values()) t.child?.removeAllListeners();
     this.tracked.clear();
+    await this.spawner.close();
   }
 }
 
