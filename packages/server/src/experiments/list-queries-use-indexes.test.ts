@@ -116,6 +116,17 @@ for (const database of DATABASES) {
         const last = await store.list({ owner: 'alice', statuses: ['Accepted', 'Running'], limit: 5, after: all[2]!.seq });
         assert.deepEqual(last.items.map((e) => e.id), [all[1]!.id, all[0]!.id]);
         assert.equal(last.nextCursor, null, 'a page that is not full has no next');
+
+        // An experiment moving between the two statuses while the page is read is listed once, not twice or
+        // never (the queries per status share one snapshot).
+        const moving = all[0]!;
+        for (let i = 0; i < 100; i++) {
+          const [page] = await Promise.all([
+            store.newestFirst({ owner: 'alice', statuses: ['Running', 'Accepted'], limit: 3 }),
+            store.transition(moving.id, { status: i % 2 === 0 ? 'Accepted' : 'Running' }),
+          ]);
+          assert.equal(page.items.filter((e) => e.id === moving.id).length, 1, `round ${i}`);
+        }
       } finally {
         await db.close();
       }

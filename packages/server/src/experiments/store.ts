@@ -214,10 +214,30 @@ export class ExperimentStore {
   }
 
   async list(options: ListOptions = {}): Promise<ExperimentPage> {
-    if (options.limit !== undefined && options.statuses && options.statuses.length > 1) {
-      return mergedPage(await Promise.all([...new Set(options.statuses)].map((status) => this.list({ ...options, statuses: [status] }))), options.limit, (a, b) => a.seq - b.seq);
+    const { limit, statuses } = options;
+    if (limit !== undefined && statuses && statuses.length > 1) {
+      return this.#perStatus(statuses, (db, status) => this.#list(db, { ...options, statuses: [status] }), limit, (a, b) => a.seq - b.seq);
     }
-    let query = this.db.selectFrom('experiments').selectAll().orderBy('seq', 'asc');
+    return this.#list(this.db, options);
+  }
+
+  /**
+   * A page from one query per status, all read in one snapshot: an experiment moving between two of the
+   * statuses meanwhile is neither missed nor listed twice.
+   */
+  #perStatus(statuses: ExperimentStatus[], page: (db: Kysely<Database>, status: ExperimentStatus) => Promise<ExperimentPage>, limit: number, order: (a: ExperimentRecord, b: ExperimentRecord) => number): Promise<ExperimentPage> {
+    return this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (tx) => {
+        const pages: ExperimentPage[] = [];
+        for (const status of new Set(statuses)) pages.push(await page(tx, status));
+        return mergedPage(pages, limit, order);
+      });
+  }
+
+  async #list(db: Kysely<Database>, options: ListOptions): Promise<ExperimentPage> {
+    let query = db.selectFrom('experiments').selectAll().orderBy('seq', 'asc');
     if (options.owner !== undefined) query = query.where('owner', '=', options.owner);
     if (options.statuses) {
       if (options.statuses.length === 0) return { items: [], nextCursor: null };
@@ -235,9 +255,13 @@ export class ExperimentStore {
   async newestFirst(options: NewestFirstOptions): Promise<ExperimentPage> {
     if (options.statuses?.length === 0) return { items: [], nextCursor: null };
     if (options.statuses && options.statuses.length > 1) {
-      return mergedPage(await Promise.all([...new Set(options.statuses)].map((status) => this.newestFirst({ ...options, statuses: [status] }))), options.limit, (a, b) => b.seq - a.seq);
+      return this.#perStatus(options.statuses, (db, status) => this.#newestFirst(db, { ...options, statuses: [status] }), options.limit, (a, b) => b.seq - a.seq);
     }
-    let query = this.db.selectFrom('experiments').selectAll().orderBy('seq', 'desc').limit(options.limit);
+    return this.#newestFirst(this.db, options);
+  }
+
+  async #newestFirst(db: Kysely<Database>, options: NewestFirstOptions): Promise<ExperimentPage> {
+    let query = db.selectFrom('experiments').selectAll().orderBy('seq', 'desc').limit(options.limit);
     if (options.owner !== undefined) query = query.where('owner', '=', options.owner);
     if (options.statuses) query = query.where('status', 'in', options.statuses);
     if (options.except?.length) query = query.where('status', 'not in', options.except);
