@@ -86,6 +86,8 @@ export interface AppOptions {
   holdRequests?: boolean;
   /** How often an idle event stream gets a heartbeat comment, in ms (default 15 s). */
   sseHeartbeatMs?: number;
+  /** How often an idle log follower checks whether its trial has ended, in ms (default 250; its end wakes it anyway). */
+  followCheckMs?: number;
   /** The dashboard's build, served at `/` (default packages/web/dist). */
   webRoot?: string;
 }
@@ -187,6 +189,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     ...(options.capacity && { capacity: options.capacity }),
     ...(options.launcher && { launcher: options.launcher }),
     ...(options.graceMs !== undefined && { graceMs: options.graceMs }),
+    ...(options.followCheckMs !== undefined && { followCheckMs: options.followCheckMs }),
     taskTokens: {
       issue: (owner, trialId, experimentId) => users.issueTaskToken(owner, trialId, experimentId),
       revoke: (trialId) => users.revokeTrialTokens(trialId),
@@ -200,7 +203,12 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     execution,
     secrets,
   );
-  const trials = new TrialService(trialStore, execution.logs, () => execution.launcher.placer.pendingReasons());
+  const trials = new TrialService(
+    trialStore,
+    execution.logs,
+    () => execution.launcher.placer.pendingReasons(),
+    (trialId) => (ended) => execution.bus.on('trial.finished', ({ trial }) => trial.id === trialId && ended()),
+  );
   const flags = new FlagService(new FlagStore(db.kysely));
   const modelStore = new ModelStore(db.kysely, db.dialect);
   const training = new TrainingService(trialStore, experimentStore, new MetricStore(db.kysely, db.dialect), new CheckpointStore(db.kysely), execution.layout, kept, execution.bus, (uuid) =>

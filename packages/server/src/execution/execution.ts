@@ -38,6 +38,8 @@ export interface ExecutionOptions {
   taskTokens?: TaskTokens;
   /** Time between two reconciler passes, in ms (default 5 s). */
   reconcileMs?: number;
+  /** How often an idle follower checks whether its trial has ended, in ms (default 250). */
+  followCheckMs?: number;
   log: FastifyBaseLogger;
 }
 
@@ -65,7 +67,7 @@ export class Execution implements ExecutionPort {
     const layout = new DataLayout(options.dataDir);
     const { launcher, describe } = await makeLauncher(options);
     const tailer = new LogTailer({ log: options.log });
-    const logs = new LogService(layout, tailer);
+    const logs = new LogService(layout, tailer, options.followCheckMs);
     const bus = new EventBus(options.log);
     let execution: Execution | undefined;
     const orchestrator = new Orchestrator({

@@ -28,8 +28,8 @@ async function gatedJob(app: App, during: string, rest: string): Promise<{ id: s
 }
 
 /** A listening app (testApp closes it after the test) with a quick heartbeat, to be seen. */
-async function listening() {
-  const app = await testApp(join(tempDir(), 'db.sqlite'), { sseHeartbeatMs: 100 });
+async function listening(options: { followCheckMs?: number } = {}) {
+  const app = await testApp(join(tempDir(), 'db.sqlite'), { sseHeartbeatMs: 100, ...options });
   await app.http.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.http.server.address() as { port: number }).port}`;
   const follow = (trialId: number, query = '', headers: Record<string, string> = {}, signal?: AbortSignal) =>
@@ -112,6 +112,25 @@ describe('following a trial log', () => {
     assert.deepEqual(((await page.json()) as { result: Array<{ text: string }> }).result.map((l: { text: string }) => l.text), ['one']);
     job.open();
     await waitForStatus(app, job.id, ['Succeeded', 'Failed']);
+  });
+
+  it('ends when its trial finishes, told by the trial ending rather than by its next check', { timeout: 60_000 }, async () => {
+    // Checks an hour apart: only the trial's end, as the engine tells it, can end this follow in time.
+    const { app, follow } = await listening({ followCheckMs: 3_600_000 });
+    const job = await gatedJob(app, 'echo before', 'echo after');
+    const response = await follow(job.trialId);
+    const seen: string[] = [];
+    let ended = false;
+    for await (const e of events(response)) {
+      if (e.event === 'message') {
+        seen.push(JSON.parse(e.data).text);
+        if (seen.length === 1) job.open();
+      }
+      if (e.event === 'end') ended = true;
+    }
+    assert.deepEqual(seen, ['before', 'after']);
+    assert.ok(ended, 'the stream ended with event: end');
+    assert.equal((await call(app, 'GET', `/api/v1/experiment/${job.id}`)).body.result.status, 'Succeeded');
   });
 
   it('stops following for a follower that went away while nothing was written', async () => {

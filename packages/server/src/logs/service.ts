@@ -59,7 +59,7 @@ export interface FollowedLine {
 
 /** Lines a follower reads at a time. */
 const FOLLOW_BATCH_LINES = 1_000;
-/** How often a follower with nothing new checks whether its trial has ended (a write wakes it sooner). */
+/** How often a follower with nothing new checks whether its trial has ended (a write or its end wakes it sooner). */
 const FOLLOW_CHECK_MS = 250;
 
 const LEVEL = /\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\b/i;
@@ -72,6 +72,12 @@ export function parseLevel(text: string): string | null {
   return level === 'warn' ? 'warning' : level === 'fatal' ? 'critical' : level;
 }
 
+/**
+ * Subscribes a follower to the end of what it follows (its trial finishing), so it ends as soon as that is
+ * written rather than at its next check; answers the unsubscribe.
+ */
+export type Endings = (ended: () => void) => () => void;
+
 /** Reads executors' logs (files, not rows) with head/tail and stream filters, and feeds followers. */
 export class LogService {
   /** Follows in progress (each open follow stream is one). */
@@ -81,6 +87,7 @@ export class LogService {
   constructor(
     private readonly layout: DataLayout,
     private readonly tailer: LogTailer,
+    private readonly followCheckMs = FOLLOW_CHECK_MS,
   ) {}
 
   /**
@@ -105,21 +112,21 @@ export class LogService {
    * misses nothing and gets nothing twice; `query.after` is such a cursor. Files are read a batch at a time as
    * the consumer asks for lines, so a slow consumer holds the reading back instead of filling memory.
    */
-  follow(sources: LogSource[], query: LogQuery, ended: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<FollowedLine> {
+  follow(sources: LogSource[], query: LogQuery, ended: () => Promise<boolean>, signal: AbortSignal, endings?: Endings): AsyncGenerator<FollowedLine> {
     // A bad cursor is refused now, before anything is streamed.
-    return this.followFrom(sources, query, decodeCursor(query.after), ended, signal);
+    return this.followFrom(sources, query, decodeCursor(query.after), ended, signal, endings);
   }
 
-  private async *followFrom(sources: LogSource[], query: LogQuery, from: Offsets, ended: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<FollowedLine> {
+  private async *followFrom(sources: LogSource[], query: LogQuery, from: Offsets, ended: () => Promise<boolean>, signal: AbortSignal, endings?: Endings): AsyncGenerator<FollowedLine> {
     this.followers++;
     try {
-      yield* this.followLines(sources, query, from, ended, signal);
+      yield* this.followLines(sources, query, from, ended, signal, endings);
     } finally {
       this.followers--;
     }
   }
 
-  private async *followLines(sources: LogSource[], query: LogQuery, from: Offsets, ended: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<FollowedLine> {
+  private async *followLines(sources: LogSource[], query: LogQuery, from: Offsets, ended: () => Promise<boolean>, signal: AbortSignal, endings?: Endings): AsyncGenerator<FollowedLine> {
     const streams = query.stream ? [query.stream] : STREAMS;
     let offsets = from;
     if (query.after === undefined && (query.head !== undefined || query.tail !== undefined)) {
@@ -142,7 +149,7 @@ export class LogService {
       offsets = page.next;
       if (page.more) continue;
       if (last) return;
-      await this.written(sources, signal);
+      await this.written(sources, signal, endings);
     }
   }
   /**
@@ -158,18 +165,23 @@ export class LogService {
       .map((t) => t.line.text);
   }
 
-  /** Resolves when one of the executors' logs grows, after FOLLOW_CHECK_MS at most, or when `signal` aborts. */
-  private written(sources: LogSource[], signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves when one of the executors' logs grows, when `endings` tells of an end, after FOLLOW_CHECK_MS at
+   * most, or when `signal` aborts.
+   */
+  private written(sources: LogSource[], signal: AbortSignal, endings?: Endings): Promise<void> {
     const names = new Set(sources.map((s) => s.executor));
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.tailer.off('lines', onLines);
         signal.removeEventListener('abort', done);
+        unsubscribe?.();
         resolve();
       };
+      const unsubscribe = endings?.(done);
       const onLines = (chunk: TailedLines) => names.has(chunk.executor) && done();
-      const timer = setTimeout(done, FOLLOW_CHECK_MS);
+      const timer = setTimeout(done, this.followCheckMs);
       this.tailer.on('lines', onLines);
       signal.addEventListener('abort', done, { once: true });
     });

@@ -1,6 +1,6 @@
 import { formatTime, NotFoundError, type Executor, type Trial } from '@periscope/core';
 import type { ExperimentRecord } from '../experiments/store.js';
-import type { FollowedLine, LogPage, LogQuery, LogService, LogSource } from '../logs/service.js';
+import type { Endings, FollowedLine, LogPage, LogQuery, LogService, LogSource } from '../logs/service.js';
 import { isTrialFinished, type ExecutorRecord, type TrialRecord, type TrialStore } from './store.js';
 
 export type TrialView = Trial;
@@ -18,6 +18,8 @@ export class TrialService {
     private readonly logs: LogService,
     /** Why each trial in the engine's queue waits (the scheduler knows; the store does not keep it). */
     private readonly waiting: () => ReadonlyArray<{ trialId: number; reason: string }> = () => [],
+    /** Calls back when the trial finishes (the engine's trial.finished), so a follow ends at once. */
+    private readonly finishing: (trialId: number) => Endings | undefined = () => undefined,
   ) {}
 
   async ofExperiment(experiment: ExperimentRecord): Promise<TrialView[]> {
@@ -52,7 +54,7 @@ export class TrialService {
       const current = await this.trials.get(id);
       return (!current || isTrialFinished(current.state)) && sources.every((s) => !this.logs.isLive(s.executor));
     };
-    return this.logs.follow(sources, query, ended, signal);
+    return this.logs.follow(sources, query, ended, signal, this.finishing(id));
   }
 
   private async sources(trial: TrialRecord, query: TrialLogQuery): Promise<LogSource[]> {
