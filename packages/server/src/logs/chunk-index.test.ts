@@ -58,6 +58,15 @@ describe('chunk index', () => {
     }
   });
 
+  it('gets past a garbage line of megabytes in the middle of an index', async () => {
+    const before = Array.from({ length: 5_000 }, (_, i) => `${(i + 1) * 3} ${i}`);
+    const after = Array.from({ length: 5_000 }, (_, i) => `${15_000 + (i + 1) * 3} ${5_000 + i}`);
+    const text = `${before.join('\n')}\n${'g'.repeat(8 * 1024 * 1024)}\n${after.join('\n')}\n`;
+    const dir = withIndex(text);
+    const offsets = [0, 7_000, 14_999, 15_000, 22_000, 29_999, 30_000];
+    assert.deepEqual(await chunkTimes(dir, 'stdout', offsets), offsets.map((o) => reference(text, o)));
+  });
+
   it('times each line of a run of consecutive lines, where a slow writer left one entry per line', async () => {
     const text = Array.from({ length: 100_000 }, (_, i) => `${(i + 1) * 7} ${i}\n`).join('');
     const dir = withIndex(text);

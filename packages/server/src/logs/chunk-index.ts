@@ -134,8 +134,9 @@ class IndexReader {
   /** The start of the first line at or after `position` (a line starts after each newline). */
   private async lineStartAtOrAfter(position: number): Promise<number> {
     if (position === 0) return 0;
-    for (let at = position - 1; at < this.size; ) {
-      const block = await this.block(at, PROBE_BYTES);
+    // A probe reads a few hundred bytes; past a long garbage line, whole scan blocks.
+    for (let at = position - 1, blockBytes = PROBE_BYTES; at < this.size; blockBytes = SCAN_BYTES) {
+      const block = await this.block(at, blockBytes);
       if (!block) break;
       const newline = block.bytes.indexOf(10, at - block.start);
       if (newline !== -1) return block.start + newline + 1;
@@ -144,12 +145,12 @@ class IndexReader {
     return this.size;
   }
 
-  /** The first well-formed entry on a line starting at or after the line start `position`. */
+  /** The first well-formed entry on a line starting at or after the line start `position` (first read: `blockBytes`). */
   private async entryFrom(position: number, blockBytes = SCAN_BYTES): Promise<Entry | undefined> {
     let lineStart = position;
     let line = '';
     let garbage = false;
-    for (let at = position; at < this.size; ) {
+    for (let at = position; at < this.size; blockBytes = SCAN_BYTES) {
       const block = await this.block(at, blockBytes);
       if (!block) break;
       const { start, bytes } = block;
