@@ -114,8 +114,7 @@ export class ExperimentService {
   }
 
   /**
-   * Every (matching) experiment, oldest first, a page at a time: Submarine's unpaged list, streamed. The status
-   * is checked before the first page is read.
+   * Every (matching) experiment, oldest first, a page at a time: Submarine's unpaged list, streamed.
    */
   listAll(status: string | undefined, owner: string | undefined, after?: string): AsyncIterable<Experiment[]> {
     return this.pagesOf(status, owner, presentExperiment, after === undefined ? undefined : parseCursor(after));
@@ -126,19 +125,15 @@ export class ExperimentService {
     return this.pagesOf(status, owner, (record) => presentLog(record, () => []));
   }
 
-  private pagesOf<T>(status: string | undefined, owner: string | undefined, present: (record: ExperimentRecord) => T, from?: number): AsyncIterable<T[]> {
+  /** A bad status is thrown by the first page (read before anything is sent: see sendStreamedList). */
+  private async *pagesOf<T>(status: string | undefined, owner: string | undefined, present: (record: ExperimentRecord) => T, from?: number): AsyncGenerator<T[]> {
     const filter = { ...statusFilter(status), ...(owner !== undefined && { owner }), limit: STREAMED_PAGE };
-    const store = this.store;
-    return {
-      async *[Symbol.asyncIterator]() {
-        for (let after = from; ; ) {
-          const page = await store.list({ ...filter, ...(after !== undefined && { after }) });
-          yield page.items.map(present);
-          if (page.nextCursor === null) return;
-          after = Number(page.nextCursor);
-        }
-      },
-    };
+    for (let after = from; ; ) {
+      const page = await this.store.list({ ...filter, ...(after !== undefined && { after }) });
+      yield page.items.map(present);
+      if (page.nextCursor === null) return;
+      after = Number(page.nextCursor);
+    }
   }
 
   /** Full replacement of the spec (Submarine's PATCH), validated like create; status and times are kept. */

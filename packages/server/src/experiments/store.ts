@@ -282,19 +282,19 @@ export class ExperimentStore {
   async transition(id: string, change: StatusChange): Promise<ExperimentRecord | undefined> {
     const row = await this.#write(id, () =>
       this.db
-      .updateTable('experiments')
-      .set({
-        status: change.status,
-        updated_at: Date.now(),
-        ...(change.createdAt !== undefined && { created_at: change.createdAt }),
-        ...(change.runningAt !== undefined && { running_at: change.runningAt }),
-        ...(change.finishedAt !== undefined && { finished_at: change.finishedAt }),
-        ...(change.message !== undefined && { message: change.message }),
-      })
-      .where('id', '=', id)
-      .where('status', 'not in', TERMINAL_STATUSES)
-      .returningAll()
-      .executeTakeFirst(),
+        .updateTable('experiments')
+        .set({
+          status: change.status,
+          updated_at: Date.now(),
+          ...(change.createdAt !== undefined && { created_at: change.createdAt }),
+          ...(change.runningAt !== undefined && { running_at: change.runningAt }),
+          ...(change.finishedAt !== undefined && { finished_at: change.finishedAt }),
+          ...(change.message !== undefined && { message: change.message }),
+        })
+        .where('id', '=', id)
+        .where('status', 'not in', TERMINAL_STATUSES)
+        .returningAll()
+        .executeTakeFirst(),
     );
     return this.#told(row && toRecord(row));
   }

@@ -6,6 +6,14 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { TSchema } from 'typebox';
+import { ok } from './envelope.js';
+
+/** The success envelope of an empty list, cut where its items go: the same fields, in the same order, as `ok`. */
+const [HEAD, TAIL] = (() => {
+  const empty = JSON.stringify(ok([]));
+  const at = empty.indexOf('[]') + 1;
+  return [empty.slice(0, at), empty.slice(at)];
+})();
 
 /**
  * Sends `{"status":"OK",…,"result":[…],"attributes":{}}` with the items of `pages`, each serialized by the
@@ -18,14 +26,14 @@ export async function sendStreamedList<T>(reply: FastifyReply, itemSchema: TSche
   const iterator = pages[Symbol.asyncIterator]();
   const first = await iterator.next();
   async function* body(): AsyncGenerator<string> {
-    yield '{"status":"OK","code":200,"success":true,"message":null,"result":[';
+    yield HEAD;
     let separator = '';
     for (let page = first; !page.done; page = await iterator.next()) {
       if (page.value.length === 0) continue;
       yield separator + page.value.map(serialize).join(',');
       separator = ',';
     }
-    yield '],"attributes":{}}';
+    yield TAIL;
   }
   return reply.type('application/json; charset=utf-8').send(Readable.from(body(), { objectMode: false }));
 }
