@@ -127,7 +127,7 @@ async function timePages(ctx: Context, server: Server, bare: BareServer, size: n
   const out: Timings = { page: [], status: [], ownStatus: [], bare: [] };
   const timed = async (url: string, into: number[], token?: string) => {
     const t0 = nowMs();
-    const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : authHeaders(url) });
+    const response = await fetch(url, { headers: authHeaders(url, token) });
     if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
     await response.arrayBuffer();
     into.push(nowMs() - t0);

@@ -15,9 +15,8 @@ export function useToken(base: string, token: string): void {
   tokens.set(base, token);
 }
 
-/** The Authorization header for a server's URL (or any URL under it). */
-export function authHeaders(url: string): Record<string, string> {
-  const token = tokens.get(new URL(url).origin);
+/** The Authorization header for a server's URL (or any URL under it), or for another user's `token`. */
+export function authHeaders(url: string, token = tokens.get(new URL(url).origin)): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 

@@ -27,7 +27,7 @@ export async function load(url: string, options: LoadOptions = {}): Promise<Load
     connections: options.connections ?? 50,
     ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.seconds ?? 5 }),
     method: options.method ?? 'GET',
-    headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : authHeaders(url)), ...(options.body !== undefined && { 'content-type': 'application/json' }) },
+    headers: { ...authHeaders(url, options.token), ...(options.body !== undefined && { 'content-type': 'application/json' }) },
     ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
   });
   return { rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99, bad: result.non2xx + result.errors + result.timeouts };

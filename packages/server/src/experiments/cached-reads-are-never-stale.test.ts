@@ -7,18 +7,26 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { normalizeExperimentSpec } from '@periscope/core';
 import { openDatabase } from '../db/database.js';
-import { DATABASES } from '../testing/databases.js';
+import { DATABASES, type TestDatabase } from '../testing/databases.js';
 import { ExperimentStore } from './store.js';
 
 const ID = 'experiment-1700000000000-0001';
 const spec = (name: string) => normalizeExperimentSpec({ meta: { name, framework: 'Custom', cmd: 'true' }, spec: { Worker: {} } }, { lowercaseName: true, experimentId: ID });
 
+/** A store on a fresh database, closed after `run`. */
+async function withStore(database: TestDatabase, run: (store: ExperimentStore) => Promise<void>): Promise<void> {
+  const db = await openDatabase(await database.fresh());
+  try {
+    await run(new ExperimentStore(db.kysely));
+  } finally {
+    await db.close();
+  }
+}
+
 for (const database of DATABASES) {
   describe(`cached experiment reads (${database.name})`, { skip: database.skip }, () => {
-    it('see every kind of write at once', async () => {
-      const db = await openDatabase(await database.fresh());
-      try {
-        const store = new ExperimentStore(db.kysely);
+    it('see every kind of write at once', () =>
+      withStore(database, async (store) => {
         assert.equal(await store.get(ID), undefined);
         await store.insert({ id: ID, uid: 'u', spec: spec('first'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
         assert.equal((await store.get(ID))!.status, 'Accepted', 'a miss before the insert is not kept');
@@ -34,15 +42,10 @@ for (const database of DATABASES) {
         assert.equal(await store.get(ID), undefined);
         const got = (await store.list({})).items;
         assert.deepEqual(got, [], 'and the list agrees');
-      } finally {
-        await db.close();
-      }
-    });
+      }));
 
-    it('never keep the row a write replaced while a read of it was in flight', async () => {
-      const db = await openDatabase(await database.fresh());
-      try {
-        const store = new ExperimentStore(db.kysely);
+    it('never keep the row a write replaced while a read of it was in flight', () =>
+      withStore(database, async (store) => {
         await store.insert({ id: ID, uid: 'u', spec: spec('raced'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
         for (let i = 0; i < 200; i++) {
           const status = i % 2 === 0 ? 'Running' : 'Ready';
@@ -52,22 +55,14 @@ for (const database of DATABASES) {
           await Promise.all([before, write, during]);
           assert.equal((await store.get(ID))!.status, status, `round ${i}`);
         }
-      } finally {
-        await db.close();
-      }
-    });
+      }));
 
-    it('give each caller its own record', async () => {
-      const db = await openDatabase(await database.fresh());
-      try {
-        const store = new ExperimentStore(db.kysely);
+    it('give each caller its own record', () =>
+      withStore(database, async (store) => {
         await store.insert({ id: ID, uid: 'u', spec: spec('own'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
         const first = (await store.get(ID))!;
         first.spec.meta.name = 'changed by a caller';
         assert.equal((await store.get(ID))!.spec.meta.name, 'own');
-      } finally {
-        await db.close();
-      }
-    });
+      }));
   });
 }
