@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under packages/ and bench/ with node's test runner (TypeScript through tsx).
+// Runs every *.test.ts under packages/, bench/ and scripts/ with node's test runner (TypeScript through tsx).
 // Node 20's runner takes no globs, so the files are listed here.
 //
 // Two lanes run side by side, a file at a time each: the CLI's files, and everything else. Every CLI call
@@ -20,7 +20,7 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv.slice(2);
-const files = ['packages', 'bench'].flatMap((dir) => find(dir)).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p))).sort();
+const files = ['packages', 'bench', 'scripts'].flatMap((dir) => find(dir)).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p))).sort();
 if (files.length === 0) {
   console.error(`no test files match ${filter.join(' ')}`);
   process.exit(1);

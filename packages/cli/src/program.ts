@@ -11,15 +11,27 @@ import { modelCommand } from './commands/model.js';
 import { nodeCommand } from './commands/node.js';
 import { trialCommand } from './commands/trial.js';
 import { userCommand } from './commands/user.js';
-import { EXIT_CODES_HELP } from './exit-codes.js';
+import { CommandFailure, EXIT_CODES_HELP } from './exit-codes.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const SERVER_DESCRIPTION = 'Run the Periscope server (API on http://HOST:PORT, store in SQLite or PostgreSQL).';
+const SERVER_MISSING = 'needs the server package, which is not installed beside the CLI: npm install @periscope/server';
+
+/** Whether @periscope/server can be imported from here (the CLI's package may be installed without it). */
+function serverInstalled(): boolean {
+  try {
+    import.meta.resolve('@periscope/server');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
- * Builds the program. The server command comes from @periscope/server, which takes about a second to load;
- * it is loaded only when the command line names it, and a stand-in lists it in the help otherwise.
+ * Builds the program. The server command comes from @periscope/server, which takes about a second to load and
+ * may not be installed at all (the CLI's package does not depend on it): it is loaded only when the command line
+ * names it, and a stand-in lists it in the help otherwise.
  */
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('periscope')
@@ -46,11 +58,14 @@ Example session:
     );
   configure(program);
 
-  if (argv.slice(2).includes('server')) {
+  const named = argv.slice(2).includes('server');
+  if (named && serverInstalled()) {
     const { serverCommand } = await import('@periscope/server');
     program.addCommand(configure(serverCommand()));
+  } else if (named) {
+    throw new CommandFailure(`periscope server ${SERVER_MISSING}`);
   } else {
-    program.command('server').description(SERVER_DESCRIPTION).helpOption(false);
+    program.command('server').description(serverInstalled() ? SERVER_DESCRIPTION : `${SERVER_DESCRIPTION} It ${SERVER_MISSING}.`).helpOption(false);
   }
   experimentCommand(program);
   trialCommand(program);

@@ -3,7 +3,6 @@
  * which also accepts JSON), `-` for standard input. Every problem is a UsageError naming the file.
  */
 import { readFile } from 'node:fs/promises';
-import YAML from 'yaml';
 import { UsageError } from './exit-codes.js';
 
 /** Largest spec file accepted; the server's own body limit is 1 MiB. */
@@ -14,7 +13,7 @@ export async function readSpecFile(path: string, what: string): Promise<Record<s
   const text = await readText(path);
   const name = path === '-' ? 'standard input' : path;
   if (text.trim() === '') throw new UsageError(`${name} is empty; expected ${what} in JSON or YAML`);
-  const value = /\.json$/i.test(path) ? parseJson(text, name) : parseYaml(text, name);
+  const value = /\.json$/i.test(path) ? parseJson(text, name) : await parseYaml(text, name);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new UsageError(`${name} holds ${describe(value)}, not ${what} (an object with its fields)`);
   }
@@ -47,7 +46,9 @@ function parseJson(text: string, name: string): unknown {
   }
 }
 
-function parseYaml(text: string, name: string): unknown {
+/** yaml is loaded here, not at the top: it is half the CLI's start-up time, and most commands read no spec. */
+async function parseYaml(text: string, name: string): Promise<unknown> {
+  const YAML = (await import('yaml')).default;
   try {
     return YAML.parse(text, { maxAliasCount: 100 });
   } catch (error) {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Checkpoint, DeterminedUsageError, ExperimentReference, getCheckpoint, getExperiment, getTrial, login, Periscope, PeriscopeApiError, TrialReference } from './index.js';
-import { lossAt, modelDir, trainingServer } from './determined/testing.js';
+import { lossAt, modelDir, trainingServer } from './testing/determined.js';
 import { eventually, fifo, tempDir } from './testing/server.js';
 
 const XS = [0, 1.5, 2.5, 3.2, 5];

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { Periscope } from './index.js';
 import { init, PeriscopeTrainingError } from './training.js';
-import { trainingServer } from './determined/testing.js';
+import { trainingServer } from './testing/determined.js';
 import { tempDir } from './testing/server.js';
 
 const TRAINING = fileURLToPath(new URL('./training.ts', import.meta.url));

@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdGenerator, PeriscopeError } from '@periscope/core';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -57,8 +57,11 @@ import { UserService } from './users/service.js';
 import { UserStore } from './users/store.js';
 import { VERSION } from './version.js';
 
-/** packages/web/dist: the same two levels up from this module as source (src/) and as the bundle (dist/). */
-const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+/**
+ * The dashboard's build: web/ beside dist/ in the published package, else packages/web/dist in the workspace (the
+ * same two levels up from this module as source, src/, and as the bundle, dist/).
+ */
+const DEFAULT_WEB_ROOT = [new URL('../web/', import.meta.url), new URL('../../web/dist/', import.meta.url)].map((url) => fileURLToPath(url)).find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 export interface AppOptions {
   /** A SQLite file path or a `postgres://` URL. */

@@ -1,7 +1,7 @@
 /** Fixtures for the Determined-surface tests: a real server whose trials can call back, and a model dir. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, tempDir, type TestServer } from '../testing/server.js';
+import { startServer, tempDir, type TestServer } from './server.js';
 
 /**
  * Minimizes (x - 3)^2 over steps (importing a helper passed as an `include`); checkpoints every 2 steps with
