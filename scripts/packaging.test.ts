@@ -68,7 +68,7 @@ const env: NodeJS.ProcessEnv = { ...process.env, PERISCOPE_CREDENTIALS: server.c
 describe('the packed tarballs', () => {
   it('hold only what runs, with manifests at the one version and no tooling among the dependencies', async () => {
     const expected: Record<(typeof NAMES)[number], string[]> = {
-      core: ['dist/index.js', 'dist/index.d.ts', 'dist/credentials.js', 'dist/search/determined-config.d.ts'],
+      core: ['dist/index.js', 'dist/index.d.ts', 'dist/credentials.js', 'dist/search/determined-config.d.ts', 'README.md'],
       sdk: ['dist/index.js', 'dist/index.d.ts', 'dist/training.js', 'dist/tls-node.js', 'dist/credentials-file.js', 'dist/determined/node-files.js', 'README.md'],
       cli: ['dist/periscope.mjs', 'README.md'],
       server: ['dist/server.mjs', 'dist/index.mjs', 'dist/spawner-process.mjs', 'web/index.html', 'python/periscope.py'],

@@ -61,7 +61,8 @@ import { VERSION } from './version.js';
  * The dashboard's build: web/ beside dist/ in the published package, else packages/web/dist in the workspace (the
  * same two levels up from this module as source, src/, and as the bundle, dist/).
  */
-const DEFAULT_WEB_ROOT = [new URL('../web/', import.meta.url), new URL('../../web/dist/', import.meta.url)].map((url) => fileURLToPath(url)).find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('../../web/dist/', import.meta.url));
+const WEB_ROOTS = ['../web/', '../../web/dist/'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+const DEFAULT_WEB_ROOT = WEB_ROOTS.find((dir) => existsSync(join(dir, 'index.html'))) ?? WEB_ROOTS[1]!;
 
 export interface AppOptions {
   /** A SQLite file path or a `postgres://` URL. */
