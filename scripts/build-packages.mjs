@@ -73,6 +73,10 @@ const BUILDERS = { core: () => buildLibrary('core'), sdk: () => buildLibrary('sd
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const names = process.argv.slice(2);
-  for (const name of names) if (!(name in BUILDERS)) throw new Error(`unknown package ${name} (one of ${Object.keys(BUILDERS).join(', ')})`);
+  const unknown = names.find((name) => !(name in BUILDERS));
+  if (unknown) {
+    console.error(`build-packages: no package ${unknown} (one of ${Object.keys(BUILDERS).join(', ')})`);
+    process.exit(2);
+  }
   for (const name of names.length ? names : Object.keys(BUILDERS)) await BUILDERS[name]();
 }

@@ -110,6 +110,12 @@ export async function pack(out) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'dist/packages') } } });
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'dist/packages') } } }));
+  } catch (error) {
+    console.error(`pack: ${error.message}\nusage: node scripts/pack.mjs [--out DIR]`);
+    process.exit(2);
+  }
   for (const tarball of await pack(resolve(values.out))) console.log(tarball);
 }
