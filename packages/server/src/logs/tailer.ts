@@ -95,12 +95,14 @@ export class LogTailer extends EventEmitter<TailerEvents> {
     if (this.watched.has(executor)) return;
     const w: Watched = { executor, dir, offsets: { stdout: 0, stderr: 0 }, seen: { stdout: 0, stderr: 0 }, damaged: {}, unterminated: new Set(), watcher: undefined, pumping: undefined, dirty: true };
     this.watched.set(executor, w);
+    // A new executor's index dir is created here: then there is no index to resume from (only, perhaps, a legacy one).
+    let fresh = false;
     try {
-      await mkdir(indexDir(dir), { recursive: true, mode: 0o700 });
+      fresh = (await mkdir(indexDir(dir), { recursive: true, mode: 0o700 })) !== undefined;
     } catch (error) {
       for (const stream of STREAMS) this.damage(w, stream, `cannot create the index dir ${indexDir(dir)}`, error);
     }
-    for (const stream of STREAMS) w.offsets[stream] = await this.resumeOffset(w, stream);
+    for (const stream of STREAMS) w.offsets[stream] = await this.resumeOffset(w, stream, fresh);
     try {
       w.watcher = watch(dir, { persistent: false }, () => this.kick(w));
       w.watcher.on('error', () => {
@@ -169,9 +171,18 @@ export class LogTailer extends EventEmitter<TailerEvents> {
 
   /** Reads and indexes one chunk of new complete lines; false when there is nothing (complete) to read. */
   private async readChunk(w: Watched, stream: Stream, final: boolean): Promise<boolean> {
+    const path = streamPath(w.dir, stream);
+    // Most passes find nothing new (a wake-up per file event): one lstat says so without opening the file. What
+    // is not a plain file goes on to openRegular, which reports it.
+    const peek = await lstat(path).catch((error: NodeJS.ErrnoException) => error.code);
+    if (peek === 'ENOENT') return false;
+    if (typeof peek === 'object' && peek.isFile() && peek.size <= w.offsets[stream]) {
+      w.seen[stream] = peek.size;
+      return false;
+    }
     let handle: FileHandle;
     try {
-      handle = await openRegular(streamPath(w.dir, stream));
+      handle = await openRegular(path);
     } catch (error) {
       // Not there yet is normal; anything else (a directory, a FIFO, a symlink in its place) is damage.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.damage(w, stream, 'cannot read the log file', error);
@@ -223,12 +234,13 @@ export class LogTailer extends EventEmitter<TailerEvents> {
    * beside the log file is carried over first; one that is damaged means starting over (followers drop lines
    * they already have by offset).
    */
-  private async resumeOffset(w: Watched, stream: Stream): Promise<number> {
+  private async resumeOffset(w: Watched, stream: Stream, fresh: boolean): Promise<number> {
     const path = indexPath(w.dir, stream);
-    let handle = await openRegular(path).catch((error: NodeJS.ErrnoException) => error.code);
+    let handle = fresh ? 'ENOENT' : await openRegular(path).catch((error: NodeJS.ErrnoException) => error.code);
     if (handle === 'ENOENT') {
       const legacy = (await readIndexText(legacyIndexPath(w.dir, stream))) ?? '';
-      if (legacy !== '') await this.appendIndex(w, stream, legacy.endsWith('\n') ? legacy : `${legacy}\n`);
+      if (legacy === '') return 0;
+      await this.appendIndex(w, stream, legacy.endsWith('\n') ? legacy : `${legacy}\n`);
       handle = await openRegular(path).catch((error: NodeJS.ErrnoException) => error.code);
     }
     if (typeof handle === 'string' || handle === undefined) return 0;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { eventually, tempDir } from '../../testing/databases.js';
 import type { ExecutorExit } from '../launcher.js';
-import { groupAlive, LocalLauncher } from './local-launcher.js';
+import { groupAlive, LocalLauncher, readExitFile } from './local-launcher.js';
 import { shellCommand } from './wrapper.js';
 import { exitOf, gangOf, localHandle } from '../../testing/launcher.js';
 
@@ -16,6 +16,23 @@ function launcher(): LocalLauncher {
   return new LocalLauncher(node);
 }
 
+describe('the exit file', () => {
+  it('counts only once its line is complete: the wrapper writes it in place, so a reader may catch it empty or half-written', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'exit');
+    assert.equal(await readExitFile(dir), null, 'absent');
+    for (const partial of ['', '1', '13']) {
+      await writeFile(file, partial);
+      assert.equal(await readExitFile(dir), null, JSON.stringify(partial));
+    }
+    await writeFile(file, '137\n');
+    assert.equal(await readExitFile(dir), 137);
+    for (const junk of ['1374\n', '-1\n', '1\n2\n', 'x\n']) {
+      await writeFile(file, junk);
+      assert.equal(await readExitFile(dir), null, JSON.stringify(junk));
+    }
+  });
+});
 
 describe('LocalLauncher', () => {
   it('runs the command with sh -c in its work dir, writes stdout and stderr to files, records the exit code', async () => {

@@ -395,10 +395,13 @@ export async function readSmallFile(path: string, maxBytes: number): Promise<str
   }
 }
 
-/** The exit code recorded by the wrapper, or null: only a small decimal number counts. */
+/**
+ * The exit code recorded by the wrapper, or null: only a small decimal number counts, and only once its line is
+ * complete (the wrapper writes the file in place, so it may be caught empty or half-written).
+ */
 export async function readExitFile(logDir: string): Promise<number | null> {
-  const text = (await readSmallFile(join(logDir, LOG_FILES.exit), MAX_EXIT_FILE_BYTES))?.trim();
-  return text !== undefined && /^\d{1,3}$/.test(text) ? Number(text) : null;
+  const text = await readSmallFile(join(logDir, LOG_FILES.exit), MAX_EXIT_FILE_BYTES);
+  return text !== null && /^\d{1,3}\n$/.test(text) ? Number(text.trimEnd()) : null;
 }
 
 /**
