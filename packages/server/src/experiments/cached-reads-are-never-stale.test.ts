@@ -6,18 +6,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { normalizeExperimentSpec } from '@periscope/core';
+import type { Kysely } from 'kysely';
 import { openDatabase } from '../db/database.js';
+import type { Database } from '../db/schema.js';
 import { DATABASES, type TestDatabase } from '../testing/databases.js';
 import { ExperimentStore } from './store.js';
 
 const ID = 'experiment-1700000000000-0001';
 const spec = (name: string) => normalizeExperimentSpec({ meta: { name, framework: 'Custom', cmd: 'true' }, spec: { Worker: {} } }, { lowercaseName: true, experimentId: ID });
 
-/** A store on a fresh database, closed after `run`. */
-async function withStore(database: TestDatabase, run: (store: ExperimentStore) => Promise<void>): Promise<void> {
+/** A store on a fresh database, closed after `run`; `raw` reads and writes the table behind the store's back. */
+async function withStore(database: TestDatabase, run: (store: ExperimentStore, raw: Kysely<Database>) => Promise<void>): Promise<void> {
   const db = await openDatabase(await database.fresh());
   try {
-    await run(new ExperimentStore(db.kysely));
+    await run(new ExperimentStore(db.kysely), db.kysely);
   } finally {
     await db.close();
   }
@@ -54,6 +56,32 @@ for (const database of DATABASES) {
           const during = store.get(ID);
           await Promise.all([before, write, during]);
           assert.equal((await store.get(ID))!.status, status, `round ${i}`);
+        }
+      }));
+
+    it('keep the row a write answered, without reading it again', () =>
+      withStore(database, async (store, raw) => {
+        await store.insert({ id: ID, uid: 'u', spec: spec('kept'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
+        await store.transition(ID, { status: 'Running', runningAt: 2 });
+        // Gone from the table behind the store's back: only a kept row can still answer.
+        await raw.deleteFrom('experiments').where('id', '=', ID).execute();
+        assert.equal((await store.get(ID))?.status, 'Running');
+      }));
+
+    it('never keep a written row while another write of it is in flight', () =>
+      withStore(database, async (store, raw) => {
+        await store.insert({ id: ID, uid: 'u', spec: spec('written'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
+        const statuses = ['Running', 'Ready', 'Preparing', 'Accepted'] as const;
+        for (let i = 0; i < 100; i++) {
+          await Promise.all([
+            store.transition(ID, { status: statuses[i % 4]! }),
+            store.transition(ID, { status: statuses[(i + 1) % 4]! }),
+            store.replaceSpec(ID, spec(`written-${i}`)),
+            store.get(ID),
+          ]);
+          const stored = await raw.selectFrom('experiments').select(['status', 'name']).where('id', '=', ID).executeTakeFirstOrThrow();
+          const got = (await store.get(ID))!;
+          assert.deepEqual({ status: got.status, name: got.name }, stored, `round ${i}`);
         }
       }));
 

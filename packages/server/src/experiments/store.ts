@@ -107,16 +107,38 @@ export class ExperimentStore {
 
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** Writes under way, by experiment id (null: writes of every row). */
+  readonly #inflight = new Map<string | null, number>();
+  /** Writes begun of each experiment that has one under way, and of every row: an overlapped write sees it move. */
+  readonly #begun = new Map<string | null, number>();
+
   /**
    * Runs a write of experiment `id` (every one: null), forgetting its cached row before and after, so a read
-   * begun before the write committed (PostgreSQL reads on another connection) cannot keep the old row.
+   * begun before the write committed (PostgreSQL reads on another connection) cannot keep the old row. A write
+   * that answers the row it left (`returning *`) keeps that row, but only when no other write of the same
+   * experiment (or of every one) overlapped it: which of two overlapping writes committed last is not known.
    */
-  async #write<T>(id: string | null, write: () => Promise<T>): Promise<T> {
+  async #write<T>(id: string | null, write: () => Promise<T>, rowOf?: (result: T) => Selectable<ExperimentsTable> | undefined): Promise<T> {
     this.#forget(id);
+    const alone = !this.#inflight.has(id) && !this.#inflight.has(null);
+    this.#begun.set(id, (this.#begun.get(id) ?? 0) + 1);
+    const begun = [this.#begun.get(id), this.#begun.get(null)];
+    this.#inflight.set(id, (this.#inflight.get(id) ?? 0) + 1);
+    let result: T | undefined;
     try {
-      return await write();
+      result = await write();
+      return result;
     } finally {
+      const overlapped = !alone || this.#begun.get(id) !== begun[0] || this.#begun.get(null) !== begun[1];
+      const left = this.#inflight.get(id)! - 1;
+      if (left > 0) this.#inflight.set(id, left);
+      else {
+        this.#inflight.delete(id);
+        if (id !== null) this.#begun.delete(id);
+      }
       this.#forget(id);
+      const row = result !== undefined && rowOf ? rowOf(result) : undefined;
+      if (row && id !== null && !overlapped) this.#remember(id, row);
     }
   }
 
@@ -124,6 +146,11 @@ export class ExperimentStore {
     this.#writes++;
     if (id === null) this.#rows.clear();
     else this.#rows.delete(id);
+  }
+
+  #remember(id: string, row: Selectable<ExperimentsTable>): void {
+    if (this.#rows.size >= CACHED_ROWS) this.#rows.delete(this.#rows.keys().next().value!);
+    this.#rows.set(id, row);
   }
 
   /** Calls `listener` after each committed change until the answered function is called. */
@@ -142,17 +169,20 @@ export class ExperimentStore {
    * so an answered create is whole after a crash.
    */
   async insert(experiment: NewExperiment, alongside?: (tx: Transaction<Database>, record: ExperimentRecord) => Promise<void>): Promise<ExperimentRecord> {
-    const record = await this.#write(experiment.id, () =>
-      this.db.transaction().execute(async (tx) => {
-        const record = await this.insertRow(tx, experiment);
-        await alongside?.(tx, record);
-        return record;
-      }),
+    const row = await this.#write(
+      experiment.id,
+      () =>
+        this.db.transaction().execute(async (tx) => {
+          const row = await this.insertRow(tx, experiment);
+          await alongside?.(tx, toRecord(row));
+          return row;
+        }),
+      (row) => row,
     );
-    return this.#told(record);
+    return this.#told(toRecord(row));
   }
 
-  private async insertRow(db: Kysely<Database>, experiment: NewExperiment): Promise<ExperimentRecord> {
+  private async insertRow(db: Kysely<Database>, experiment: NewExperiment): Promise<Selectable<ExperimentsTable>> {
     const row = await db
       .insertInto('experiments')
       .values({
@@ -178,7 +208,7 @@ export class ExperimentStore {
         if (experiment.executionName !== undefined && isUniqueViolation(error)) throw new NameTakenError(experiment.executionName);
         throw error;
       });
-    return toRecord(row);
+    return row;
   }
 
   async searcherState(id: string): Promise<unknown> {
@@ -206,10 +236,7 @@ export class ExperimentStore {
     if (cached) return toRecord(cached);
     const writes = this.#writes;
     const row = await this.db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
-    if (row && writes === this.#writes) {
-      if (this.#rows.size >= CACHED_ROWS) this.#rows.delete(this.#rows.keys().next().value!);
-      this.#rows.set(id, row);
-    }
+    if (row && writes === this.#writes) this.#remember(id, row);
     return row && toRecord(row);
   }
 
@@ -280,33 +307,33 @@ export class ExperimentStore {
    * experiment that has ended is never moved again (answers undefined then, as for an unknown id).
    */
   async transition(id: string, change: StatusChange): Promise<ExperimentRecord | undefined> {
-    const row = await this.#write(id, () =>
-      this.db
-        .updateTable('experiments')
-        .set({
-          status: change.status,
-          updated_at: Date.now(),
-          ...(change.createdAt !== undefined && { created_at: change.createdAt }),
-          ...(change.runningAt !== undefined && { running_at: change.runningAt }),
-          ...(change.finishedAt !== undefined && { finished_at: change.finishedAt }),
-          ...(change.message !== undefined && { message: change.message }),
-        })
-        .where('id', '=', id)
-        .where('status', 'not in', TERMINAL_STATUSES)
-        .returningAll()
-        .executeTakeFirst(),
+    const row = await this.#write(
+      id,
+      () =>
+        this.db
+          .updateTable('experiments')
+          .set({
+            status: change.status,
+            updated_at: Date.now(),
+            ...(change.createdAt !== undefined && { created_at: change.createdAt }),
+            ...(change.runningAt !== undefined && { running_at: change.runningAt }),
+            ...(change.finishedAt !== undefined && { finished_at: change.finishedAt }),
+            ...(change.message !== undefined && { message: change.message }),
+          })
+          .where('id', '=', id)
+          .where('status', 'not in', TERMINAL_STATUSES)
+          .returningAll()
+          .executeTakeFirst(),
+      (row) => row,
     );
     return this.#told(row && toRecord(row));
   }
 
   async replaceSpec(id: string, spec: NormalizedExperimentSpec): Promise<ExperimentRecord | undefined> {
-    const row = await this.#write(id, () =>
-      this.db
-        .updateTable('experiments')
-        .set({ spec: JSON.stringify(spec), name: spec.meta.name, updated_at: Date.now() })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst(),
+    const row = await this.#write(
+      id,
+      () => this.db.updateTable('experiments').set({ spec: JSON.stringify(spec), name: spec.meta.name, updated_at: Date.now() }).where('id', '=', id).returningAll().executeTakeFirst(),
+      (row) => row,
     );
     return this.#told(row && toRecord(row));
   }
