@@ -35,10 +35,11 @@ export const apiThroughput: Benchmark = {
       await startRunning(server.base, running);
       const { result } = await api(server.base, 'GET', `/api/v1/experiment?limit=1&after=${Math.floor(stored / 2)}`);
       const id = result[0].experimentId as string;
+      // The targets of issue 21; PostgreSQL's reads go over a socket, so its GET target is lower.
       const endpoints = [
-        { label: 'GET /experiment/{id}', url: `${server.base}/api/v1/experiment/${id}`, targets: ['≥ 50 % of bare Fastify', 'p99 < 10 ms'] },
+        { label: 'GET /experiment/{id}', url: `${server.base}/api/v1/experiment/${id}`, targets: [target.name === 'postgres' ? '≥ 40 % of bare Fastify' : '≥ 50 % of bare Fastify', 'p99 < 10 ms'] },
         { label: `GET /experiment?status=Running`, url: `${server.base}/api/v1/experiment?status=Running`, targets: ['', ''] },
-        { label: 'POST /experiment', url: `${server.base}/api/v1/experiment`, method: 'POST' as const, body: spec('created-by-load', 'true', false), targets: ['', ''] },
+        { label: 'POST /experiment', url: `${server.base}/api/v1/experiment`, method: 'POST' as const, body: spec('created-by-load', 'true', false), targets: ['≥ 25 % of bare Fastify', 'p99 < 50 ms'] },
       ];
       // Full runs measure the baseline right before each endpoint; quick runs (CI) once per database.
       let base = await load(bare.url, { seconds });

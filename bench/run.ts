@@ -16,7 +16,8 @@ import { chaos } from './chaos.js';
 import { concurrentClients } from './concurrent.js';
 import { dashboard } from './dashboard.js';
 import type { Benchmark, Context } from './lib/context.js';
-import { formatTable, type Results, type Row } from './lib/report.js';
+import { formatRatio, formatTable, formatValue, type Results, type Row } from './lib/report.js';
+import { met, targetSummary } from './lib/targets.js';
 import { Scope } from './lib/scope.js';
 import { buildServer, profileServersInto } from './lib/server.js';
 import { logs } from './logs.js';
@@ -95,12 +96,13 @@ const results: Results = {
   durationS: (Date.now() - started) / 1000,
   quick: ctx.quick,
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryMb: Math.round(totalmem() / 2 ** 20), node: process.version, platform: `${process.platform}-${process.arch}` },
-  rows,
+  rows: rows.map((r) => ({ ...r, met: met(r) })),
   errors,
 };
 mkdirSync(dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`\n${formatTable(rows)}\n\n`);
+process.stdout.write(`${targetSummary(rows, (r) => `${r.benchmark} ${r.metric} ${formatValue(r.value, r.unit)} (${formatRatio(r.ratio)}; target ${r.target})`)}\n`);
 process.stdout.write(`${rows.length} rows in ${results.durationS.toFixed(1)} s on ${results.machine.cpus} × ${results.machine.model}, ${process.version}; ratio = value ÷ baseline; written to ${values.out}\n`);
 if (errors.length > 0) {
   process.stdout.write(`crashed: ${errors.map((e) => e.benchmark).join(', ')}\n`);

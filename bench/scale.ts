@@ -36,7 +36,7 @@ export const scale: Benchmark = {
     const idle = server.rssMb();
     const bareIdle = bare.rssMb();
     const rows: Row[] = [
-      row({ benchmark: NAME, metric: 'idle server RSS', unit: 'MB', value: idle, baseline: bareIdle, baselineLabel: 'bare Fastify idle', target: '< 100 MB' }),
+      row({ benchmark: NAME, metric: 'idle server RSS', unit: 'MB', value: idle, baseline: bareIdle, baselineLabel: 'bare Fastify idle', target: '< 80 MB' }),
     ];
     const timings: Timings[] = [];
     const user = await userToken(server);

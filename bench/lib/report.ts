@@ -1,3 +1,5 @@
+import { met } from './targets.js';
+
 /** One line of the results: a measured value beside its in-run baseline and the team's target. */
 export interface Row {
   /** Which benchmark, e.g. `1 submit→running`. */
@@ -14,6 +16,8 @@ export interface Row {
   ratio: number | null;
   target: string;
   note: string;
+  /** Whether the target was met (bench/lib/targets.ts); null without a target or a value. Written to the results. */
+  met?: boolean | null;
 }
 
 export interface Results {
@@ -49,16 +53,20 @@ export function formatRatio(ratio: number | null): string {
   return ratio === null ? '—' : `${ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}×`;
 }
 
-/** The printed table: columns padded to their widest cell, baseline followed by what it is. */
+/** The printed table: columns padded to their widest cell, baseline followed by what it is, ✓ or ✗ by a target. */
 export function formatTable(rows: readonly Row[]): string {
   const header = ['benchmark', 'metric', 'value', 'baseline', 'ratio', 'target', 'note'];
+  const verdict = (r: Row) => {
+    const ok = met(r);
+    return ok === null ? '' : ok ? ' ✓' : ' ✗';
+  };
   const cells = rows.map((r) => [
     r.benchmark,
     r.metric,
     formatValue(r.value, r.unit),
     r.baseline === null ? '—' : `${formatValue(r.baseline, r.unit)}${r.baselineLabel ? ` (${r.baselineLabel})` : ''}`,
     formatRatio(r.ratio),
-    r.target,
+    `${r.target}${verdict(r)}`,
     r.note,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
