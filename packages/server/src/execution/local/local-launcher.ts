@@ -167,7 +167,7 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
     // Recursive: a previous run of the same executor may have left anything there.
     await rm(join(spec.logDir, LOG_FILES.exit), { force: true, recursive: true });
     const tag = executorTag(spec.name, resolve(spec.logDir));
-    let cgroup = await this.newCgroup(tag);
+    const cgroup = await this.newCgroup(tag);
     let child: SpawnedProcess;
     try {
       child = await this.spawner.spawn({
@@ -181,26 +181,27 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
       if (cgroup) await killCgroup(cgroup).catch(() => undefined);
       throw error;
     }
-    if (cgroup) {
-      try {
-        joinCgroup(cgroup, child.pid);
-      } catch (error) {
-        // e.g. EACCES without write access to the common ancestor, EOPNOTSUPP in a threaded cgroup.
-        this.explainNoCgroup(`moving the wrapper into ${cgroup}: ${(error as Error).message}`);
-        await killCgroup(cgroup).catch(() => undefined);
-        cgroup = null;
-      }
-    }
-    // stdin carries the go-ahead (see WRAPPER_SCRIPT): the wrapper runs the command only once it is in its cgroup.
-    child.go();
     const tracked: Tracked = { name: spec.name, pid: child.pid, logDir: spec.logDir, child, canceled: false, reported: false, tag, cgroup, pidOurs: true };
     this.tracked.set(spec.name, tracked);
+    // Listened to before anything is awaited: an exit in between would be missed.
     child.on('exit', (code, signal) => this.background(tracked.name, 'settling an exited executor', () => this.settle(tracked, code, signal)));
     // Its spawner died: its end is found as a re-attached executor's is.
     child.on('lost', () => {
       tracked.child = null;
       this.watchPolled();
     });
+    if (cgroup) {
+      try {
+        await joinCgroup(cgroup, child.pid);
+      } catch (error) {
+        // e.g. EACCES without write access to the common ancestor, EOPNOTSUPP in a threaded cgroup.
+        this.explainNoCgroup(`moving the wrapper into ${cgroup}: ${(error as Error).message}`);
+        await killCgroup(cgroup).catch(() => undefined);
+        tracked.cgroup = null;
+      }
+    }
+    // stdin carries the go-ahead (see WRAPPER_SCRIPT): the wrapper runs the command only once it is in its cgroup.
+    child.go();
     return { name: spec.name, handle: String(child.pid), pid: child.pid };
   }
 

@@ -221,7 +221,7 @@ describe('LocalLauncher in a cgroup', { skip: !linux ? 'needs /proc' : noCgroups
     cleanUp(marker);
     const child = spawn('/bin/sh', ['-c', `read _; for i in 1 2 3; do setsid sleep ${marker} & done; touch "$READY"; exec sleep ${marker}`], { env: { ...process.env, READY: join(tempDir(), 'ready') }, stdio: ['pipe', 'ignore', 'ignore'] });
     await once(child, 'spawn');
-    joinCgroup(dir, child.pid!);
+    await joinCgroup(dir, child.pid!);
     child.stdin!.end('go\n');
     await eventually('four sleeps to run', () => alive(marker).length === 4);
     // At least the four sleeps (a setsid still turning into its sleep may be counted too).
@@ -241,7 +241,7 @@ describe('LocalLauncher in a cgroup', { skip: !linux ? 'needs /proc' : noCgroups
     cleanUp(marker);
     const child = spawn('/bin/sh', ['-c', `read _; exec sleep ${marker}`], { stdio: ['pipe', 'ignore', 'ignore'] });
     await once(child, 'spawn');
-    joinCgroup(busy, child.pid!);
+    await joinCgroup(busy, child.pid!);
     child.stdin!.end('go\n');
     assert.equal(removeEmptyCgroups(base, 0), 1);
     assert.ok(!existsSync(empty), 'the empty one is gone');
