@@ -3,7 +3,7 @@
 //   core, sdk  one .js per source file (ES modules, the sources' layout kept: the SDK loads its Node-only modules
 //              by relative specifiers built at run time) and the .d.ts files tsc emits for them;
 //   cli        one bundled file, dist/periscope.mjs: the CLI's own modules, with its dependencies left to
-//              node_modules, so a call loads no TypeScript tooling and never the server;
+//              node_modules, so a call loads no TypeScript tooling and never the server.
 // In the workspace nothing needs them: the package.json files there point at the sources, which run through tsx.
 // `scripts/pack.mjs` builds with this (and the server with scripts/build-server.mjs), then writes the published
 // manifests.

@@ -19,7 +19,7 @@ import { buildServer, serverDependencies } from './build-server.mjs';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const readJson = (path) => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
 const ROOT_MANIFEST = readJson('package.json');
-export const VERSION = ROOT_MANIFEST.version;
+const VERSION = ROOT_MANIFEST.version;
 
 /** Development-only packages that must never reach a published manifest. */
 const TOOLING = new Set(['tsx', 'esbuild', 'typescript']);

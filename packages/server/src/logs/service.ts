@@ -138,18 +138,25 @@ export class LogService {
     const batch = query.limit ?? FOLLOW_BATCH_LINES;
     let last = false;
     while (!signal.aborted) {
-      // Whether it has ended is asked before reading: whatever was written before the end is then read below.
-      if (!last) last = await ended();
-      const page = await this.page(sources, streams, offsets, batch, !last);
-      for (const t of page.lines) {
-        offsets = { ...offsets, [keyOf(t.source, t.stream)]: t.end };
-        yield { line: present(t), cursor: encodeCursor(offsets) };
-        if (signal.aborted) return;
+      // The wait is armed before the end is asked and the files are read: an end or a write that comes in
+      // between wakes it, instead of being missed until the next check.
+      const wake = last ? undefined : this.written(sources, signal, endings);
+      try {
+        // Whether it has ended is asked before reading: whatever was written before the end is then read below.
+        if (!last) last = await ended();
+        const page = await this.page(sources, streams, offsets, batch, !last);
+        for (const t of page.lines) {
+          offsets = { ...offsets, [keyOf(t.source, t.stream)]: t.end };
+          yield { line: present(t), cursor: encodeCursor(offsets) };
+          if (signal.aborted) return;
+        }
+        offsets = page.next;
+        if (page.more) continue;
+        if (last) return;
+        await wake?.woken;
+      } finally {
+        wake?.cancel();
       }
-      offsets = page.next;
-      if (page.more) continue;
-      if (last) return;
-      await this.written(sources, signal, endings);
     }
   }
   /**
@@ -166,12 +173,13 @@ export class LogService {
   }
 
   /**
-   * Resolves when one of the executors' logs grows, when `endings` tells of an end, after FOLLOW_CHECK_MS at
-   * most, or when `signal` aborts.
+   * A wait that is `woken` when one of the executors' logs grows, when `endings` tells of an end, after
+   * FOLLOW_CHECK_MS at most, or when `signal` aborts; `cancel` stops listening (harmless once woken).
    */
-  private written(sources: LogSource[], signal: AbortSignal, endings?: Endings): Promise<void> {
+  private written(sources: LogSource[], signal: AbortSignal, endings?: Endings): { woken: Promise<void>; cancel: () => void } {
     const names = new Set(sources.map((s) => s.executor));
-    return new Promise((resolve) => {
+    let cancel = () => {};
+    const woken = new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.tailer.off('lines', onLines);
@@ -184,7 +192,9 @@ export class LogService {
       const timer = setTimeout(done, this.followCheckMs);
       this.tailer.on('lines', onLines);
       signal.addEventListener('abort', done, { once: true });
+      cancel = done;
     });
+    return { woken, cancel };
   }
 
   isLive(executor: string): boolean {
