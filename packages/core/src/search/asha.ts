@@ -98,6 +98,10 @@ export class AshaSearcher implements Searcher {
   }
 
   /** Determined's estimate per bracket (rung-0 entries against 1.2 × its trials, or finished/trials once all exist), averaged. */
+  isDone(): boolean {
+    return this.state.done;
+  }
+
   progress(): number {
     if (this.state.done) return 1;
     const perBracket = this.state.brackets.map((b, i) => {

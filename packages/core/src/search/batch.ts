@@ -71,6 +71,10 @@ export class BatchSearcher implements Searcher {
   }
 
   /** Finished trials count whole; live ones by the share of maxLength they have reported (nothing without one). */
+  isDone(): boolean {
+    return this.state.done;
+  }
+
   progress(): number {
     if (this.state.done) return 1;
     let units = this.state.finished;

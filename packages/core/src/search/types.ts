@@ -55,4 +55,6 @@ export interface Searcher {
   snapshot(): unknown;
   /** 0..1 (1 once done). */
   progress(): number;
+  /** Whether it has answered `done` (a restored searcher that has must not be left waiting: see SearchDriver). */
+  isDone(): boolean;
 }

@@ -147,13 +147,14 @@ export class Execution implements ExecutionPort {
 
   /**
    * Searches first (they hear about trials that ended while the server was down), then trials, then what only
-   * the reconciler settles (ended trials, cancels and deletes cut short), then new searches; then the
-   * reconciler keeps watching.
+   * the reconciler settles (ended trials, cancels and deletes cut short), then the ends a search had not heard
+   * before the server died, then new searches; then the reconciler keeps watching.
    */
   async recover(): Promise<void> {
     const unstarted = await this.search.restore();
     await this.orchestrator.recover();
     await this.reconciler.recover();
+    await this.search.replayEnded();
     for (const experiment of unstarted) await this.search.begin(experiment);
     this.reconciler.start();
   }

@@ -7,7 +7,7 @@
 import { createSearcher, isTerminal, metricNumber, restoreSearcher, type HyperparameterSpace, type MetricValue, type Searcher, type SearcherAction, type SearcherConfig, type SearcherEvent } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
-import type { TrialRecord, TrialStore } from '../trials/store.js';
+import { isTrialFinished, type TrialRecord, type TrialStore } from '../trials/store.js';
 import type { EventBus, TrialOutcome } from './events.js';
 import type { Orchestrator } from './orchestrator.js';
 
@@ -62,6 +62,27 @@ export class SearchDriver {
       this.searches.set(experiment.id, { searcher: restoreSearcher(config, space, snapshot), config, chain: Promise.resolve() });
     }
     return unstarted;
+  }
+
+  /**
+   * After recovery, what a server killed mid-step left undone in each restored search:
+   * - a searcher that had answered `done` whose experiment was not yet ended is ended now;
+   * - each trial that had ended is told again: a kill between a trial's end and its searcher's next snapshot left
+   *   that end unheard, and the search waited for it forever. A searcher ignores the end of a trial it no longer
+   *   counts as live, so telling it again is harmless.
+   */
+  async replayEnded(): Promise<void> {
+    for (const [experimentId, search] of [...this.searches]) {
+      if (search.searcher.isDone()) {
+        search.chain = search.chain
+          .then(() => this.apply(experimentId, { type: 'done' }, new Map()))
+          .catch((error) => this.log.error({ err: error, experimentId }, 'ending a finished search failed'));
+        continue;
+      }
+      for (const trial of await this.trials.ofExperiment(experimentId)) {
+        if (isTrialFinished(trial.state)) this.onFinished(trial, trial.state as TrialOutcome);
+      }
+    }
   }
 
   /** A validation report of one of the search's trials. */
