@@ -142,6 +142,11 @@ export class ExperimentStore {
     }
   }
 
+  /** A write of experiment `id` that answers the row it left (`returning *`), kept as #write says. */
+  #writeRow<R extends Selectable<ExperimentsTable> | undefined>(id: string, write: () => Promise<R>): Promise<R> {
+    return this.#write(id, write, (row) => row);
+  }
+
   #forget(id: string | null): void {
     this.#writes++;
     if (id === null) this.#rows.clear();
@@ -169,15 +174,12 @@ export class ExperimentStore {
    * so an answered create is whole after a crash.
    */
   async insert(experiment: NewExperiment, alongside?: (tx: Transaction<Database>, record: ExperimentRecord) => Promise<void>): Promise<ExperimentRecord> {
-    const row = await this.#write(
-      experiment.id,
-      () =>
-        this.db.transaction().execute(async (tx) => {
-          const row = await this.insertRow(tx, experiment);
-          await alongside?.(tx, toRecord(row));
-          return row;
-        }),
-      (row) => row,
+    const row = await this.#writeRow(experiment.id, () =>
+      this.db.transaction().execute(async (tx) => {
+        const row = await this.insertRow(tx, experiment);
+        await alongside?.(tx, toRecord(row));
+        return row;
+      }),
     );
     return this.#told(toRecord(row));
   }
@@ -307,33 +309,33 @@ export class ExperimentStore {
    * experiment that has ended is never moved again (answers undefined then, as for an unknown id).
    */
   async transition(id: string, change: StatusChange): Promise<ExperimentRecord | undefined> {
-    const row = await this.#write(
-      id,
-      () =>
-        this.db
-          .updateTable('experiments')
-          .set({
-            status: change.status,
-            updated_at: Date.now(),
-            ...(change.createdAt !== undefined && { created_at: change.createdAt }),
-            ...(change.runningAt !== undefined && { running_at: change.runningAt }),
-            ...(change.finishedAt !== undefined && { finished_at: change.finishedAt }),
-            ...(change.message !== undefined && { message: change.message }),
-          })
-          .where('id', '=', id)
-          .where('status', 'not in', TERMINAL_STATUSES)
-          .returningAll()
-          .executeTakeFirst(),
-      (row) => row,
+    const row = await this.#writeRow(id, () =>
+      this.db
+        .updateTable('experiments')
+        .set({
+          status: change.status,
+          updated_at: Date.now(),
+          ...(change.createdAt !== undefined && { created_at: change.createdAt }),
+          ...(change.runningAt !== undefined && { running_at: change.runningAt }),
+          ...(change.finishedAt !== undefined && { finished_at: change.finishedAt }),
+          ...(change.message !== undefined && { message: change.message }),
+        })
+        .where('id', '=', id)
+        .where('status', 'not in', TERMINAL_STATUSES)
+        .returningAll()
+        .executeTakeFirst(),
     );
     return this.#told(row && toRecord(row));
   }
 
   async replaceSpec(id: string, spec: NormalizedExperimentSpec): Promise<ExperimentRecord | undefined> {
-    const row = await this.#write(
-      id,
-      () => this.db.updateTable('experiments').set({ spec: JSON.stringify(spec), name: spec.meta.name, updated_at: Date.now() }).where('id', '=', id).returningAll().executeTakeFirst(),
-      (row) => row,
+    const row = await this.#writeRow(id, () =>
+      this.db
+        .updateTable('experiments')
+        .set({ spec: JSON.stringify(spec), name: spec.meta.name, updated_at: Date.now() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst(),
     );
     return this.#told(row && toRecord(row));
   }
