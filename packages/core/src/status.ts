@@ -17,7 +17,8 @@ export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
 export const SUBMARINE_STATUSES = ['Accepted', 'Created', 'Running', 'Succeeded', 'Failed', 'Deleted'] as const;
 export type SubmarineStatus = (typeof SUBMARINE_STATUSES)[number];
 export type NetunicornStatus = 'UNKNOWN' | 'PREPARING' | 'READY' | 'RUNNING' | 'FINISHED';
-export type DeterminedState = 'ACTIVE' | 'PAUSED' | 'COMPLETED' | 'CANCELED' | 'ERROR' | 'DELETED';
+/** Determined's experimentv1State without its `STATE_` prefix (what its REST API sends). */
+export type DeterminedState = 'QUEUED' | 'STARTING' | 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'CANCELED' | 'ERROR' | 'DELETED';
 
 interface Faces {
   submarine: SubmarineStatus;
@@ -27,11 +28,11 @@ interface Faces {
 }
 
 export const STATUS_TABLE: Readonly<Record<ExperimentStatus, Faces>> = {
-  Accepted: { submarine: 'Accepted', netunicorn: 'PREPARING', determined: 'ACTIVE', terminal: false },
-  Preparing: { submarine: 'Created', netunicorn: 'PREPARING', determined: 'ACTIVE', terminal: false },
+  Accepted: { submarine: 'Accepted', netunicorn: 'PREPARING', determined: 'QUEUED', terminal: false },
+  Preparing: { submarine: 'Created', netunicorn: 'PREPARING', determined: 'STARTING', terminal: false },
   // Prepared and waiting for an explicit start: Determined shows a not-yet-activated experiment as PAUSED.
   Ready: { submarine: 'Created', netunicorn: 'READY', determined: 'PAUSED', terminal: false },
-  Running: { submarine: 'Running', netunicorn: 'RUNNING', determined: 'ACTIVE', terminal: false },
+  Running: { submarine: 'Running', netunicorn: 'RUNNING', determined: 'RUNNING', terminal: false },
   Succeeded: { submarine: 'Succeeded', netunicorn: 'FINISHED', determined: 'COMPLETED', terminal: true },
   Failed: { submarine: 'Failed', netunicorn: 'FINISHED', determined: 'ERROR', terminal: true },
   // Submarine has no cancel; a canceled job is a failed one there.
@@ -41,6 +42,11 @@ export const STATUS_TABLE: Readonly<Record<ExperimentStatus, Faces>> = {
 
 export function toSubmarineStatus(status: ExperimentStatus): SubmarineStatus {
   return STATUS_TABLE[status].submarine;
+}
+
+/** The state the Determined face answers (`STATE_RUNNING`…); the SDK's wait() ends on the terminal ones. */
+export function toDeterminedState(status: ExperimentStatus): `STATE_${DeterminedState}` {
+  return `STATE_${STATUS_TABLE[status].determined}`;
 }
 
 export function isTerminal(status: ExperimentStatus): boolean {

@@ -13,6 +13,8 @@ import { TrainingService } from './checkpoints/service.js';
 import { KeptCheckpoints } from './checkpoints/kept.js';
 import { CheckpointStore } from './checkpoints/store.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { DeterminedConfigStore } from './determined/config-store.js';
+import { determinedRoutes } from './determined/routes.js';
 import { LiveFeed } from './dashboard/live-feed.js';
 import { Summaries } from './dashboard/summaries.js';
 import { openDatabase, type Db } from './db/database.js';
@@ -258,6 +260,21 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   await http.register(environmentRoutes(environments));
   await http.register(codeRoutes(codeStore));
   await http.register(dashboardRoutes(summaries, feed, experiments, owners));
+  await http.register(
+    determinedRoutes({
+      experiments,
+      experimentStore,
+      configs: new DeterminedConfigStore(db.kysely),
+      trials,
+      training,
+      models,
+      users,
+      owners,
+      code: codeStore,
+      layout: execution.layout,
+      version: VERSION,
+    }),
+  );
   await serveWebApp(http, options.webRoot ?? DEFAULT_WEB_ROOT);
   await http.ready();
   // One engine per database (issue 14 §5): another server's engine on this store refuses this start.

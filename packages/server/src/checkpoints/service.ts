@@ -124,6 +124,13 @@ export class TrainingService {
     return sortCheckpoints(views, sortBy, order === 'desc');
   }
 
+  /** Every checkpoint of an experiment's trials, deleted ones included, in report order. */
+  async ofExperiment(experimentId: string): Promise<Checkpoint[]> {
+    const trials = new Map((await this.trials.ofExperiment(experimentId)).map((t) => [t.id, t]));
+    const records = (await this.checkpoints.ofExperiment(experimentId)).filter((c) => trials.has(c.trialId));
+    return Promise.all(records.map((c) => this.present(c, trials.get(c.trialId)!)));
+  }
+
   /**
    * The best checkpoints of an experiment by a validation metric (default: the searcher's), at most one per
    * trial, best first. A metric that no checkpoint's step reported is an error, not an empty answer.

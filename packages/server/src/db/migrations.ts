@@ -291,5 +291,23 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropIndex('experiments_owner_status_seq').execute();
       },
     },
+    '0011_determined_face': {
+      async up(db: Kysely<any>) {
+        // A second scrypt verifier, of the pre-hash the Determined SDK sends instead of the password
+        // (determined/login.ts); null for users whose password was set before this, until their next login.
+        await db.schema.alterTable('users').addColumn('determined_hash', 'text').execute();
+        // The Determined config an experiment was created from through /determined, echoed back as sent.
+        await db.schema
+          .createTable('determined_configs')
+          .addColumn('experiment_id', 'text', (c) => c.primaryKey())
+          .addColumn('original', 'text', (c) => c.notNull())
+          .addColumn('config', 'text', (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('determined_configs').execute();
+        await db.schema.alterTable('users').dropColumn('determined_hash').execute();
+      },
+    },
   };
 }

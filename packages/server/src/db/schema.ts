@@ -167,9 +167,19 @@ export interface UsersTable {
   username: string;
   /** `scrypt$N$r$p$salt$hash` (users/passwords.ts). */
   password_hash: string;
+  /** scrypt of the Determined SDK's pre-hash of the same password; null until set (users/passwords.ts). */
+  determined_hash: string | null;
   admin: number;
   active: number;
   created_at: Millis;
+}
+
+export interface DeterminedConfigsTable {
+  experiment_id: string;
+  /** The YAML text as the client sent it. */
+  original: string;
+  /** The parsed config as JSON, with what the face filled in (checkpoint_storage). */
+  config: string;
 }
 
 export interface TokensTable {
@@ -198,4 +208,5 @@ export interface Database {
   models: ModelsTable;
   model_labels: ModelLabelsTable;
   model_versions: ModelVersionsTable;
+  determined_configs: DeterminedConfigsTable;
 }

@@ -377,8 +377,16 @@ export class ExperimentStore {
   }
 
   async delete(id: string): Promise<ExperimentRecord | undefined> {
+    // Marked Deleted already: a kill between these two leaves nothing anyone reads.
+    await this.db.deleteFrom('determined_configs').where('experiment_id', '=', id).execute();
     const row = await this.#write(id, () => this.db.deleteFrom('experiments').where('id', '=', id).returningAll().executeTakeFirst());
     return this.#told(row && toRecord(row), true);
+  }
+
+  /** The experiment with this seq (the integer id the Determined face shows), through the same cache as `get`. */
+  async bySeq(seq: number): Promise<ExperimentRecord | undefined> {
+    const row = await this.db.selectFrom('experiments').select('id').where('seq', '=', seq).executeTakeFirst();
+    return row && this.get(row.id);
   }
 
   /** The newest id, so a new id generator can start after it even if the clock went backwards. */

@@ -12,7 +12,7 @@ import { EXPERIMENT_NOT_FOUND } from '../experiments/service.js';
 import type { Owners } from '../users/owners.js';
 import { FIRST_ADMIN, type Principal, type UserService } from '../users/service.js';
 import { authorizationOf, refuseCrossSite } from './browser-session.js';
-import { policyOf, type ResourceKind, type RoutePolicy } from './route-policies.js';
+import { isApiRoute, policyOf, type ResourceKind, type RoutePolicy } from './route-policies.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,7 +39,7 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
 
   // Routes outside the API (the OpenAPI page) are public; every API route must have a policy.
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/v1/')) return;
+    if (!isApiRoute(route.url)) return;
     for (const method of [route.method].flat()) {
       const policy = policyOf(method, route.url);
       if (!policy) throw new Error(`route ${method} ${route.url} has no entry in http/route-policies.ts`);
@@ -57,7 +57,7 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
 
   app.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url;
-    if (url === undefined || !url.startsWith('/api/v1/')) return;
+    if (url === undefined || !isApiRoute(url)) return;
     // PostgreSQL cannot store a NUL; refused here for every route, with or without a schema for its query.
     if (request.url.includes('%00')) throw new ValidationError('The URL must not contain NUL characters (%00).');
     const policy = policyOf(request.method, url)!;
@@ -120,6 +120,8 @@ export function notFoundMessage(kind: ResourceKind, key: string): string {
       return `Not found trial ${key}.`;
     case 'checkpoint':
       return `Not found checkpoint ${key}.`;
+    case 'determined-experiment':
+      return `experiment ${key} not found`;
     default:
       return EXPERIMENT_NOT_FOUND;
   }

@@ -25,6 +25,8 @@ interface Fixture {
   bob: Record<string, string>;
   /** Alice's experiment, its trial, checkpoint, model, environment and execution. */
   experiment: string;
+  /** Its integer id on the Determined face. */
+  experimentSeq: number;
   trial: number;
   /** Bob's experiment and trial. */
   bobExperiment: string;
@@ -68,7 +70,8 @@ async function fixture(database: TestDatabase): Promise<Fixture> {
     const answer = await call(app, method, url, body, alice);
     assert.equal(answer.status, 200, `${method} ${url}: ${answer.body.message}`);
   }
-  return { app, alice, bob, experiment: a.id, trial: a.trial, bobExperiment: b.id, bobTrial: b.trial, aliceTask, bobTask };
+  const seq = (await app.db.kysely.selectFrom('experiments').select('seq').where('id', '=', a.id).executeTakeFirstOrThrow()).seq;
+  return { app, alice, bob, experiment: a.id, experimentSeq: Number(seq), trial: a.trial, bobExperiment: b.id, bobTrial: b.trial, aliceTask, bobTask };
 }
 
 /**
@@ -107,7 +110,11 @@ const SPELLINGS: Record<'integer' | 'uuid' | 'string', Array<[string, (id: strin
 };
 
 function valueOf(url: string, param: string, f: Fixture): string | undefined {
-  if (param === 'id') return url.startsWith('/api/v1/trials/') ? String(f.trial) : url.startsWith('/api/v1/experiment/') ? f.experiment : undefined;
+  if (param === 'id') {
+    if (url.startsWith('/api/v1/trials/') || url.startsWith('/determined/api/v1/trials/')) return String(f.trial);
+    if (url.startsWith('/determined/api/v1/experiments/')) return String(f.experimentSeq);
+    return url.startsWith('/api/v1/experiment/') ? f.experiment : undefined;
+  }
   if (param === 'name') {
     if (url.startsWith('/api/v1/environment/')) return 'alice-env';
     if (url.startsWith('/api/v1/executions/')) return 'alice-run';
@@ -178,7 +185,7 @@ for (const database of DATABASES) it(`authorization matrix over every API route 
     for (const route of routes.filter((r) => r.policy.resource)) {
       const resource = route.policy.resource!;
       const theirs = await send(f, route, f.bob);
-      if (['experiment', 'trial', 'checkpoint'].includes(resource.kind)) {
+      if (['experiment', 'trial', 'checkpoint', 'determined-experiment'].includes(resource.kind)) {
         assert.equal(theirs.status, 404, `${label(route)} as bob: ${theirs.status} ${theirs.body.message}`);
       } else if (resource.write) {
         assert.equal(theirs.status, 403, `${label(route)} as bob: ${theirs.status} ${theirs.body.message}`);
@@ -197,13 +204,13 @@ for (const database of DATABASES) it(`authorization matrix over every API route 
     let tried = 0;
     for (const route of routes.filter((r) => r.policy.resource || r.policy.task)) {
       const param = route.policy.resource?.param ?? 'id';
-      const kind = route.url.startsWith('/api/v1/trials/') || param === 'version' ? 'integer' : param === 'uuid' ? 'uuid' : 'string';
+      const kind = /^(\/determined)?\/api\/v1\/(trials|experiments)\//.test(route.url) || param === 'version' ? 'integer' : param === 'uuid' ? 'uuid' : 'string';
       for (const [what, as] of SPELLINGS[kind]) {
         tried++;
         const theirs = await send(f, route, f.bob, { param, as });
         const where = `${label(route)} as bob with :${param} written ${what}`;
         assert.ok(![200, 409].includes(theirs.status) && theirs.status < 500, `${where}: ${theirs.status} ${theirs.body.message}`);
-        if (route.policy.resource && ['experiment', 'trial', 'checkpoint'].includes(route.policy.resource.kind)) assert.ok([400, 404].includes(theirs.status), `${where}: ${theirs.status} ${theirs.body.message}`);
+        if (route.policy.resource && ['experiment', 'trial', 'checkpoint', 'determined-experiment'].includes(route.policy.resource.kind)) assert.ok([400, 404].includes(theirs.status), `${where}: ${theirs.status} ${theirs.body.message}`);
         // The executor's token of another trial gets no further either.
         const task = await send(f, route, f.bobTask, { param, as });
         assert.ok([400, 403, 404].includes(task.status), `${where} (task token): ${task.status} ${task.body.message}`);

@@ -11,7 +11,7 @@ export type Access = 'public' | 'user' | 'admin';
  * checkpoint) answer 404 to other users, as if they did not exist; shared kinds (model, environment) may be
  * read by every user, and changed (`write`) only by their owner or an admin (403).
  */
-export type ResourceKind = 'experiment' | 'trial' | 'checkpoint' | 'model' | 'environment';
+export type ResourceKind = 'experiment' | 'trial' | 'checkpoint' | 'model' | 'environment' | 'determined-experiment';
 
 export interface RoutePolicy {
   access: Access;
@@ -25,6 +25,7 @@ const experiment = (write = false): RoutePolicy => ({ access: 'user', resource: 
 const trial: RoutePolicy = { access: 'user', resource: { kind: 'trial', param: 'id' } };
 const checkpoint: RoutePolicy = { access: 'user', resource: { kind: 'checkpoint', param: 'uuid' } };
 const model = (write = false): RoutePolicy => ({ access: 'user', resource: { kind: 'model', param: 'model', write } });
+const determinedExperiment: RoutePolicy = { access: 'user', resource: { kind: 'determined-experiment', param: 'id' } };
 const environment = (write = false): RoutePolicy => ({ access: 'user', resource: { kind: 'environment', param: 'name', write } });
 
 export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
@@ -107,7 +108,42 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   // is checked against the caller by the route.
   'GET /api/v1/experiments': user,
   'GET /api/v1/events': user,
+
+  // The Determined face (determined/routes.ts): the same resources under their Determined names. Experiments
+  // are named by their integer id; checkpoints named in a DELETE body are checked by the route.
+  'GET /determined/info': { access: 'public' },
+  'POST /determined/api/v1/auth/login': { access: 'public' },
+  'POST /determined/api/v1/auth/logout': user,
+  'GET /determined/api/v1/me': user,
+  'POST /determined/api/v1/experiments': user,
+  'GET /determined/api/v1/experiments/:id': determinedExperiment,
+  'DELETE /determined/api/v1/experiments/:id': { ...determinedExperiment, resource: { kind: 'determined-experiment', param: 'id', write: true } },
+  'GET /determined/api/v1/experiments/:id/trials': determinedExperiment,
+  'GET /determined/api/v1/experiments/:id/checkpoints': determinedExperiment,
+  'GET /determined/api/v1/trials/:id': trial,
+  'GET /determined/api/v1/trials/:id/logs': trial,
+  'GET /determined/api/v1/trials/:id/checkpoints': trial,
+  'GET /determined/api/v1/checkpoints/:uuid': checkpoint,
+  'POST /determined/api/v1/checkpoints/:uuid/metadata': checkpoint,
+  'DELETE /determined/api/v1/checkpoints': user,
+  'GET /determined/checkpoints/:uuid': checkpoint,
+  'POST /determined/api/v1/models': user,
+  'GET /determined/api/v1/models': user,
+  'GET /determined/api/v1/model/labels': user,
+  'GET /determined/api/v1/models/:model': model(),
+  'PATCH /determined/api/v1/models/:model': model(true),
+  'DELETE /determined/api/v1/models/:model': model(true),
+  'POST /determined/api/v1/models/:model/archive': model(true),
+  'POST /determined/api/v1/models/:model/unarchive': model(true),
+  'POST /determined/api/v1/models/:model/versions': model(true),
+  'GET /determined/api/v1/models/:model/versions': model(),
+  'GET /determined/api/v1/models/:model/versions/:version': model(),
 };
+
+/** Whether a route is the API's (held to this table): Periscope's own and the Determined face's. */
+export function isApiRoute(url: string): boolean {
+  return url.startsWith('/api/v1/') || url.startsWith('/determined/');
+}
 
 /** The policy of a route, by method and Fastify path; HEAD shares GET's. */
 export function policyOf(method: string, url: string): RoutePolicy | undefined {

@@ -8,7 +8,7 @@ export interface Owned {
 }
 
 /** Experiments, trials and checkpoints never change owner and their keys are never reused: safe to remember. */
-const IMMUTABLE: ReadonlySet<ResourceKind> = new Set(['experiment', 'trial', 'checkpoint']);
+const IMMUTABLE: ReadonlySet<ResourceKind> = new Set(['experiment', 'trial', 'checkpoint', 'determined-experiment']);
 const REMEMBERED = 10_000;
 
 export class Owners {
@@ -48,6 +48,11 @@ export class Owners {
     switch (kind) {
       case 'experiment': {
         const row = await this.db.selectFrom('experiments').select('owner').where('id', '=', key).executeTakeFirst();
+        return row && { owner: row.owner };
+      }
+      case 'determined-experiment': {
+        if (!/^\d{1,15}$/.test(key)) return undefined;
+        const row = await this.db.selectFrom('experiments').select('owner').where('seq', '=', Number(key)).executeTakeFirst();
         return row && { owner: row.owner };
       }
       case 'trial': {

@@ -2,7 +2,7 @@
  * Password hashing with scrypt (node:crypto), stored as `scrypt$N$r$p$salt$hash` so the cost can be raised
  * later without invalidating stored hashes.
  */
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /** scrypt's N; 2^14 costs ~65 ms per hash here. Tests may pass a lower one (each hash records its own). */
 export const DEFAULT_PASSWORD_COST = 16384;
@@ -33,4 +33,13 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A password nobody chose: 24 random bytes, URL-safe (the first admin's, printed once). */
 export function randomPassword(): string {
   return randomBytes(18).toString('base64url');
+}
+
+/**
+ * What the Determined SDK sends instead of the password (`isHashed: true`): sha512 of a fixed salt and the
+ * password, in hex. It is as good as the password to whoever has it, so it is stored only as its own scrypt
+ * verifier, beside the password's.
+ */
+export function determinedPreHash(password: string): string {
+  return createHash('sha512').update(`GubPEmmotfiK9TMD6Zdw${password}`).digest('hex');
 }

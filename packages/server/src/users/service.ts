@@ -14,7 +14,7 @@ import {
 } from '@periscope/core';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LoginLimiter } from './login-limiter.js';
-import { DEFAULT_PASSWORD_COST, hashPassword, randomPassword, verifyPassword } from './passwords.js';
+import { DEFAULT_PASSWORD_COST, determinedPreHash, hashPassword, randomPassword, verifyPassword } from './passwords.js';
 import { UsernameTakenError, type TokenRecord, type UserRecord, type UserStore } from './store.js';
 import { mintToken, parseToken, verifiersMatch } from './tokens.js';
 
@@ -79,7 +79,7 @@ export class UserService {
     try {
       const record = await this.store.insert({
         username: request.username,
-        passwordHash: await hashPassword(request.password, this.passwordCost),
+        ...(await this.verifiers(request.password)),
         admin: request.admin ?? false,
         active: true,
         createdAt: Date.now(),
@@ -114,7 +114,7 @@ export class UserService {
       throw new ConflictError(`"${username}" is the last active admin; make another user admin first.`);
     }
     await this.store.update(user.id, {
-      ...(changes.password !== undefined && { passwordHash: await hashPassword(changes.password, this.passwordCost) }),
+      ...(changes.password !== undefined && (await this.verifiers(changes.password))),
       ...(changes.admin !== undefined && { admin: changes.admin }),
       ...(changes.active !== undefined && { active: changes.active }),
     });
@@ -128,16 +128,28 @@ export class UserService {
    * Password login; attempts are counted per (user, address) and per address before the password is checked
    * (login-limiter.ts), and every failure answers the same whatever failed.
    */
-  async login(username: string, password: string, address: string): Promise<LoginAnswer> {
+  async login(username: string, password: string, address: string, options: { determinedPreHash?: boolean } = {}): Promise<LoginAnswer> {
     const attempt = this.limiter.begin(username, address);
     if (attempt.delayMs > 0) await delay(attempt.delayMs);
     const user = await this.store.byName(username);
-    // A missing user still costs one scrypt, so timing does not tell which usernames exist.
-    const good = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !good || !user.active) throw new UnauthorizedError(BAD_LOGIN);
+    // The Determined SDK sends determinedPreHash(password), checked against its own verifier. A missing user
+    // (or verifier) still costs one scrypt, so timing does not tell which usernames exist.
+    const verifier = options.determinedPreHash ? user?.determinedHash : user?.passwordHash;
+    const good = await verifyPassword(password, verifier ?? DUMMY_HASH);
+    if (!user || !verifier || !good || !user.active) throw new UnauthorizedError(BAD_LOGIN);
     attempt.succeeded();
+    // A password set before the Determined face existed gets its second verifier at its first plain login.
+    if (!options.determinedPreHash && user.determinedHash === null) {
+      await this.store.update(user.id, { determinedHash: await hashPassword(determinedPreHash(password), this.passwordCost) });
+    }
     const { token, expiresAt } = await this.session(user);
     return { token, expiresTime: formatTime(expiresAt)!, user: present(user) };
+  }
+
+  /** The password's scrypt verifier and that of the Determined SDK's pre-hash of it (see determinedPreHash). */
+  private async verifiers(password: string): Promise<{ passwordHash: string; determinedHash: string }> {
+    const [passwordHash, determinedHash] = await Promise.all([hashPassword(password, this.passwordCost), hashPassword(determinedPreHash(password), this.passwordCost)]);
+    return { passwordHash, determinedHash };
   }
 
   /** A fresh session token for `username` without a password (the server's own bootstrap and tests). */

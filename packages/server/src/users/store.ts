@@ -6,6 +6,8 @@ export interface UserRecord {
   id: number;
   username: string;
   passwordHash: string;
+  /** The verifier of the Determined SDK's pre-hash of the password; null until the password is next set or used. */
+  determinedHash: string | null;
   admin: boolean;
   active: boolean;
   createdAt: number;
@@ -30,7 +32,7 @@ export class UserStore {
     try {
       const row = await this.db
         .insertInto('users')
-        .values({ username: user.username, password_hash: user.passwordHash, admin: user.admin ? 1 : 0, active: user.active ? 1 : 0, created_at: user.createdAt })
+        .values({ username: user.username, password_hash: user.passwordHash, determined_hash: user.determinedHash, admin: user.admin ? 1 : 0, active: user.active ? 1 : 0, created_at: user.createdAt })
         .returning('id')
         .executeTakeFirstOrThrow();
       return { ...user, id: Number(row.id) };
@@ -59,11 +61,12 @@ export class UserStore {
     return Number(row.n);
   }
 
-  async update(id: number, changes: { passwordHash?: string; admin?: boolean; active?: boolean }): Promise<void> {
+  async update(id: number, changes: { passwordHash?: string; determinedHash?: string; admin?: boolean; active?: boolean }): Promise<void> {
     await this.db
       .updateTable('users')
       .set({
         ...(changes.passwordHash !== undefined && { password_hash: changes.passwordHash }),
+        ...(changes.determinedHash !== undefined && { determined_hash: changes.determinedHash }),
         ...(changes.admin !== undefined && { admin: changes.admin ? 1 : 0 }),
         ...(changes.active !== undefined && { active: changes.active ? 1 : 0 }),
       })
@@ -92,7 +95,7 @@ export class UserStore {
       .selectFrom('tokens')
       .innerJoin('users', 'users.id', 'tokens.user_id')
       .select(['tokens.selector', 'tokens.verifier', 'tokens.kind', 'tokens.trial_id', 'tokens.experiment_id', 'tokens.expires_at'])
-      .select(['users.id', 'users.username', 'users.password_hash', 'users.admin', 'users.active', 'users.created_at'])
+      .select(['users.id', 'users.username', 'users.password_hash', 'users.determined_hash', 'users.admin', 'users.active', 'users.created_at'])
       .where('tokens.selector', '=', selector)
       .executeTakeFirst();
     if (!row) return undefined;
@@ -125,11 +128,12 @@ export class UserStore {
   }
 }
 
-function toUser(row: { id: number | string; username: string; password_hash: string; admin: number; active: number; created_at: number | string }): UserRecord {
+function toUser(row: { id: number | string; username: string; password_hash: string; determined_hash: string | null; admin: number; active: number; created_at: number | string }): UserRecord {
   return {
     id: Number(row.id),
     username: row.username,
     passwordHash: row.password_hash,
+    determinedHash: row.determined_hash,
     admin: Number(row.admin) === 1,
     active: Number(row.active) === 1,
     createdAt: Number(row.created_at),
