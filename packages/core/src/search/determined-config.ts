@@ -143,7 +143,8 @@ function inDeterminedTerms<T>(check: () => T): T {
   }
 }
 
-function parseYaml(text: string): unknown {
+/** A config's YAML text, parsed; a ValidationError naming `config` (and the fault's line) when it is not YAML. */
+export function parseYaml(text: string): unknown {
   try {
     return YAML.parse(text);
   } catch (err) {

@@ -255,9 +255,13 @@ function requireMetric(views: Checkpoint[], metric: string, of: string): void {
 
 /** Sorts by a validation metric (checkpoints without it last) or, without one, by steps then report time. */
 function sortCheckpoints(views: Checkpoint[], sortBy: string | undefined, descending: boolean): Checkpoint[] {
-  // A NaN or infinite value sorts as if it were missing: last.
+  return orderCheckpoints(views, (c) => (sortBy ? c.training.validationMetrics?.[sortBy] : c.stepsCompleted), descending);
+}
+
+/** Checkpoints by a numeric key; a missing, NaN or infinite value sorts as if it were missing: last, either way. */
+export function orderCheckpoints(views: readonly Checkpoint[], valueOf: (checkpoint: Checkpoint) => unknown, descending: boolean): Checkpoint[] {
   const key = (c: Checkpoint) => {
-    const value = sortBy ? c.training.validationMetrics?.[sortBy] : c.stepsCompleted;
+    const value = valueOf(c);
     return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
   };
   return [...views].sort((a, b) => {

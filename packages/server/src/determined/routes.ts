@@ -8,14 +8,14 @@
  * the envelope, whose `message` the SDK reads); JSON bodies come without a Content-Type, and one DELETE has a
  * body; experiment ids are integers (the experiment's seq, never reused).
  */
-import { ForbiddenError, NotFoundError, RowId, UnauthorizedError, Uuid, ValidationError, type Checkpoint, type ExperimentSpec, type Trial } from '@periscope/core';
+import { ForbiddenError, NotFoundError, RowId, UnauthorizedError, Uuid, ValidationError, type Checkpoint, type ExperimentSpec, type LogLine, type Trial } from '@periscope/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { create as createTar } from 'tar';
 import Type, { type Static } from 'typebox';
-import type { TrainingService } from '../checkpoints/service.js';
+import { orderCheckpoints, type TrainingService } from '../checkpoints/service.js';
 import type { CodeStore } from '../code/code-store.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { ExperimentService } from '../experiments/service.js';
@@ -126,9 +126,10 @@ export function determinedRoutes(deps: DeterminedFaceDeps): FastifyPluginAsyncTy
 
   const presentExperiment = async (record: ExperimentRecord) => wire.experiment(record, await configOf(record), await trials.ofExperiment(record), await userId(record.owner));
 
-  const trialNumbers = new Map<number, number>();
   const presentCheckpoints = async (views: readonly Checkpoint[]) => {
+    // Per answer: the checkpoints of one list share a few experiments and trials.
     const records = new Map<string, { record: ExperimentRecord; config: wire.DeterminedConfig }>();
+    const trialNumbers = new Map<number, number>();
     const out = [];
     for (const view of views) {
       let known = records.get(view.experimentId);
@@ -158,20 +159,10 @@ export function determinedRoutes(deps: DeterminedFaceDeps): FastifyPluginAsyncTy
       // Best first unless the caller reverses it.
       desc = (searcher.smaller_is_better === false) !== descending(query.orderBy);
     }
-    const key = (c: Checkpoint) => {
-      const value = metric === undefined ? (query.sortByAttr === 'SORT_BY_END_TIME' ? Date.parse(c.reportTime) : c.stepsCompleted) : c.training.validationMetrics?.[metric];
-      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-    };
+    const valueOf = (c: Checkpoint) => (metric === undefined ? (query.sortByAttr === 'SORT_BY_END_TIME' ? Date.parse(c.reportTime) : c.stepsCompleted) : c.training.validationMetrics?.[metric]);
     const stateFilter = list(query.states).map((s) => s.replace(/^STATE_/, ''));
-    return views
-      .filter((c) => stateFilter.length === 0 || stateFilter.includes(c.state))
-      .sort((a, b) => {
-        const x = key(a);
-        const y = key(b);
-        // Unscored checkpoints go last, whichever way the rest are sorted.
-        if (x === undefined || y === undefined) return x === undefined ? (y === undefined ? 0 : 1) : -1;
-        return desc ? y - x : x - y;
-      });
+    // Unscored checkpoints go last, whichever way the rest are sorted.
+    return orderCheckpoints(views.filter((c) => stateFilter.length === 0 || stateFilter.includes(c.state)), valueOf, desc);
   };
 
   const presentModel = async (name: string) => {
@@ -217,15 +208,10 @@ export function determinedRoutes(deps: DeterminedFaceDeps): FastifyPluginAsyncTy
       '/determined/api/v1/experiments',
       { bodyLimit: Math.ceil((MAX_MODEL_BYTES * 4) / 3) + 2 * 1024 * 1024, schema: { tags, summary: 'Create an experiment from a Determined config and model definition', body: CreateExperimentBody, response: answers } },
       async (request) => {
-        const { fromDeterminedConfig } = await import('@periscope/core/determined');
-        const { default: YAML } = await import('yaml');
-        const { spec, warnings } = fromDeterminedConfig(request.body.config);
-        let parsed: Record<string, unknown>;
-        try {
-          parsed = (YAML.parse(request.body.config, { maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
-        } catch (error) {
-          throw new ValidationError(`config: ${(error as Error).message.split('\n')[0]}`, 'config');
-        }
+        const { fromDeterminedConfig, parseYaml } = await import('@periscope/core/determined');
+        // Parsed once: the conversion takes the object, and the parse is what the config echoes.
+        const parsed = parseYaml(request.body.config) as Record<string, unknown>;
+        const { spec, warnings } = fromDeterminedConfig(parsed);
         const sha256 = await storeModelDefinition(request.body.modelDefinition ?? [], deps.code);
         const input: ExperimentSpec = { ...spec, ...(sha256 && { code: { syncMode: 'upload', url: sha256 } }), ...(request.body.activate === false && { autoStart: false }) };
         const created = await experiments.create(input, request.principal!.username);
@@ -385,7 +371,7 @@ function abortedWith(request: FastifyRequest): AbortSignal {
   return aborted.signal;
 }
 
-type LogFilter = (line: { level: string | null; rank: number; text: string; time: string }) => boolean;
+type LogFilter = (line: LogLine) => boolean;
 
 function filterOf(query: Static<typeof LogsQuery>): LogFilter | undefined {
   const levels = list(query.levels);
@@ -406,7 +392,7 @@ function filterOf(query: Static<typeof LogsQuery>): LogFilter | undefined {
  * The lines a log request asks for, in the order they are answered: everything (paged through, never whole in
  * memory), a head, a tail newest first, or a follow. A missing trial is thrown here, before the answer starts.
  */
-async function logLines(trials: TrialService, id: number, query: Static<typeof LogsQuery>, signal: AbortSignal): Promise<AsyncIterable<Parameters<LogFilter>[0] & import('@periscope/core').LogLine>> {
+async function logLines(trials: TrialService, id: number, query: Static<typeof LogsQuery>, signal: AbortSignal): Promise<AsyncIterable<LogLine>> {
   const filter = filterOf(query);
   const limit = query.limit || undefined;
   const tail = limit !== undefined && descending(query.orderBy);
@@ -430,14 +416,15 @@ async function logLines(trials: TrialService, id: number, query: Static<typeof L
   const first = await trials.lines(id, { limit: 10_000 });
   return (async function* () {
     let page = first;
-    const kept: import('@periscope/core').LogLine[] = [];
+    // The last `limit` filtered lines: trimmed in batches, so a long log costs no shift per line.
+    let kept: LogLine[] = [];
     let sent = 0;
     for (;;) {
       for (const line of page.lines) {
         if (filter && !filter(line)) continue;
         if (tail) {
           kept.push(line);
-          if (kept.length > limit!) kept.shift();
+          if (kept.length >= 2 * limit!) kept = kept.slice(-limit!);
           continue;
         }
         yield line;
@@ -446,11 +433,11 @@ async function logLines(trials: TrialService, id: number, query: Static<typeof L
       if (page.next === null || signal.aborted) break;
       page = await trials.lines(id, { limit: 10_000, after: page.next });
     }
-    yield* kept.reverse();
+    yield* kept.slice(-limit!).reverse();
   })();
 }
 
-async function* ndjson(lines: AsyncIterable<import('@periscope/core').LogLine>, trialId: number): AsyncGenerator<string> {
+async function* ndjson(lines: AsyncIterable<LogLine>, trialId: number): AsyncGenerator<string> {
   let id = 0;
   try {
     for await (const line of lines) yield wire.logLine(line, trialId, id++);
