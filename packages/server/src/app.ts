@@ -45,6 +45,8 @@ import { serveWebApp } from './http/web-app.js';
 import { registerEventStreams } from './http/sse.js';
 import { executionRoutes } from './netunicorn/routes.js';
 import { ExecutionService } from './netunicorn/service.js';
+import { NetunicornBlobStore } from './netunicorn/blob-store.js';
+import { netunicornRoutes } from './netunicorn/face-routes.js';
 import { flagRoutes } from './flags/routes.js';
 import { FlagService } from './flags/service.js';
 import { FlagStore } from './flags/store.js';
@@ -273,6 +275,18 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
       code: codeStore,
       layout: execution.layout,
       version: VERSION,
+    }),
+  );
+  await http.register(
+    netunicornRoutes({
+      executions,
+      experimentStore,
+      trials: trialStore,
+      blobs: new NetunicornBlobStore(db.kysely),
+      flags,
+      users,
+      execution,
+      authMode: options.auth ?? 'token',
     }),
   );
   await serveWebApp(http, options.webRoot ?? DEFAULT_WEB_ROOT);

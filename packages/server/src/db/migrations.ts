@@ -309,5 +309,22 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('users').dropColumn('determined_hash').execute();
       },
     },
+    '0012_netunicorn_face': {
+      async up(db: Kysely<any>) {
+        // What the netunicorn face keeps opaque (netunicorn/blob-store.ts): the prepare request with its
+        // pickled execution graphs, and each executor's latest pickled results. Never unpickled by the server.
+        await db.schema
+          .createTable('netunicorn_blobs')
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('netunicorn_blobs_pk', ['experiment_id', 'key'])
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('netunicorn_blobs').execute();
+      },
+    },
   };
 }

@@ -195,6 +195,14 @@ export interface TokensTable {
   created_at: Millis;
 }
 
+export interface NetunicornBlobsTable {
+  experiment_id: string;
+  /** `request` (the prepare body as sent) or `result:<executor>` (its latest report). */
+  key: string;
+  data: string;
+  updated_at: Millis;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -209,4 +217,5 @@ export interface Database {
   model_labels: ModelLabelsTable;
   model_versions: ModelVersionsTable;
   determined_configs: DeterminedConfigsTable;
+  netunicorn_blobs: NetunicornBlobsTable;
 }

@@ -21,6 +21,8 @@ import { presentDeleted, presentExperiment, presentLog } from './present.js';
 import { sealSpec } from './secrets.js';
 import type { ExperimentRecord, ExperimentStore } from './store.js';
 import type { Admission } from '../execution/orchestrator.js';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 
 export const EXPERIMENT_NOT_FOUND = 'Not found experiment.';
 
@@ -80,13 +82,19 @@ export class ExperimentService {
     return presentExperiment(record);
   }
 
-  /** Creates an experiment under a netunicorn execution name; the caller handles a taken name. */
-  async createNamed(input: ExperimentSpec, executionName: string, requestDigest: string, owner: string): Promise<ExperimentRecord> {
+  /**
+   * Creates an experiment under a netunicorn execution name; the caller handles a taken name. `alongside`
+   * writes in the same transaction (the netunicorn face's request), so neither exists without the other.
+   */
+  async createNamed(input: ExperimentSpec, executionName: string, requestDigest: string, owner: string, alongside?: (tx: Transaction<Database>, id: string) => Promise<void>): Promise<ExperimentRecord> {
     const id = this.ids.next();
     const spec = sealSpec(this.secrets, normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
     const admission = await this.execution.admission(id, spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest, owner }, (tx) => admission.write(tx));
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest, owner }, async (tx) => {
+      await admission.write(tx);
+      await alongside?.(tx, id);
+    });
     await admission.begin();
     return record;
   }

@@ -379,6 +379,7 @@ export class ExperimentStore {
   async delete(id: string): Promise<ExperimentRecord | undefined> {
     // Marked Deleted already: a kill between these two leaves nothing anyone reads.
     await this.db.deleteFrom('determined_configs').where('experiment_id', '=', id).execute();
+    await this.db.deleteFrom('netunicorn_blobs').where('experiment_id', '=', id).execute();
     const row = await this.#write(id, () => this.db.deleteFrom('experiments').where('id', '=', id).returningAll().executeTakeFirst());
     return this.#told(row && toRecord(row), true);
   }

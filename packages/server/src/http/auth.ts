@@ -66,7 +66,9 @@ export function installAuth(app: FastifyInstance, mode: AuthMode, users: UserSer
     if (policy.access === 'public') return;
     const header = authorizationOf(request);
     try {
-      request.principal = mode === 'none' && !header ? NOBODY_CHECKS : await users.authenticate(header);
+      if (mode === 'none' && !header) request.principal = NOBODY_CHECKS;
+      else if (policy.basic && header !== undefined && /^Basic\s/i.test(header)) request.principal = await users.authenticateBasic(header, request.ip);
+      else request.principal = await users.authenticate(header);
     } catch (error) {
       if (error instanceof UnauthorizedError) void reply.header('www-authenticate', 'Bearer realm="periscope"');
       throw error;

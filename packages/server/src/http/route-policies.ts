@@ -18,6 +18,8 @@ export interface RoutePolicy {
   resource?: { kind: ResourceKind; param: string; write?: boolean };
   /** An executor's task token may call it, for its own trial (`trial`) or its experiment (`experiment`). */
   task?: 'trial' | 'experiment';
+  /** HTTP Basic is taken besides a bearer token (the netunicorn face: its 0.3 clients send nothing else). */
+  basic?: true;
 }
 
 const user: RoutePolicy = { access: 'user' };
@@ -26,6 +28,9 @@ const trial: RoutePolicy = { access: 'user', resource: { kind: 'trial', param: '
 const checkpoint: RoutePolicy = { access: 'user', resource: { kind: 'checkpoint', param: 'uuid' } };
 const model = (write = false): RoutePolicy => ({ access: 'user', resource: { kind: 'model', param: 'model', write } });
 const determinedExperiment: RoutePolicy = { access: 'user', resource: { kind: 'determined-experiment', param: 'id' } };
+const netunicorn: RoutePolicy = { access: 'user', basic: true };
+/** The executors' side of the netunicorn face: its path's secret (the trial's task token) is checked by the route. */
+const gateway: RoutePolicy = { access: 'public' };
 const environment = (write = false): RoutePolicy => ({ access: 'user', resource: { kind: 'environment', param: 'name', write } });
 
 export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
@@ -138,11 +143,34 @@ export const ROUTE_POLICIES: Readonly<Record<string, RoutePolicy>> = {
   'POST /determined/api/v1/models/:model/versions': model(true),
   'GET /determined/api/v1/models/:model/versions': model(),
   'GET /determined/api/v1/models/:model/versions/:version': model(),
+
+  // The netunicorn face (netunicorn/face-routes.ts): executions by name, which are per user, so another
+  // user's name is simply not found; the token comes from its form login.
+  'POST /netunicorn/api/v1/token': { access: 'public' },
+  'GET /netunicorn/api/v1/verify_token': netunicorn,
+  'GET /netunicorn/api/v1/health': { access: 'public' },
+  'GET /netunicorn/api/v1/nodes': netunicorn,
+  'GET /netunicorn/api/v1/experiment': netunicorn,
+  'GET /netunicorn/api/v1/experiment/:name': netunicorn,
+  'DELETE /netunicorn/api/v1/experiment/:name': netunicorn,
+  'POST /netunicorn/api/v1/experiment/:name/prepare': netunicorn,
+  'POST /netunicorn/api/v1/experiment/:name/start': netunicorn,
+  'POST /netunicorn/api/v1/experiment/:name/cancel': netunicorn,
+  'GET /netunicorn/api/v1/experiment/:name/flag/:flag': netunicorn,
+  'POST /netunicorn/api/v1/experiment/:name/flag/:flag': netunicorn,
+  'POST /netunicorn/api/v1/executors/cancel': netunicorn,
+  'GET /netunicorn/gateway/:secret/api/v1/executor/execution_graph': gateway,
+  'GET /netunicorn/gateway/:secret/api/v1/executor/pipeline': gateway,
+  'POST /netunicorn/gateway/:secret/api/v1/executor/result': gateway,
+  'GET /netunicorn/gateway/:secret/api/v1/experiment/:id/flag/:flag': gateway,
+  'POST /netunicorn/gateway/:secret/api/v1/experiment/:id/flag/:flag': gateway,
+  'POST /netunicorn/gateway/:secret/api/v1/experiment/:id/flag/:flag/increment': gateway,
+  'POST /netunicorn/gateway/:secret/api/v1/experiment/:id/flag/:flag/decrement': gateway,
 };
 
-/** Whether a route is the API's (held to this table): Periscope's own and the Determined face's. */
+/** Whether a route is the API's (held to this table): Periscope's own and the Determined and netunicorn faces'. */
 export function isApiRoute(url: string): boolean {
-  return url.startsWith('/api/v1/') || url.startsWith('/determined/');
+  return url.startsWith('/api/v1/') || url.startsWith('/determined/') || url.startsWith('/netunicorn/');
 }
 
 /** The policy of a route, by method and Fastify path; HEAD shares GET's. */

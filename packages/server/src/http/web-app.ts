@@ -21,7 +21,7 @@ export async function serveWebApp(app: FastifyInstance, root: string): Promise<v
   }
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
-    if (path.startsWith('/api/') || path === '/api' || path.startsWith('/determined/') || (request.method !== 'GET' && request.method !== 'HEAD')) {
+    if (path.startsWith('/api/') || path === '/api' || path.startsWith('/determined/') || path.startsWith('/netunicorn/') || (request.method !== 'GET' && request.method !== 'HEAD')) {
       return reply.code(404).send(failure(404, `No route ${request.method} ${path}.`));
     }
     if (!built) {

@@ -11,6 +11,8 @@ import { readPipeline } from '../execution/pipeline.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { TrialStore } from '../trials/store.js';
 import type { Principal } from '../users/service.js';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 
 export const EXECUTION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -28,12 +30,20 @@ export class ExecutionService {
    * spec under a live name is a conflict. Concurrent calls race on the store's unique key, so only one wins.
    */
   async prepare(caller: Principal, name: string, spec: ExperimentSpec): Promise<ExecutionInfo> {
+    return this.info(await this.prepareRecord(caller, name, spec));
+  }
+
+  /**
+   * The experiment prepared under `name`: found, or created. `options.digest` names the request when it is
+   * more than the spec (the netunicorn face's, with its graphs); `options.alongside` writes with the create.
+   */
+  async prepareRecord(caller: Principal, name: string, spec: ExperimentSpec, options: { digest?: string; alongside?: (tx: Transaction<Database>, id: string) => Promise<void> } = {}): Promise<ExperimentRecord> {
     checkName(name);
-    const digest = digestOf(spec);
+    const digest = options.digest ?? digestOf(spec);
     let record = await this.store.getByExecutionName(caller.username, name);
     if (!record) {
       try {
-        record = await this.experiments.createNamed(spec, name, digest, caller.username);
+        record = await this.experiments.createNamed(spec, name, digest, caller.username, options.alongside);
       } catch (error) {
         if (!(error instanceof NameTakenError)) throw error;
         record = await this.store.getByExecutionName(caller.username, name);
@@ -45,7 +55,7 @@ export class ExecutionService {
     if (record.requestDigest !== digest) {
       throw new ConflictError(`Execution name "${name}" is already used by experiment ${record.id} with a different spec; delete it first to reuse the name.`);
     }
-    return this.info(record);
+    return record;
   }
 
   /** Idempotent: starting one that runs or has finished answers its status and launches nothing. */
@@ -94,7 +104,8 @@ export class ExecutionService {
     return this.orchestrator.cancelExecutors(records.map((r) => r!));
   }
 
-  private async require(caller: Principal, name: string): Promise<ExperimentRecord> {
+  /** The caller's execution under `name`; NOT_FOUND when there is none (names are per user). */
+  async require(caller: Principal, name: string): Promise<ExperimentRecord> {
     checkName(name);
     const record = await this.store.getByExecutionName(caller.username, name);
     if (!record) throw new NotFoundError(`Not found execution "${name}".`);

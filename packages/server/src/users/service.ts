@@ -12,6 +12,7 @@ import {
   type UpdateUserRequest,
   type User,
 } from '@periscope/core';
+import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LoginLimiter } from './login-limiter.js';
 import { DEFAULT_PASSWORD_COST, determinedPreHash, hashPassword, randomPassword, verifyPassword } from './passwords.js';
@@ -57,12 +58,15 @@ const BAD_LOGIN = 'Invalid username or password.';
  */
 const TOKEN_CACHE_MS = 5_000;
 const TOKEN_CACHE_SIZE = 10_000;
+/** How long a Basic credential that passed is taken without checking its password again. */
+const BASIC_CACHE_MS = 60_000;
 
 export class UserService {
   private readonly sessionTtlMs: number;
   private readonly passwordCost: number;
   private readonly limiter: LoginLimiter;
   private readonly recentTokens = new Map<string, { record: TokenRecord; until: number }>();
+  private readonly recentBasic = new Map<string, { username: string; admin: boolean; until: number }>();
   private readonly trialFinished: (trialId: number) => Promise<boolean>;
 
   constructor(
@@ -120,6 +124,7 @@ export class UserService {
     });
     // Any change to a user (admin flag included) must be seen by their next request.
     this.forget((r) => r.user.id === user.id);
+    this.recentBasic.clear();
     if (changes.active === false || changes.password !== undefined) await this.store.deleteSessions(user.id);
     return this.get(username);
   }
@@ -129,6 +134,35 @@ export class UserService {
    * (login-limiter.ts), and every failure answers the same whatever failed.
    */
   async login(username: string, password: string, address: string, options: { determinedPreHash?: boolean } = {}): Promise<LoginAnswer> {
+    const user = await this.checkPassword(username, password, address, options);
+    const { token, expiresAt } = await this.session(user);
+    return { token, expiresTime: formatTime(expiresAt)!, user: present(user) };
+  }
+
+  /**
+   * HTTP Basic, which netunicorn 0.3 clients send on every call instead of a token. A credential that passed
+   * is remembered (by its digest) for a minute, so a client's burst costs one scrypt, not one per call; any
+   * change to a user forgets them all.
+   */
+  async authenticateBasic(authorization: string, address: string): Promise<Principal> {
+    const digest = createHash('sha256').update(authorization).digest('hex');
+    const now = Date.now();
+    let user = this.recentBasic.get(digest);
+    if (!user || user.until <= now) {
+      this.recentBasic.delete(digest);
+      const match = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(authorization);
+      const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
+      const colon = decoded.indexOf(':');
+      if (colon < 1) throw new UnauthorizedError('Malformed Basic credentials: send base64 of username:password.');
+      const record = await this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), address);
+      if (this.recentBasic.size >= TOKEN_CACHE_SIZE) this.recentBasic.delete(this.recentBasic.keys().next().value!);
+      user = { username: record.username, admin: record.admin, until: now + BASIC_CACHE_MS };
+      this.recentBasic.set(digest, user);
+    }
+    return { username: user.username, admin: user.admin };
+  }
+
+  private async checkPassword(username: string, password: string, address: string, options: { determinedPreHash?: boolean } = {}): Promise<UserRecord> {
     const attempt = this.limiter.begin(username, address);
     if (attempt.delayMs > 0) await delay(attempt.delayMs);
     const user = await this.store.byName(username);
@@ -142,8 +176,7 @@ export class UserService {
     if (!options.determinedPreHash && user.determinedHash === null) {
       await this.store.update(user.id, { determinedHash: await hashPassword(determinedPreHash(password), this.passwordCost) });
     }
-    const { token, expiresAt } = await this.session(user);
-    return { token, expiresTime: formatTime(expiresAt)!, user: present(user) };
+    return user;
   }
 
   /** The password's scrypt verifier and that of the Determined SDK's pre-hash of it (see determinedPreHash). */

@@ -1,0 +1,1 @@
+"""A stand-in for the netunicorn package, for tests only: see executor/__main__.py."""
