@@ -18,9 +18,8 @@ import Type from 'typebox';
 import type { Execution } from '../execution/execution.js';
 import type { ExperimentStore, ExperimentRecord } from '../experiments/store.js';
 import type { AuthMode } from '../http/auth.js';
-import type { FlagRecord } from '../flags/store.js';
 import type { FlagService } from '../flags/service.js';
-import type { TrialStore } from '../trials/store.js';
+import type { ExecutorRecord, TrialStore } from '../trials/store.js';
 import { FIRST_ADMIN, type Principal, type UserService } from '../users/service.js';
 import type { NetunicornBlobStore } from './blob-store.js';
 import { digestOf, type ExecutionService } from './service.js';
@@ -126,11 +125,11 @@ export function netunicornRoutes(deps: NetunicornFaceDeps): FastifyPluginAsyncTy
     );
     app.get('/netunicorn/api/v1/experiment/:name/flag/:flag', { schema: { tags, summary: "A flag's values", params: FlagParams, response: answers } }, async (request) => {
       const record = await executions.require(request.principal!, request.params.name);
-      return flagValues(await flags.get(record.id, request.params.flag));
+      return wire.flagValues(await flags.get(record.id, request.params.flag));
     });
     app.post('/netunicorn/api/v1/experiment/:name/flag/:flag', { schema: { tags, summary: "Set a flag's values", params: FlagParams, body: wire.FlagValues, response: answers } }, async (request) => {
       const record = await executions.require(request.principal!, request.params.name);
-      return flagValues(await flags.set(record.id, request.params.flag, { textValue: request.body.text_value ?? null, intValue: request.body.int_value ?? null }));
+      return wire.flagValues(await flags.set(record.id, request.params.flag, wire.flagChange(request.body)));
     });
 
     // The executors' gateway: the secret is checked before anything else is read.
@@ -140,13 +139,17 @@ export function netunicornRoutes(deps: NetunicornFaceDeps): FastifyPluginAsyncTy
       if (!principal.task) throw new ForbiddenError("This gateway URL is not an executor's: its secret is a user's token.");
       return principal.task;
     }
-    async function graphOf(secret: string, executorId: string): Promise<string> {
+    /** The executor named, if it belongs to the trial whose task token the gateway's secret is. */
+    async function executorBehind(secret: string, executorId: string): Promise<ExecutorRecord> {
       const task = await caller(secret);
       const executor = await trials.executor(executorId);
       if (!executor || executor.trialId !== task.trialId) throw new NotFoundError(`Not found executor ${executorId} behind this gateway.`);
+      return executor;
+    }
+    async function graphOf(secret: string, executorId: string): Promise<string> {
+      const executor = await executorBehind(secret, executorId);
       const request = (await blobs.request(executor.experimentId)) as wire.PrepareBody | undefined;
-      const index = /^d(\d+)$/.exec(executor.role)?.[1];
-      const deployment = index === undefined ? undefined : request?.deployment_map[Number(index)];
+      const deployment = request && wire.deploymentOf(request, executor.role);
       if (!deployment) throw new NotFoundError(`Executor ${executorId} has no netunicorn execution graph (it was not prepared through /netunicorn).`);
       return deployment.execution_graph;
     }
@@ -158,9 +161,7 @@ export function netunicornRoutes(deps: NetunicornFaceDeps): FastifyPluginAsyncTy
       jsonString(reply, await graphOf(request.params.secret, request.query.executor_id)),
     );
     const report = async (secret: string, body: { executor_id: string; results: string | null; state?: number }): Promise<Record<string, never>> => {
-      const task = await caller(secret);
-      const executor = await trials.executor(body.executor_id);
-      if (!executor || executor.trialId !== task.trialId) throw new NotFoundError(`Not found executor ${body.executor_id} behind this gateway.`);
+      const executor = await executorBehind(secret, body.executor_id);
       if (body.results !== null) await blobs.putReport(executor.experimentId, executor.name, { results: body.results, state: body.state ?? 0 });
       return {};
     };
@@ -177,21 +178,17 @@ export function netunicornRoutes(deps: NetunicornFaceDeps): FastifyPluginAsyncTy
     }
     const flagPath = `${gateway}/experiment/:id/flag/:flag`;
     app.get(flagPath, { schema: { tags, summary: "A flag's values", params: GatewayFlagParams, response: answers } }, async (request) =>
-      flagValues(await flags.get(await experimentOf(request.params.secret, request.params.id), request.params.flag)),
+      wire.flagValues(await flags.get(await experimentOf(request.params.secret, request.params.id), request.params.flag)),
     );
     app.post(flagPath, { schema: { tags, summary: "Set a flag's values", params: GatewayFlagParams, body: wire.FlagValues, response: answers } }, async (request) =>
-      flagValues(await flags.set(await experimentOf(request.params.secret, request.params.id), request.params.flag, { textValue: request.body.text_value ?? null, intValue: request.body.int_value ?? null })),
+      wire.flagValues(await flags.set(await experimentOf(request.params.secret, request.params.id), request.params.flag, wire.flagChange(request.body))),
     );
     for (const [step, by] of [['increment', 1], ['decrement', -1]] as const) {
       app.post(`${flagPath}/${step}`, { schema: { tags, summary: `${step[0]!.toUpperCase()}${step.slice(1)} a flag's int value by one`, params: GatewayFlagParams, response: answers } }, async (request) =>
-        flagValues(await flags.increment(await experimentOf(request.params.secret, request.params.id), request.params.flag, by)),
+        wire.flagValues(await flags.increment(await experimentOf(request.params.secret, request.params.id), request.params.flag, by)),
       );
     }
   };
-}
-
-function flagValues(flag: FlagRecord): { text_value: string | null; int_value: number | null } {
-  return { text_value: flag.textValue, int_value: flag.intValue };
 }
 
 /** netunicorn answers several calls with a bare JSON string (Fastify would send a string as text). */

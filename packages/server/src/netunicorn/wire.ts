@@ -9,6 +9,7 @@ import { STATUS_TABLE, ValidationError, type ExperimentSpec, type ExperimentStat
 import Type, { type Static } from 'typebox';
 import type { ExperimentRecord } from '../experiments/store.js';
 import type { NodeCapacity } from '../execution/capacity.js';
+import type { FlagRecord } from '../flags/store.js';
 import type { ExecutorRecord } from '../trials/store.js';
 import type { ExecutorReport } from './blob-store.js';
 
@@ -78,6 +79,16 @@ export const ReportBody = Type.Object(
 
 export const FlagValues = Type.Object({ text_value: Type.Optional(Type.Union([Type.String(), Type.Null()])), int_value: Type.Optional(Type.Union([Type.Integer(), Type.Null()])) });
 
+/** A flag as netunicorn's FlagValues. */
+export function flagValues(flag: FlagRecord): { text_value: string | null; int_value: number | null } {
+  return { text_value: flag.textValue, int_value: flag.intValue };
+}
+
+/** netunicorn's FlagValues as the flag service's change (both values replaced; a missing one is null). */
+export function flagChange(values: Static<typeof FlagValues>): { textValue: string | null; intValue: number | null } {
+  return { textValue: values.text_value ?? null, intValue: values.int_value ?? null };
+}
+
 /** netunicorn's ExperimentStatus values, by our status table's netunicorn column. */
 const STATUS_CODES: Record<string, number> = { UNKNOWN: 0, PREPARING: 1, READY: 2, RUNNING: 3, FINISHED: 4 };
 
@@ -90,6 +101,12 @@ export const REPORT_FINISHED = 2;
 
 /** Each deployment runs as its own role, so its executor (role `d<i>`, replica 0) is found by index. */
 export const deploymentRole = (index: number) => `d${index}`;
+
+/** The deployment an executor of `role` runs (the inverse of deploymentRole); undefined for any other role. */
+export function deploymentOf(request: PrepareBody, role: string): PrepareBody['deployment_map'][number] | undefined {
+  const index = /^d(\d+)$/.exec(role)?.[1];
+  return index === undefined ? undefined : request.deployment_map[Number(index)];
+}
 
 /** The heartbeat an executor is told to keep, unless the deployment's own environment says otherwise. */
 const HEARTBEAT_SECONDS = '10';
