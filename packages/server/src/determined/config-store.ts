@@ -1,13 +1,14 @@
 /** The Determined configs experiments were created from through /determined (rows only). */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { DeterminedConfig } from './wire.js';
 
 export class DeterminedConfigStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async put(experimentId: string, config: DeterminedConfig): Promise<void> {
-    await this.db.insertInto('determined_configs').values({ experiment_id: experimentId, original: config.original, config: JSON.stringify(config.config) }).execute();
+  /** Written in the experiment's create transaction (`tx`), so no experiment made here lacks its config. */
+  async put(tx: Transaction<Database>, experimentId: string, config: DeterminedConfig): Promise<void> {
+    await tx.insertInto('determined_configs').values({ experiment_id: experimentId, original: config.original, config: JSON.stringify(config.config) }).execute();
   }
 
   async get(experimentId: string): Promise<DeterminedConfig | undefined> {

@@ -214,9 +214,8 @@ export function determinedRoutes(deps: DeterminedFaceDeps): FastifyPluginAsyncTy
         const { spec, warnings } = fromDeterminedConfig(parsed);
         const sha256 = await storeModelDefinition(request.body.modelDefinition ?? [], deps.code);
         const input: ExperimentSpec = { ...spec, ...(sha256 && { code: { syncMode: 'upload', url: sha256 } }), ...(request.body.activate === false && { autoStart: false }) };
-        const created = await experiments.create(input, request.principal!.username);
         const config = { original: request.body.config, config: parsed };
-        await configs.put(created.experimentId, config);
+        const created = await experiments.create(input, request.principal!.username, (tx, id) => configs.put(tx, id, config));
         const record = await experimentById(created.experimentId);
         return { experiment: await presentExperiment(record), config: parsed, warnings };
       },

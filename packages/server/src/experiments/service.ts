@@ -71,13 +71,17 @@ export class ExperimentService {
   /** Runs before an experiment is marked deleted and purged: the registry keeps what model versions hold. */
   keep?: (experimentId: string) => Promise<void>;
 
-  async create(input: ExperimentSpec, owner: string): Promise<Experiment> {
+  /** `alongside` writes what belongs with the experiment (the Determined face's config) in its create transaction. */
+  async create(input: ExperimentSpec, owner: string, alongside?: (tx: Transaction<Database>, id: string) => Promise<void>): Promise<Experiment> {
     const id = this.ids.next();
     const spec = sealSpec(this.secrets, normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
     // The experiment and its first trial commit together before the answer: an answered create survives kill -9 whole.
     const admission = await this.execution.admission(id, spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), owner }, (tx) => admission.write(tx));
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), owner }, async (tx) => {
+      await admission.write(tx);
+      await alongside?.(tx, id);
+    });
     await admission.begin();
     return presentExperiment(record);
   }
