@@ -28,7 +28,7 @@ it('runs a netunicorn experiment with a deployment on each Slurm node; each resu
   assert.equal(form.status, 200);
   const headers = { authorization: `Bearer ${((await form.json()) as { access_token: string }).access_token}` };
 
-  const pool = (await call(app, 'GET', '/netunicorn/api/v1/nodes', undefined, headers)).body;
+  const pool: any = (await call(app, 'GET', '/netunicorn/api/v1/nodes', undefined, headers)).body;
   assert.equal(pool.node_pool_type, 'CountableNodePool');
   const names = pool.node_pool_data.map((n: any) => n.name).sort();
   assert.deepEqual(names, ['node1', 'node2']);
@@ -41,14 +41,14 @@ it('runs a netunicorn experiment with a deployment on each Slurm node; each resu
     .map((node: any, i: number) => ({ node, prepared: false, executor_id: '', error: null, execution_graph: graphs[i]!.toString('base64'), keep_alive_timeout_minutes: 10, cleanup: true, environment_definition: { commands: ['echo on "$SLURMD_NODENAME"'], runtime_context: { ports_mapping: {}, environment_variables: { PYTHONPATH }, additional_arguments: [], network: 'host' } }, environment_definition_type: 'ShellExecution' }));
   const prepared = await call(app, 'POST', '/netunicorn/api/v1/experiment/on-slurm/prepare', { deployment_map, deployment_context: null }, headers);
   assert.equal(prepared.status, 200, prepared.body?.message);
-  const status = async () => (await call(app, 'GET', '/netunicorn/api/v1/experiment/on-slurm', undefined, headers)).body;
+  const status = async (): Promise<any> => (await call(app, 'GET', '/netunicorn/api/v1/experiment/on-slurm', undefined, headers)).body;
   await eventually('READY', async () => (await status()).status === 2);
   assert.equal((await call(app, 'POST', '/netunicorn/api/v1/experiment/on-slurm/start', undefined, headers)).status, 200);
 
   const done = await eventually('FINISHED', async () => { const info = await status(); return info.status === 4 && info; }, 90_000);
   assert.deepEqual(done.execution_result.map((r: any) => [r.node.name, r.error]), [['node1', null], ['node2', null]], JSON.stringify(done.execution_result).slice(0, 2000));
   done.execution_result.forEach((r: any, i: number) => assert.deepEqual(Buffer.from(r.result, 'base64'), Buffer.from(graphs[i]!).reverse(), `${r.node.name}'s report`));
-  const flag = (await call(app, 'GET', '/netunicorn/api/v1/experiment/on-slurm/flag/done', undefined, headers)).body;
+  const flag: any = (await call(app, 'GET', '/netunicorn/api/v1/experiment/on-slurm/flag/done', undefined, headers)).body;
   assert.equal(flag.int_value, 2, JSON.stringify(flag));
 
   // The executors ran as Slurm steps, each on its deployment's node.
