@@ -275,6 +275,7 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
       code: codeStore,
       layout: execution.layout,
       version: VERSION,
+      authMode: options.auth ?? 'token',
     }),
   );
   await http.register(

@@ -20,7 +20,7 @@ import type { CodeStore } from '../code/code-store.js';
 import type { DataLayout } from '../logs/layout.js';
 import type { ExperimentService } from '../experiments/service.js';
 import type { ExperimentRecord, ExperimentStore } from '../experiments/store.js';
-import { notFoundMessage } from '../http/auth.js';
+import { notFoundMessage, type AuthMode } from '../http/auth.js';
 import type { ModelService } from '../models/service.js';
 import type { TrialService } from '../trials/service.js';
 import type { Owners } from '../users/owners.js';
@@ -41,6 +41,7 @@ export interface DeterminedFaceDeps {
   code: CodeStore;
   layout: Pick<DataLayout, 'checkpointDir'>;
   version: string;
+  authMode: AuthMode;
 }
 
 const tags = ['determined'];
@@ -190,7 +191,8 @@ export function determinedRoutes(deps: DeterminedFaceDeps): FastifyPluginAsyncTy
     app.post('/determined/api/v1/auth/login', { schema: { tags, summary: 'Log in (isHashed: the SDK\'s sha512 pre-hash)', body: LoginBody, response: answers } }, async (request) => {
       const { username, password, isHashed } = request.body;
       try {
-        const answer = await users.login(username, password, request.ip, { determinedPreHash: isHashed === true });
+        // --auth none: any login is the first admin's, as every request is in that mode.
+        const answer = deps.authMode === 'none' ? await users.firstAdminLogin() : await users.login(username, password, request.ip, { determinedPreHash: isHashed === true });
         return { token: answer.token, user: determinedUser(answer.user) };
       } catch (error) {
         // Determined answers a bad password 403 (its SDK raises Forbidden then), not 401.

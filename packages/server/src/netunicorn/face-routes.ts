@@ -20,7 +20,7 @@ import type { ExperimentStore, ExperimentRecord } from '../experiments/store.js'
 import type { AuthMode } from '../http/auth.js';
 import type { FlagService } from '../flags/service.js';
 import type { ExecutorRecord, TrialStore } from '../trials/store.js';
-import { FIRST_ADMIN, type Principal, type UserService } from '../users/service.js';
+import type { Principal, UserService } from '../users/service.js';
 import type { NetunicornBlobStore } from './blob-store.js';
 import { digestOf, type ExecutionService } from './service.js';
 import * as wire from './wire.js';
@@ -64,7 +64,7 @@ export function netunicornRoutes(deps: NetunicornFaceDeps): FastifyPluginAsyncTy
 
     app.post('/netunicorn/api/v1/token', { schema: { tags, summary: 'Log in with an OAuth2 password form; answers a bearer token', body: LoginForm, response: answers } }, async (request) => {
       // With auth off everyone acts as the first admin, so any login gets a token of theirs.
-      const token = deps.authMode === 'none' ? (await users.issueToken(FIRST_ADMIN)).token : (await users.login(request.body.username, request.body.password, request.ip)).token;
+      const { token } = deps.authMode === 'none' ? await users.firstAdminLogin() : await users.login(request.body.username, request.body.password, request.ip);
       return { access_token: token, token_type: 'bearer' };
     });
     app.get('/netunicorn/api/v1/verify_token', { schema: { tags, summary: 'Whether the token is good (200) or not (401)', response: answers } }, async (request) => ({ username: request.principal!.username }));

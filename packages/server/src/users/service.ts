@@ -134,7 +134,15 @@ export class UserService {
    * (login-limiter.ts), and every failure answers the same whatever failed.
    */
   async login(username: string, password: string, address: string, options: { determinedPreHash?: boolean } = {}): Promise<LoginAnswer> {
-    const user = await this.checkPassword(username, password, address, options);
+    return this.loginAnswer(await this.checkPassword(username, password, address, options));
+  }
+
+  /** With --auth none: the first admin's session, for the faces' clients, which always log in first. */
+  async firstAdminLogin(): Promise<LoginAnswer> {
+    return this.loginAnswer(await this.require(FIRST_ADMIN));
+  }
+
+  private async loginAnswer(user: UserRecord): Promise<LoginAnswer> {
     const { token, expiresAt } = await this.session(user);
     return { token, expiresTime: formatTime(expiresAt)!, user: present(user) };
   }
