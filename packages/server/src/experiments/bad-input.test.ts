@@ -60,7 +60,7 @@ const cases: Case[] = [
   { name: 'code sync mode s3', body: edit((s) => (s.code = { syncMode: 's3', url: 's3://b/k' })), status: 400, message: /code\.syncMode/ },
   { name: 'git url that is an option', body: edit((s) => (s.code = { syncMode: 'git', url: '--upload-pack=touch /tmp/x' })), status: 400, message: /code\.url/ },
   { name: 'priority out of range', body: edit((s) => (s.priority = 10_000)), status: 400, message: /priority/ },
-  { name: 'body over 1 MiB', body: edit((s) => (s.meta.cmd = 'x'.repeat(1024 * 1024 + 1))), status: 413, message: /too large/ },
+  { name: 'body over 1 MiB', body: edit((s) => (s.meta.cmd = 'x'.repeat(1024 * 1024 + 1))), status: 413, message: /too large: this route takes at most 1 MiB/ },
   { name: 'wrong content type', body: 'meta=1', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, message: /Content-Type/ },
   { name: 'malformed YAML', body: 'meta: [unclosed', headers: { 'content-type': 'application/yaml' }, status: 400, message: /Malformed YAML/ },
   { name: 'unknown status filter', method: 'GET', url: '/api/v1/experiment?status=Finished', status: 400, message: /status: unknown value "Finished"/ },

@@ -19,7 +19,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const status = fastifyError.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(status).send(failure(status, clientErrorMessage(fastifyError)));
+      return reply.code(status).send(failure(status, clientErrorMessage(fastifyError, request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit)));
     }
     const full = diskFull(error);
     if (full) {
@@ -50,15 +50,21 @@ function validationMessage(errors: FastifySchemaValidationError[], context: stri
   return [...new Set(parts)].slice(0, 3).join('; ');
 }
 
-function clientErrorMessage(error: FastifyError): string {
+function clientErrorMessage(error: FastifyError, bodyLimit: number | undefined): string {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'Request body is too large.';
+      return bodyLimit === undefined ? 'Request body is too large.' : `Request body is too large: this route takes at most ${sizeInWords(bodyLimit)}.`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'Unsupported Content-Type: send application/json (or application/yaml).';
     default:
       return error.message;
   }
+}
+
+function sizeInWords(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
 }
 
 /**
