@@ -61,6 +61,13 @@ export interface GangSpec {
    * before submit (local): `env` is then complete.
    */
   distributed?: { framework: string };
+  /**
+   * Stores the handles where a restarted server finds them. The launcher calls it once, before submit answers;
+   * one that can hold a gang back (Slurm: no launch file yet) lets none of it run until this resolved, so a
+   * crash between the submit and the store never leaves an executor running that no one knows of. If it
+   * throws, the launcher stops the gang and submit throws that error.
+   */
+  recorded?: (handles: ExecutorHandle[]) => Promise<void>;
 }
 
 /** What the launcher answered for one executor: stored with it, and all cancel and recovery need. */

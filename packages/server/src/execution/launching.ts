@@ -132,29 +132,50 @@ export class Launching {
     }
     const toStart = specs.filter((spec) => !active.cancelRequested.has(spec.name));
     if (toStart.length === 0) return e.steps.finish(active, 'Canceled', 'Every executor was canceled.');
-    let handles: ExecutorHandle[];
-    try {
-      handles = await o.launcher.submit({ trialId: trial.id, experimentId: experiment.id, executors: toStart, ...gangOptions(experiment.spec), ...(placement.host === null && { distributed: { framework: experiment.spec.meta.framework } }) });
-    } catch (error) {
-      return e.steps.finish(active, 'Failed', `Could not start the executors: ${await whySpawnFailed(error, toStart)}`);
-    }
-    const startedAt = Date.now();
     // An engine that places executors itself has only queued them: they are Pending until it says they started
     // (Orchestrator, on `started`), and the experiment is Running from then on.
     const queued = placement.host === null;
-    for (const h of handles) {
-      const gpus = placement.gpus[plans.findIndex((p) => p.name === h.name)] ?? [];
-      // The processes run: what records them is retried rather than failing them (and a failure here stops them).
-      await e.durable.write(`record the start of ${h.name}`, () =>
-        o.trials.updateExecutor(h.name, queued ? { state: 'Pending', pid: h.pid, handle: h.handle } : { state: 'Running', pid: h.pid, handle: h.handle, node: placement.node, gpus, startedAt }),
-      );
-      await o.tailer.watch(h.name, layout.executorLogs(experiment.id, h.name));
+    // Written before the launcher lets the gang run (GangSpec.recorded), so a restart knows every executor that
+    // may run; retried rather than failing them (and a failure here stops them).
+    const record = async (handles: ExecutorHandle[]): Promise<void> => {
+      const startedAt = Date.now();
+      for (const h of handles) {
+        const gpus = placement.gpus[plans.findIndex((p) => p.name === h.name)] ?? [];
+        await e.durable.write(`record the start of ${h.name}`, () =>
+          o.trials.updateExecutor(h.name, queued ? { state: 'Pending', pid: h.pid, handle: h.handle } : { state: 'Running', pid: h.pid, handle: h.handle, node: placement.node, gpus, startedAt }),
+        );
+        await o.tailer.watch(h.name, layout.executorLogs(experiment.id, h.name));
+      }
+      await e.durable.write(`record trial ${trial.id} as Running`, async () => {
+        await e.lifecycle.move(active.trial, 'Running');
+        if (queued) return;
+        await markExperimentRunning(o.experiments, experiment.id, startedAt);
+      });
+    };
+    let recorded = false;
+    let recordFailure: { error: unknown } | undefined;
+    let handles: ExecutorHandle[];
+    try {
+      handles = await o.launcher.submit({
+        trialId: trial.id,
+        experimentId: experiment.id,
+        executors: toStart,
+        ...gangOptions(experiment.spec),
+        ...(placement.host === null && { distributed: { framework: experiment.spec.meta.framework } }),
+        recorded: (answered) => {
+          recorded = true;
+          return record(answered).catch((error: unknown) => {
+            recordFailure = { error };
+            throw error;
+          });
+        },
+      });
+    } catch (error) {
+      // A record that failed goes where a failed launch step goes (failLaunch); the launcher stopped the gang.
+      if (recordFailure) throw recordFailure.error;
+      return e.steps.finish(active, 'Failed', `Could not start the executors: ${await whySpawnFailed(error, toStart)}`);
     }
-    await e.durable.write(`record trial ${trial.id} as Running`, async () => {
-      await e.lifecycle.move(active.trial, 'Running');
-      if (queued) return;
-      await markExperimentRunning(o.experiments, experiment.id, startedAt);
-    });
+    if (!recorded) await record(handles);
     active.trial = { ...active.trial, state: 'Running' };
   }
 

@@ -68,6 +68,23 @@ describe('LocalLauncher', () => {
     assert.equal((await stubborn).cause, 'canceled');
   });
 
+  it('says an executor started before it says it exited, even when storing the handles outlasts the command', async () => {
+    const l = launcher();
+    const dir = tempDir();
+    const logDir = join(dir, 'logs');
+    const heard: string[] = [];
+    l.on('started', (s) => heard.push(`started ${s.name}`));
+    l.on('exited', (e) => heard.push(`exited ${e.name}`));
+    const ended = exitOf(l, 'quick');
+    // A slow database: the command has ended (its exit file written) before the record answers.
+    const recorded = async () => {
+      await eventually('the command to end', async () => (await readExitFile(logDir)) !== null);
+    };
+    await l.submit({ ...gangOf([{ name: 'quick', argv: shellCommand('exit 3'), cwd: dir, env: {}, logDir }]), recorded });
+    await ended;
+    assert.deepEqual(heard, ['started quick', 'exited quick']);
+  });
+
   it('reports a command killed by a signal as signaled', async () => {
     const l = launcher();
     const dir = tempDir();

@@ -137,12 +137,17 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
   async submit(gang: GangSpec): Promise<ExecutorHandle[]> {
     const handles: ExecutorHandle[] = [];
     try {
-      for (const spec of gang.executors) handles.push(await this.spawnOne(spec));
+      for (const spec of gang.executors) {
+        handles.push(await this.spawnOne(spec));
+        // Said at once: its exit (a message from the spawner, later) must not be heard before its start.
+        this.emitSafely('started', { name: spec.name, node: this.node.name, host: LOCAL_HOST, gpus: spec.gpus ?? [] });
+      }
+      // Local processes run from their spawn; what finds them after a crash without a handle is their tag.
+      await gang.recorded?.(handles);
     } catch (error) {
       await this.cancel(handles.map((a) => a.name), 0);
       throw error;
     }
-    for (const spec of gang.executors) this.emitSafely('started', { name: spec.name, node: this.node.name, host: LOCAL_HOST, gpus: spec.gpus ?? [] });
     if (gang.timeLimitS !== undefined) this.limit(gang.executors.map((e) => e.name), gang.timeLimitS);
     return handles;
   }

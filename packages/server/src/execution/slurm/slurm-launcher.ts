@@ -5,7 +5,12 @@
  * file, which this launcher writes once every step has landed, with the environment computed from there
  * (job-scripts.ts). Ends come from the executors' exit files and from Slurm's job states (timeout, out of
  * memory, node failure, preemption), read by polling `squeue`. A handle is `<job id>/<component>`.
+ *
+ * No launch file is written before the server has stored the handles (GangSpec.recorded), and each submission
+ * has its own id in its executors' dirs: a job that a crash kept from being stored has run nothing, and leaves
+ * once the restarted server abandons or resubmits its executors, so a command never runs twice.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -61,6 +66,8 @@ interface StepSpec {
   replica: number;
   /** Set when the engine computes the distributed-training environment (GangSpec.distributed). */
   framework: string | null;
+  /** The submission it belongs to (`$PERISCOPE_SUBMISSION` of its job); absent from servers older than it. */
+  submission?: string;
 }
 
 const SPEC_FILE = 'slurm-spec.json';
@@ -189,22 +196,34 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
       launchFile({ cwd: e.cwd, env: e.env, argv: e.argv, stdout: '', stderr: '', exit: '' }); // throws on a name no shell takes
     }
     const scripts = await this.scriptPaths();
-    const specs: StepSpec[] = gang.executors.map((e) => ({ cwd: e.cwd, argv: e.argv, env: e.env, userEnv: e.userEnv ?? null, role: e.role, rank: e.rank, replica: e.replica, framework: gang.distributed?.framework ?? null }));
+    // This submission's own name: a job of an earlier one of these executors (a crash kept it from being
+    // recorded) finds another in their dirs and leaves (STEP_SCRIPT).
+    const submission = randomUUID();
+    const specs: StepSpec[] = gang.executors.map((e) => ({ cwd: e.cwd, argv: e.argv, env: e.env, userEnv: e.userEnv ?? null, role: e.role, rank: e.rank, replica: e.replica, framework: gang.distributed?.framework ?? null, submission }));
     for (const [i, e] of gang.executors.entries()) {
       await mkdir(e.logDir, { recursive: true });
+      await writeAtomically(join(e.logDir, JOB_FILES.submission), `${submission}\n`);
       for (const file of [LOG_FILES.exit, JOB_FILES.landed, JOB_FILES.launch]) await rm(join(e.logDir, file), { force: true, recursive: true });
       await writeFile(join(e.logDir, SPEC_FILE), JSON.stringify(specs[i]));
     }
     const first = gang.executors[0]!;
     const args = sbatchArgs(gang, this.options.defaults ?? {}, scripts, join(first.logDir, 'slurm-job.out'));
-    const jobId = await this.cli.sbatch(args, sbatchEnv(first.cwd, this.options.env));
+    const jobId = await this.cli.sbatch(args, { ...sbatchEnv(first.cwd, this.options.env), PERISCOPE_SUBMISSION: submission });
     const executors = gang.executors.map((e, index) => trackedExecutor(e.name, index, e.rank, e.logDir, null));
     const job = trackedJob(jobId, gang.trialId, executors, specs);
+    const handles = job.executors.map((e) => ({ name: e.name, handle: `${jobId}/${e.index}`, pid: null }));
+    // Nothing runs before the server has stored the handles: the steps wait for launch files, written after.
+    try {
+      await gang.recorded?.(handles);
+    } catch (error) {
+      await this.cli.cancel(jobId).catch((cancelError: unknown) => this.log.error({ job: jobId, error: String(cancelError) }, 'slurm launcher: scancel of an unrecorded job failed'));
+      throw error;
+    }
     // A lone executor's environment does not depend on where it lands (it is its own rendezvous, reached over
     // loopback): its launch is written now, so it runs the moment Slurm starts it.
     if (job.executors.length === 1) await this.writeLaunch(job, [{ node: '', host: '127.0.0.1', port: portFor(jobId, first.rank), gpus: null }]);
     this.track(job);
-    return job.executors.map((e) => ({ name: e.name, handle: `${jobId}/${e.index}`, pid: null }));
+    return handles;
   }
 
   private track(job: TrackedJob): void {
@@ -323,7 +342,7 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
   private async watchStart(job: TrackedJob): Promise<void> {
     for (const e of job.executors) {
       if (e.landed || e.reported) continue;
-      e.landed = await readLanded(e.logDir);
+      e.landed = await this.landingOf(job, e);
     }
     if (!job.launched) {
       if (job.executors.some((e) => !e.landed)) return;
@@ -339,6 +358,14 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     }
   }
 
+  /** Where the executor's step landed, if it did: a landing of another submission of it (a stale job) is not. */
+  private async landingOf(job: TrackedJob, e: TrackedExecutor): Promise<Landed | null> {
+    const landed = await readLanded(e.logDir);
+    if (landed === null) return null;
+    const expected = (job.specs ??= await this.readSpecs(job))?.[e.index]?.submission;
+    return expected === undefined || landed.submission === expected ? landed : null;
+  }
+
   /** Writes every executor's launch file (atomically) from these landings; false when the job cannot be launched. */
   private async writeLaunch(job: TrackedJob, landings: Landing[]): Promise<boolean> {
     job.specs ??= await this.readSpecs(job);
@@ -352,10 +379,9 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     const envs = stepEnvironments(job.specs, landings);
     for (const e of job.executors) {
       const spec = job.specs[e.index]!;
-      const text = e.canceled ? 'exit 0\n' : launchFile({ cwd: spec.cwd, env: envs[e.index]!, argv: spec.argv, stdout: join(e.logDir, LOG_FILES.stdout), stderr: join(e.logDir, LOG_FILES.stderr), exit: join(e.logDir, LOG_FILES.exit) });
+      const text = e.canceled ? 'exit 0\n' : launchFile({ cwd: spec.cwd, env: envs[e.index]!, argv: spec.argv, stdout: join(e.logDir, LOG_FILES.stdout), stderr: join(e.logDir, LOG_FILES.stderr), exit: join(e.logDir, LOG_FILES.exit), ...(spec.submission !== undefined && { submission: spec.submission }) });
       if (Buffer.byteLength(text) > MAX_LAUNCH_FILE_BYTES) throw new Error(`the environment and command of ${e.name} exceed ${MAX_LAUNCH_FILE_BYTES} bytes`);
-      await writeFile(join(e.logDir, `${JOB_FILES.launch}.tmp`), text);
-      await rename(join(e.logDir, `${JOB_FILES.launch}.tmp`), join(e.logDir, JOB_FILES.launch));
+      await writeAtomically(join(e.logDir, JOB_FILES.launch), text);
     }
     job.launched = true;
     return true;
@@ -455,17 +481,20 @@ export class SlurmLauncher extends EventEmitter<LauncherEvents> implements Launc
     for (const r of executors) {
       const handle = r.handle !== null ? /^(\d+)\/(\d+)$/.exec(r.handle) : null;
       if (!handle) {
-        // The server died between sbatch and storing the handle: the job cannot be found by it.
+        // The server died between sbatch and storing the handle: the job cannot be found by it, and has run
+        // nothing (no launch before the store). Abandoned here, it leaves at its next look (STEP_SCRIPT).
+        await abandon(r.logDir);
         const e = trackedExecutor(r.name, 0, 0, r.logDir, null);
         this.report(trackedJob(`unknown-${r.name}`, null, [e], null), e, await readExitFile(r.logDir), null);
         continue;
       }
       const [, id, index] = handle;
       const job = jobs.get(id!) ?? jobs.set(id!, trackedJob(id!, null, [], null)).get(id!)!;
-      job.executors.push(trackedExecutor(r.name, Number(index), Number(index), r.logDir, await readLanded(r.logDir)));
+      job.executors.push(trackedExecutor(r.name, Number(index), Number(index), r.logDir, null));
     }
     for (const job of jobs.values()) {
       job.executors.sort((a, b) => a.index - b.index);
+      for (const e of job.executors) e.landed = await this.landingOf(job, e);
       if (await this.allLaunchFiles(job)) job.launched = true;
       this.track(job);
     }
@@ -532,6 +561,18 @@ function sbatchEnv(cwd: string, base: NodeJS.ProcessEnv | undefined): NodeJS.Pro
   const env = executorEnv({ cwd, env: {} });
   for (const name of Object.keys(env)) if (name.startsWith('SLURM_')) delete env[name];
   return { ...env, ...base };
+}
+
+/** Replaces a file whole: a reader finds the old text or the new, never a part. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
+
+/** Tells a job of an executor that no server stands behind it to leave (its submission file names none). */
+async function abandon(logDir: string): Promise<void> {
+  const path = join(logDir, JOB_FILES.submission);
+  if ((await stat(path).catch(() => null)) !== null) await writeAtomically(path, 'abandoned\n');
 }
 
 /** What the step wrote on landing (a few short lines), or null while it has not. */

@@ -5,14 +5,15 @@
  * --launcher flags are checked.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, resolveConfig } from '../../config.js';
 import { gangOf } from '../../testing/launcher.js';
-import { launchFile, parseLanded, shellWord } from './job-scripts.js';
+import { launchFile, parseLanded, shellWord, STEP_SCRIPT } from './job-scripts.js';
 import { constraintOf, sbatchArgs, slurmTime } from './sbatch-args.js';
 import { parseScontrolLine, parseSqueue } from './slurm-cli.js';
 import { featureLabels, gpuCount, neverFits, parseNodes } from './slurm-nodes.js';
@@ -41,12 +42,71 @@ describe('the launch file', () => {
   });
 
   it('reads what a step wrote on landing, and nothing else', () => {
-    assert.deepEqual(parseLanded('node2\n41.1\n0,1\n'), { node: 'node2', step: '41.1', gpus: [0, 1] });
-    assert.deepEqual(parseLanded('node1\n7.0\n\n'), { node: 'node1', step: '7.0', gpus: [] });
+    assert.deepEqual(parseLanded('node2\n41.1\n0,1\n'), { node: 'node2', step: '41.1', gpus: [0, 1], submission: null });
+    assert.deepEqual(parseLanded('node1\n7.0\n\n'), { node: 'node1', step: '7.0', gpus: [], submission: null });
+    assert.deepEqual(parseLanded('node1\n7.batch\n\nsub-1\n'), { node: 'node1', step: '7.batch', gpus: [], submission: 'sub-1' });
     assert.equal(parseLanded('node1\n7.0; rm -rf /\n'), null);
     assert.equal(parseLanded(''), null);
   });
 });
+
+describe('the step script', () => {
+  /** Runs STEP_SCRIPT as a lone executor's batch step would, with `submission` as its job's. */
+  function step(dir: string, submission: string) {
+    const script = join(dir, 'step.sh');
+    writeFileSync(script, STEP_SCRIPT);
+    const child = spawn('/bin/sh', [script, dir, '0', 'batch', 'true'], { env: { PATH: process.env.PATH, SLURM_JOB_ID: '41', SLURMD_NODENAME: 'node1', PERISCOPE_SUBMISSION: submission }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    return { child, ended: once(child, 'exit').then(([code]) => ({ code, stderr })) };
+  }
+  const launchFor = (dir: string, submission: string) => launchFile({ cwd: dir, env: {}, argv: ['/bin/sh', '-c', 'echo ran >> runs'], stdout: join(dir, 'out'), stderr: join(dir, 'err'), exit: join(dir, 'exit'), submission });
+
+  it("runs its launch when the executor's submission is its own, saying so in its landing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'periscope-step-'));
+    writeFileSync(join(dir, 'submission'), 'sub-a\n');
+    writeFileSync(join(dir, 'launch'), launchFor(dir, 'sub-a'));
+    const { ended } = step(dir, 'sub-a');
+    assert.equal((await ended).code, 0, (await ended).stderr);
+    assert.deepEqual(parseLanded(readFileSync(join(dir, 'landed'), 'utf8')), { node: 'node1', step: '41.batch', gpus: [], submission: 'sub-a' });
+    assert.equal(readFileSync(join(dir, 'runs'), 'utf8'), 'ran\n');
+  });
+
+  it('leaves without landing or running when another submission (or none: abandoned) holds the executor', async () => {
+    for (const holder of ['sub-b\n', 'abandoned\n']) {
+      const dir = mkdtempSync(join(tmpdir(), 'periscope-step-'));
+      writeFileSync(join(dir, 'submission'), holder);
+      writeFileSync(join(dir, 'launch'), launchFor(dir, 'sub-a'));
+      const { ended } = step(dir, 'sub-a');
+      assert.equal((await ended).code, 0);
+      assert.equal(existsSync(join(dir, 'landed')), false, 'no landing');
+      assert.equal(existsSync(join(dir, 'runs')), false, 'nothing ran');
+    }
+  });
+
+  it('leaves while it waits once a newer submission takes the executor, and never runs a launch not meant for it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'periscope-step-'));
+    writeFileSync(join(dir, 'submission'), 'sub-a\n');
+    const { ended } = step(dir, 'sub-a');
+    await eventuallyExists(join(dir, 'landed'));
+    // The restarted server's submission: its own id, and a launch for its own job, which this one must not take.
+    writeFileSync(join(dir, 'submission'), 'sub-b\n');
+    writeFileSync(join(dir, 'launch'), launchFor(dir, 'sub-b'));
+    assert.equal((await ended).code, 0);
+    assert.equal(existsSync(join(dir, 'runs')), false, 'the stale step ran nothing');
+    // The launch file's own guard, for a step that looked before the submission changed.
+    const sourced = spawnSync('/bin/sh', ['-c', '. "$1"; exec "$@"', 'step', join(dir, 'launch')], { cwd: dir, env: { PATH: process.env.PATH, PERISCOPE_SUBMISSION: 'sub-a' }, encoding: 'utf8' });
+    assert.equal(sourced.status, 0, sourced.stderr);
+    assert.equal(existsSync(join(dir, 'runs')), false, 'a launch for another submission does not run');
+  });
+});
+
+async function eventuallyExists(path: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !existsSync(path); ) {
+    if (Date.now() > deadline) throw new Error(`${path} never appeared`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 describe('sbatch arguments', () => {
   it('give each executor a component with its resources, constraints, limit and options; the scripts and dirs last', () => {
