@@ -15,6 +15,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { SERVER_SHEBANG } from './node-flags.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -63,7 +64,8 @@ export async function buildCli() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
+    // `periscope server` runs the server in this process, so the CLI starts under the server's flags.
+    banner: { js: SERVER_SHEBANG },
     logLevel: 'warning',
   });
   return dist;

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { SERVER_SHEBANG } from './node-flags.mjs';
 
 const SERVER = fileURLToPath(new URL('../packages/server/', import.meta.url));
 
@@ -36,7 +37,7 @@ export async function buildServer({ outdir = join(SERVER, 'dist'), library = fal
     format: 'esm',
     target: 'node20',
     external: Object.keys(serverDependencies()),
-    banner: library ? { js: '#!/usr/bin/env node' } : {},
+    banner: library ? { js: SERVER_SHEBANG } : {},
     sourcemap: library ? false : 'linked',
     logLevel: 'warning',
   });

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { start, type Started } from '../packages/server/src/testing/server-process.js';
+import { SERVER_NODE_FLAGS, SERVER_SHEBANG } from './node-flags.mjs';
 import { installOffline, manifestOf, type Manifest } from './testing/offline-project.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -61,7 +62,8 @@ await installOffline(full, NAMES.map((name) => tarballs[name]), { extra: ['@type
 await installOffline(clientOnly, [tarballs.core, tarballs.sdk, tarballs.cli]);
 
 const dataDir = join(work, 'data');
-const server: Started = await start(['--data-dir', dataDir, '--port', '0', '--cpus', '2'], { PERISCOPE_CREDENTIALS: join(work, 'credentials') }, [process.execPath, join(full, 'node_modules/.bin/periscope-server')]);
+// Run by its own `#!` line, as a user's shell runs it.
+const server: Started = await start(['--data-dir', dataDir, '--port', '0', '--cpus', '2'], { PERISCOPE_CREDENTIALS: join(work, 'credentials') }, [join(full, 'node_modules/.bin/periscope-server')]);
 // The server filed its admin's token in the credentials file: the CLI and the SDK find it there.
 const env: NodeJS.ProcessEnv = { ...process.env, PERISCOPE_CREDENTIALS: server.credentials, PERISCOPE_MASTER: server.base, PERISCOPE_USER: 'admin' };
 
@@ -139,6 +141,18 @@ console.log(JSON.stringify({ status, text: lines.logContent.flatMap((pod) => pod
     assert.ok(/\bvar Periscope = class\b/.test(code), 'the bundle holds the client');
     const node = /from "node:[^"]*"|require\("node:[^"]*"\)|node_modules\/(undici|tar|typebox)\//.exec(code);
     assert.equal(node?.[0], undefined, 'the bundle holds something of Node');
+  });
+
+  it("the bins and `npm start` run node with the server's V8 flags", () => {
+    for (const file of ['@periscope/server/dist/server.mjs', '@periscope/cli/dist/periscope.mjs']) {
+      assert.equal(readFileSync(join(full, 'node_modules', file), 'utf8').split('\n')[0], SERVER_SHEBANG, file);
+    }
+    // The server started by its `#!` line (above) is node itself, with the flags: a young generation kept small.
+    const cmdline = readFileSync(`/proc/${server.child.pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(cmdline.some((arg) => /^--max-semi-space-size=\d+$/.test(arg)), `the server runs with a semi-space size: ${cmdline.join(' ')}`);
+    for (const flag of SERVER_NODE_FLAGS) assert.ok(cmdline.includes(flag), `the server runs with ${flag}: ${cmdline.join(' ')}`);
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    assert.ok(start.includes(`node ${SERVER_NODE_FLAGS.join(' ')} packages/server/dist/server.mjs`), `npm start runs the server with the flags: ${start}`);
   });
 
   it('the CLI answers --version, lists and creates with --wait, and serves `periscope server` beside the server package', () => {

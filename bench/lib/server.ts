@@ -9,6 +9,7 @@ import { parseCredentials, tokenFor } from '@periscope/core';
 import { api, useToken } from './client.js';
 import { killQuietly, processesUnder, rssMb } from './processes.js';
 import type { Scope } from './scope.js';
+import { SERVER_NODE_FLAGS } from '../../scripts/node-flags.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER_BUNDLE = join(ROOT, 'packages/server/dist/server.mjs');
@@ -60,7 +61,7 @@ export async function startServer(scope: Scope, options: ServerOptions = {}): Pr
   const credentials = join(dataDir, 'credentials');
   env.PERISCOPE_CREDENTIALS = credentials;
   const node = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const child = spawn(process.execPath, [...node, SERVER_BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...node, SERVER_BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   scope.defer(`server ${child.pid}`, () => stopServer(child, dataDir, base));
   let base = '';
   let output = '';
