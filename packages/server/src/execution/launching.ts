@@ -161,7 +161,7 @@ export class Launching {
         experimentId: experiment.id,
         executors: toStart,
         ...gangOptions(experiment.spec),
-        ...(placement.host === null && { distributed: { framework: experiment.spec.meta.framework } }),
+        ...(queued && { distributed: { framework: experiment.spec.meta.framework } }),
         recorded: (answered) => {
           recorded = true;
           return record(answered).catch((error: unknown) => {

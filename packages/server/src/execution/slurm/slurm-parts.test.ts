@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, resolveConfig } from '../../config.js';
+import { eventually } from '../../testing/databases.js';
 import { gangOf } from '../../testing/launcher.js';
 import { launchFile, parseLanded, shellWord, STEP_SCRIPT } from './job-scripts.js';
 import { constraintOf, sbatchArgs, slurmTime } from './sbatch-args.js';
@@ -88,7 +89,7 @@ describe('the step script', () => {
     const dir = mkdtempSync(join(tmpdir(), 'periscope-step-'));
     writeFileSync(join(dir, 'submission'), 'sub-a\n');
     const { ended } = step(dir, 'sub-a');
-    await eventuallyExists(join(dir, 'landed'));
+    await eventually('the step to land', () => existsSync(join(dir, 'landed')), 10_000);
     // The restarted server's submission: its own id, and a launch for its own job, which this one must not take.
     writeFileSync(join(dir, 'submission'), 'sub-b\n');
     writeFileSync(join(dir, 'launch'), launchFor(dir, 'sub-b'));
@@ -100,13 +101,6 @@ describe('the step script', () => {
     assert.equal(existsSync(join(dir, 'runs')), false, 'a launch for another submission does not run');
   });
 });
-
-async function eventuallyExists(path: string): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !existsSync(path); ) {
-    if (Date.now() > deadline) throw new Error(`${path} never appeared`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('sbatch arguments', () => {
   it('give each executor a component with its resources, constraints, limit and options; the scripts and dirs last', () => {
