@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { eventually, tempDir } from '../../testing/databases.js';
 import type { ExecutorExit } from '../launcher.js';
 import { groupAlive, LocalLauncher, readExitFile } from './local-launcher.js';
-import { shellCommand } from './wrapper.js';
+import { shellCommand, WRAPPER_ARGV0, WRAPPER_SCRIPT } from './wrapper.js';
 import { exitOf, gangOf, localHandle } from '../../testing/launcher.js';
 
 const node = { name: 'test', architecture: 'x64', cpus: 2, memoryMb: 1024, gpus: [], labels: {} };
@@ -30,6 +30,31 @@ describe('the exit file', () => {
     for (const junk of ['1374\n', '-1\n', '1\n2\n', 'x\n']) {
       await writeFile(file, junk);
       assert.equal(await readExitFile(dir), null, JSON.stringify(junk));
+    }
+  });
+});
+
+describe('the wrapper', () => {
+  it('never starts the command when a cancel reaches it before the go-ahead, and records 143', { timeout: 20_000 }, async () => {
+    const dir = tempDir();
+    const ran = join(dir, 'ran');
+    const wrapper = spawn('/bin/sh', ['-c', WRAPPER_SCRIPT, WRAPPER_ARGV0, join(dir, 'stdout'), join(dir, 'stderr'), join(dir, 'exit'), ...shellCommand(`touch ${ran}; sleep 300`)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const exited = new Promise<number | null>((resolve) => wrapper.on('exit', (code) => resolve(code)));
+    wrapper.stdin.on('error', () => {}); // the wrapper may be gone before the go-ahead is written
+    // The cancel's SIGTERM to the group, while the wrapper still waits for the go-ahead (it is not yet in its cgroup).
+    await eventually('the wrapper to wait for its go-ahead', () => readFile(`/proc/${wrapper.pid}/wchan`, 'utf8').then((w) => w.includes('read'), () => false));
+    process.kill(-wrapper.pid!, 'SIGTERM');
+    wrapper.stdin.end('go\n');
+    try {
+      assert.equal(await exited, 143);
+      assert.equal(await readFile(join(dir, 'exit'), 'utf8'), '143\n');
+      assert.equal(await readFile(ran, 'utf8').then(() => true, () => false), false, 'the command never ran');
+    } finally {
+      try {
+        process.kill(-wrapper.pid!, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
     }
   });
 });

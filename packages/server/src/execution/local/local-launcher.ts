@@ -262,7 +262,8 @@ export class LocalLauncher extends EventEmitter<LauncherEvents> implements Launc
       signalGroup(t.pid, 'SIGTERM');
     }
     const deadline = Date.now() + graceMs;
-    const alive = () => aliveGroups(targets.map((t) => t.pid));
+    const cgroups = new Map(targets.flatMap((t) => (t.cgroup ? [[t.pid, t.cgroup] as const] : [])));
+    const alive = () => aliveGroups(targets.map((t) => t.pid), cgroups);
     while (alive().size > 0 && Date.now() < deadline) await delay(20);
     for (const pgid of alive()) signalGroup(pgid, 'SIGKILL');
     while (alive().size > 0) await delay(10);

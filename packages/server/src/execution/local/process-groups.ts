@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { WRAPPER_ARGV0 } from './wrapper.js';
 
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -24,10 +25,13 @@ export function groupAlive(pgid: number): boolean {
 
 /**
  * Which of these process groups still have a live (non-zombie) process. Cheap when they run: a group whose
- * leader (the wrapper, which waits for its command) is alive needs one read of /proc/<pgid>/stat; only the
- * groups whose leader is gone or a zombie share one scan of /proc.
+ * leader (the wrapper, which waits for its command) is alive needs one read of /proc/<pgid>/stat. A group whose
+ * leader is gone or a zombie is looked for among its cgroup's members when `cgroupOf` names one (a zombie is
+ * never listed in cgroup.procs, and nothing of the executor lives outside its cgroup); the others share one
+ * scan of /proc. That scan reads every process's stat synchronously, so a cancel polling it every few ms while
+ * init has not yet reaped a killed command blocked the event loop for everyone.
  */
-export function aliveGroups(pgids: number[]): Set<number> {
+export function aliveGroups(pgids: number[], cgroupOf: ReadonlyMap<number, string> = new Map()): Set<number> {
   const alive = new Set<number>();
   const unsure = new Set<number>();
   for (const pgid of pgids) {
@@ -42,7 +46,11 @@ export function aliveGroups(pgids: number[]): Set<number> {
     else {
       const leader = procStat(String(pgid));
       if (leader && leader.pgrp === pgid && leader.state !== 'Z') alive.add(pgid);
-      else unsure.add(pgid);
+      else {
+        const members = cgroupOf.has(pgid) ? cgroupMembers(cgroupOf.get(pgid)!) : null;
+        if (members === null) unsure.add(pgid);
+        else if (members.some((pid) => isMember(pid, pgid))) alive.add(pgid);
+      }
     }
   }
   if (unsure.size === 0) return alive;
@@ -52,6 +60,20 @@ export function aliveGroups(pgids: number[]): Set<number> {
     if (stat && unsure.has(stat.pgrp) && stat.state !== 'Z') alive.add(stat.pgrp);
   }
   return alive;
+}
+
+/** The pids in a cgroup; [] once it is removed (it could only be removed empty); null when it cannot be read. */
+function cgroupMembers(dir: string): string[] | null {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : null;
+  }
+}
+
+function isMember(pid: string, pgid: number): boolean {
+  const stat = procStat(pid);
+  return stat !== null && stat.pgrp === pgid && stat.state !== 'Z';
 }
 
 /** State and process group from /proc/<pid>/stat ("pid (comm) state ppid pgrp ..."), or null if it is gone. */

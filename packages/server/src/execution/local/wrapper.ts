@@ -5,20 +5,24 @@
  * only once it ends in a newline (readExitFile), so a file caught half-written reads as not yet recorded. The three paths and then the command's argv arrive as positional parameters, never spliced into the
  * script.
  *
- * The wrapper traps TERM/INT/HUP with a no-op (not ignore: ignored signals would be inherited by the command)
- * so that a cancel, sent to the whole process group, stops the command while the wrapper survives to record
- * how it ended. dash keeps a finished child as a zombie until `wait`, so the loop collects the real status.
+ * The wrapper traps TERM/INT/HUP (not ignore: ignored signals would be inherited by the command) so that a
+ * cancel, sent to the whole process group, stops the command while the wrapper survives to record how it ended.
+ * A signal that comes before the command has started (it interrupts the wait for the go-ahead below) means the
+ * command never starts: the wrapper records 143 and leaves. Before, the interrupted read let the command start
+ * at once, outside its cgroup and deaf to the cancel already sent, so the cancel waited out its grace period. dash keeps a finished child as a zombie until `wait`, so the loop collects the real status.
  *
  * Before it starts the command the wrapper waits for one line on stdin: the launcher sends it once the wrapper
  * is in the executor's cgroup, so every process of the command is born inside it. End of input (the server died
  * first, or stdin is /dev/null) lets it go on just the same; then stdin is let go so nothing holds the pipe.
  */
 export const WRAPPER_SCRIPT = [
-  'trap : TERM INT HUP',
+  'stop=',
+  'trap stop=1 TERM INT HUP',
   'read -r _ || :',
   'exec </dev/null',
   'out=$1 err=$2 status=$3',
   'shift 3',
+  'if [ -n "$stop" ]; then printf "143\\n" >"$status"; exit 143; fi',
   '"$@" >>"$out" 2>>"$err" </dev/null &',
   'child=$!',
   'wait "$child"; code=$?',
