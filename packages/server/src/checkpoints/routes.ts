@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { create as createTar } from 'tar';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
+import { sendListText } from '../http/streamed-envelope.js';
 import type { TrainingService } from './service.js';
 
 const TrialParams = Type.Object({ id: RowId() });
@@ -33,7 +34,12 @@ export function trainingRoutes(training: TrainingService): FastifyPluginAsyncTyp
           response: { 200: Envelope(Type.Array(MetricReport)), ...errors },
         },
       },
-      async (request) => ok(await training.reports(request.params.id, request.query.group, request.query.limit ?? 10_000, request.query.afterSteps, request.query.name)),
+      async (request, reply) => {
+        const { group, limit = 10_000, afterSteps, name } = request.query;
+        const items = name === undefined ? null : await training.seriesJson(request.params.id, group, limit, afterSteps, name);
+        if (items !== null) return sendListText(reply, items);
+        return ok(await training.reports(request.params.id, group, limit, afterSteps, name));
+      },
     );
     app.post(
       '/api/v1/trials/:id/checkpoints',

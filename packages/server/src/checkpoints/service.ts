@@ -57,6 +57,12 @@ export class TrainingService {
     return rows.map((r) => ({ group: r.group, stepsCompleted: r.stepsCompleted, metrics: r.metrics, time: time(r.reportedAt) }));
   }
 
+  /** One metric's series (`reports` with a name) as the JSON text of its items; null: use `reports`. */
+  async seriesJson(trialId: number, group: MetricGroup | undefined, limit: number, afterSteps: number | undefined, name: string): Promise<string | null> {
+    await this.require(trialId);
+    return this.metrics.seriesJson(trialId, group, limit, afterSteps, name);
+  }
+
   async reportCheckpoint(trialId: number, request: ReportCheckpointRequest): Promise<Checkpoint> {
     const trial = await this.requireLive(trialId);
     const uuid = request.uuid.toLowerCase();

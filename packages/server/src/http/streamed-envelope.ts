@@ -37,3 +37,8 @@ export async function sendStreamedList<T>(reply: FastifyReply, itemSchema: TSche
   }
   return reply.type('application/json; charset=utf-8').send(Readable.from(body(), { objectMode: false }));
 }
+
+/** Sends the success envelope of a list whose items are already JSON text, comma-separated (see MetricStore.seriesJson). */
+export function sendListText(reply: FastifyReply, items: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(`${HEAD}${items}${TAIL}`);
+}
