@@ -12,7 +12,7 @@ import { isExperimentId } from '@periscope/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ExperimentStore } from '../experiments/store.js';
 import type { DataLayout } from '../logs/layout.js';
-import type { TrialStore } from '../trials/store.js';
+import { FINISHED_TRIAL_STATES, type TrialStore } from '../trials/store.js';
 import type { Orchestrator } from './orchestrator.js';
 import { settleExperiment } from './settle.js';
 
@@ -75,9 +75,8 @@ export class Reconciler {
         .catch((error) => this.o.log.warn({ err: error, experimentId: experiment.id }, 'cancel failed; trying again on the next pass'))
         .finally(() => this.canceling.delete(experiment.id));
     }
-    for (const experiment of (await experiments.list({ statuses: ['Accepted', 'Preparing', 'Ready', 'Running'] })).items) {
-      if (experiment.spec.searcher == null) await settleExperiment(experiments, trials, experiment.id);
-    }
+    // settleExperiment checks each candidate afresh (and leaves searches to their driver).
+    for (const id of await experiments.settleCandidates(['Accepted', 'Preparing', 'Ready', 'Running'], FINISHED_TRIAL_STATES)) await settleExperiment(experiments, trials, id);
     for (const experiment of (await experiments.list({ statuses: ['Deleted'] })).items) await this.purge(experiment.id);
   }
 

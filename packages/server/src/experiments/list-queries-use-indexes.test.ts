@@ -100,6 +100,23 @@ for (const database of DATABASES) {
       }
     });
 
+    it("finds the reconciler's settle candidates by the status index, each one's trials by theirs", async () => {
+      const db = await openDatabase(await database.fresh());
+      try {
+        await populate(db);
+        const { store, taken } = capturingStore(db);
+        await store.settleCandidates(['Accepted', 'Preparing', 'Ready', 'Running'], ['Succeeded', 'Failed', 'Canceled']);
+        const [query] = taken();
+        const text = await plan(db, query!);
+        assert.match(text, /\bexperiments_status_seq\b/, `experiments by status:\n${text}`);
+        // SQLite names the index of the (experiment_id, number) unique constraint itself.
+        assert.match(text, /\btrials_experiment_number\b|\bsqlite_autoindex_trials_\d+ \(experiment_id=/, `trials by experiment:\n${text}`);
+        assert.doesNotMatch(text, /Seq Scan|SCAN experiments|SCAN trials/, `no scan:\n${text}`);
+      } finally {
+        await db.close();
+      }
+    });
+
     it('answers the same pages with and without the status split', async () => {
       const db = await openDatabase(await database.fresh());
       try {

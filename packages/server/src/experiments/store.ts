@@ -358,6 +358,22 @@ export class ExperimentStore {
   }
 
   /** Non-terminal experiments whose cancel was asked for and not yet carried out. */
+  /**
+   * Ids of the experiments in `statuses` that have no trial outside `finishedTrialStates` (or no trial at
+   * all): the only ones a settle can move. One query, whatever the history: the reconciler used to read every
+   * experiment in those statuses and each one's trials, every pass, which at 10k parked experiments (each with a
+   * Ready trial) kept the server busy for about a second of every five.
+   */
+  async settleCandidates(statuses: readonly ExperimentStatus[], finishedTrialStates: readonly string[]): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('experiments')
+      .select('id')
+      .where('status', 'in', statuses)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('trials').select('trials.id').whereRef('trials.experiment_id', '=', 'experiments.id').where('trials.state', 'not in', finishedTrialStates))))
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   async pendingCancels(): Promise<ExperimentRecord[]> {
     const rows = await this.db.selectFrom('experiments').selectAll().where('cancel_requested_at', 'is not', null).where('status', 'not in', TERMINAL_STATUSES).orderBy('seq').execute();
     return rows.map(toRecord);
