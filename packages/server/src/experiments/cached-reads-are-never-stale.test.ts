@@ -85,6 +85,25 @@ for (const database of DATABASES) {
         }
       }));
 
+    it('derive once per kept row, and afresh after every write (what the GET answer text is made by)', () =>
+      withStore(database, async (store) => {
+        let made = 0;
+        const statusText = (record: { status: string }) => (made++, `status ${record.status}`);
+        await store.insert({ id: ID, uid: 'u', spec: spec('derived'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });
+        await store.get(ID);
+        assert.equal(await store.derived(ID, statusText), 'status Accepted');
+        assert.equal(await store.derived(ID, statusText), 'status Accepted');
+        assert.equal(made, 1, 'made once while the row is kept');
+        for (const status of ['Running', 'Succeeded'] as const) {
+          await store.transition(ID, { status });
+          assert.equal(await store.derived(ID, statusText), `status ${status}`);
+        }
+        await store.markDeleted(ID);
+        assert.equal(await store.derived(ID, statusText), 'status Deleted');
+        await store.delete(ID);
+        assert.equal(await store.derived(ID, statusText), undefined);
+      }));
+
     it('give each caller its own record', () =>
       withStore(database, async (store) => {
         await store.insert({ id: ID, uid: 'u', spec: spec('own'), status: 'Accepted', acceptedAt: 1, owner: 'admin' });

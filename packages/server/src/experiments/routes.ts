@@ -11,7 +11,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ok } from '../http/envelope.js';
-import { sendStreamedList } from '../http/streamed-envelope.js';
+import { sendResultText, sendStreamedList } from '../http/streamed-envelope.js';
 import { ownedBy } from '../users/service.js';
 import type { TrialService } from '../trials/service.js';
 import type { ExperimentService } from './service.js';
@@ -86,7 +86,7 @@ export function experimentRoutes(service: ExperimentService, trials: TrialServic
     app.get(
       '/api/v1/experiment/:id',
       { schema: { tags, summary: 'Get an experiment', params: ExperimentIdParams, response: { 200: Envelope(Experiment), ...errors } } },
-      async (request) => ok(await service.get(request.params.id)),
+      async (request, reply) => sendResultText(reply, await service.getJson(request.params.id)),
     );
 
     app.patch(

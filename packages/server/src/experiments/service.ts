@@ -115,6 +115,14 @@ export class ExperimentService {
     return presentExperiment(await this.require(id));
   }
 
+  /** `get`'s experiment as JSON text, serialized once per stored version of it (the most polled answer). */
+  async getJson(id: string): Promise<string> {
+    checkId(id);
+    const text = await this.store.derived(id, answerText);
+    if (text == null) throw new NotFoundError(EXPERIMENT_NOT_FOUND);
+    return text;
+  }
+
   async list(options: ListExperimentsOptions = {}): Promise<ExperimentListPage> {
     const page = await this.store.list({
       ...statusFilter(options.status),
@@ -206,6 +214,11 @@ export class ExperimentService {
   private async resolveEnvironment(spec: NormalizedExperimentSpec): Promise<void> {
     if (spec.environment.name != null) await this.environments.require(spec.environment.name);
   }
+}
+
+/** The answer text of an experiment; null for one marked Deleted (gone to every reader, as in `require`). */
+function answerText(record: ExperimentRecord): string | null {
+  return record.status === 'Deleted' ? null : JSON.stringify(presentExperiment(record));
 }
 
 /** Not an experiment id at all (e.g. a path-like string): the same 404 as an unknown one, named. */

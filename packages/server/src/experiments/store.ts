@@ -102,6 +102,8 @@ export class ExperimentStore {
    * not records: each `get` still builds its own record (callers may change what they are given).
    */
   readonly #rows = new Map<string, Selectable<ExperimentsTable>>();
+  /** What `derived` made of each kept row, by its derive function; a forgotten row takes its derivations with it. */
+  readonly #derivations = new WeakMap<Selectable<ExperimentsTable>, Map<(record: ExperimentRecord) => unknown, unknown>>();
   /** Moves when a write starts and when it ends: a read that saw it move keeps nothing (it may be stale). */
   #writes = 0;
 
@@ -231,6 +233,22 @@ export class ExperimentStore {
   /** Every experiment `owner` created through the executions face, by name. */
   async executions(owner: string): Promise<ExperimentRecord[]> {
     return (await this.db.selectFrom('experiments').selectAll().where('owner', '=', owner).where('execution_name', 'is not', null).orderBy('seq').execute()).map(toRecord);
+  }
+
+  /**
+   * What `derive` makes of the experiment as `get` reads it (the service's answer text), made once per kept
+   * row: a write forgets the row, and with it what was derived from it, so this is exactly as fresh as `get`.
+   */
+  async derived<T>(id: string, derive: (record: ExperimentRecord) => T): Promise<T | undefined> {
+    const cached = this.#rows.get(id);
+    if (!cached) {
+      const record = await this.get(id);
+      return record && derive(record);
+    }
+    let made = this.#derivations.get(cached);
+    if (!made) this.#derivations.set(cached, (made = new Map()));
+    if (!made.has(derive)) made.set(derive, derive(toRecord(cached)));
+    return made.get(derive) as T;
   }
 
   async get(id: string): Promise<ExperimentRecord | undefined> {

@@ -42,3 +42,15 @@ export async function sendStreamedList<T>(reply: FastifyReply, itemSchema: TSche
 export function sendListText(reply: FastifyReply, items: string): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(`${HEAD}${items}${TAIL}`);
 }
+
+/** The success envelope cut where its result goes (as HEAD and TAIL are for a list). */
+const [RESULT_HEAD, RESULT_TAIL] = (() => {
+  const marked = JSON.stringify(ok('\u0000'));
+  const at = marked.indexOf('"\\u0000"');
+  return [marked.slice(0, at), marked.slice(at + '"\\u0000"'.length)];
+})();
+
+/** Sends the success envelope of a result that is already JSON text (see ExperimentService.getJson). */
+export function sendResultText(reply: FastifyReply, result: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(`${RESULT_HEAD}${result}${RESULT_TAIL}`);
+}
