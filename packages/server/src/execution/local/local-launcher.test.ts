@@ -42,7 +42,9 @@ describe('the wrapper', () => {
     const exited = new Promise<number | null>((resolve) => wrapper.on('exit', (code) => resolve(code)));
     wrapper.stdin.on('error', () => {}); // the wrapper may be gone before the go-ahead is written
     // The cancel's SIGTERM to the group, while the wrapper still waits for the go-ahead (it is not yet in its cgroup).
-    await eventually('the wrapper to wait for its go-ahead', () => readFile(`/proc/${wrapper.pid}/wchan`, 'utf8').then((w) => w.includes('read'), () => false));
+    // Its shell is the process (argv has the wrapper's name) and asleep: the read of the go-ahead is the only wait before it.
+    const waiting = async () => (await readFile(`/proc/${wrapper.pid}/cmdline`, 'utf8')).includes(WRAPPER_ARGV0) && (await readFile(`/proc/${wrapper.pid}/stat`, 'utf8')).split(') ')[1]!.startsWith('S');
+    await eventually('the wrapper to wait for its go-ahead', () => waiting().catch(() => false));
     process.kill(-wrapper.pid!, 'SIGTERM');
     wrapper.stdin.end('go\n');
     try {
