@@ -13,6 +13,22 @@ export function formatTime(millis: number | null | undefined): string | null {
   return local.toISOString().replace('Z', offset);
 }
 
+/**
+ * formatTime for a run of reports: the reports of one batch share their time, so the last text is kept
+ * (formatting 100k times was a fifth of a 100k-point chart read).
+ */
+export function reportTimes(): (at: number) => string {
+  let last: number | undefined;
+  let text = '';
+  return (at) => {
+    if (at !== last) {
+      last = at;
+      text = formatTime(at)!;
+    }
+    return text;
+  };
+}
+
 function pad(n: number): string {
   return String(n).padStart(2, '0');
 }

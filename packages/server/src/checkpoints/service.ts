@@ -5,7 +5,7 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, formatTime, NotFoundError, ValidationError, type Checkpoint, type MetricGroup, type MetricReport, type MetricValue, type ReportCheckpointRequest, type ReportMetricsRequest, type SearcherState } from '@periscope/core';
+import { ConflictError, formatTime, NotFoundError, reportTimes, ValidationError, type Checkpoint, type MetricGroup, type MetricReport, type MetricValue, type ReportCheckpointRequest, type ReportMetricsRequest, type SearcherState } from '@periscope/core';
 import type { ExperimentStore } from '../experiments/store.js';
 import type { EventBus } from '../execution/events.js';
 import type { DataLayout } from '../logs/layout.js';
@@ -278,18 +278,3 @@ export function orderCheckpoints(views: readonly Checkpoint[], valueOf: (checkpo
   });
 }
 
-/**
- * formatTime for a run of reports: the reports of one batch share their time, so the last text is kept
- * (formatting 100k times was a fifth of a 100k-point chart read).
- */
-function reportTimes(): (at: number) => string {
-  let last: number | undefined;
-  let text = '';
-  return (at) => {
-    if (at !== last) {
-      last = at;
-      text = formatTime(at)!;
-    }
-    return text;
-  };
-}

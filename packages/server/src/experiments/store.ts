@@ -375,7 +375,6 @@ export class ExperimentStore {
     return this.get(id);
   }
 
-  /** Non-terminal experiments whose cancel was asked for and not yet carried out. */
   /**
    * Ids of the experiments in `statuses` that have no trial outside `finishedTrialStates` (or no trial at
    * all): the only ones a settle can move. One query, whatever the history: the reconciler used to read every
@@ -392,6 +391,7 @@ export class ExperimentStore {
     return rows.map((r) => r.id);
   }
 
+  /** Non-terminal experiments whose cancel was asked for and not yet carried out. */
   async pendingCancels(): Promise<ExperimentRecord[]> {
     const rows = await this.db.selectFrom('experiments').selectAll().where('cancel_requested_at', 'is not', null).where('status', 'not in', TERMINAL_STATUSES).orderBy('seq').execute();
     return rows.map(toRecord);

@@ -1,4 +1,4 @@
-import { formatTime, type MetricGroup, type MetricValue } from '@periscope/core';
+import { reportTimes, type MetricGroup, type MetricValue } from '@periscope/core';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../db/migrations.js';
 import type { Database } from '../db/schema.js';
@@ -126,15 +126,8 @@ export class MetricStore {
       ) as points`.execute(this.db);
     const items = rows[0]?.items ?? '';
     const parts = items.split('\u0001');
-    let last = '';
-    let time = '';
-    for (let i = 1; i < parts.length; i += 2) {
-      if (parts[i] !== last) {
-        last = parts[i]!;
-        time = formatTime(Number(last))!;
-      }
-      parts[i] = time;
-    }
+    const time = reportTimes();
+    for (let i = 1; i < parts.length; i += 2) parts[i] = time(Number(parts[i]));
     return parts.join('');
   }
 

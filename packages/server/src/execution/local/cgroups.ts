@@ -146,7 +146,7 @@ export async function killCgroup(dir: string, viaKillFile = existsSync(join(dir,
   const found = new Set<number>();
   const members = (): number[] | null => {
     try {
-      return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      return cgroupProcs(dir);
     } catch {
       return null; // removed already
     }
@@ -186,6 +186,11 @@ export async function killCgroup(dir: string, viaKillFile = existsSync(join(dir,
       await delay(5);
     }
   }
+}
+
+/** The pids in the cgroup's cgroup.procs (a zombie is never listed); throws when it cannot be read (removed). */
+export function cgroupProcs(dir: string): number[] {
+  return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
 }
 
 /** Whether the cgroup still has processes: cgroup.events says so (kernel ≥ 4.x); else its process list. */

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cgroupProcs } from './cgroups.js';
 import { WRAPPER_ARGV0 } from './wrapper.js';
 
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -44,12 +44,12 @@ export function aliveGroups(pgids: number[], cgroupOf: ReadonlyMap<number, strin
     }
     if (process.platform !== 'linux') alive.add(pgid);
     else {
-      const leader = procStat(String(pgid));
-      if (leader && leader.pgrp === pgid && leader.state !== 'Z') alive.add(pgid);
+      if (isLiveMember(pgid, pgid)) alive.add(pgid);
       else {
-        const members = cgroupOf.has(pgid) ? cgroupMembers(cgroupOf.get(pgid)!) : null;
+        const cgroup = cgroupOf.get(pgid);
+        const members = cgroup === undefined ? null : cgroupMembers(cgroup);
         if (members === null) unsure.add(pgid);
-        else if (members.some((pid) => isMember(pid, pgid))) alive.add(pgid);
+        else if (members.some((pid) => isLiveMember(pid, pgid))) alive.add(pgid);
       }
     }
   }
@@ -63,16 +63,17 @@ export function aliveGroups(pgids: number[], cgroupOf: ReadonlyMap<number, strin
 }
 
 /** The pids in a cgroup; [] once it is removed (it could only be removed empty); null when it cannot be read. */
-function cgroupMembers(dir: string): string[] | null {
+function cgroupMembers(dir: string): number[] | null {
   try {
-    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    return cgroupProcs(dir);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : null;
   }
 }
 
-function isMember(pid: string, pgid: number): boolean {
-  const stat = procStat(pid);
+/** Whether `pid` runs (not a zombie) in process group `pgid`. */
+function isLiveMember(pid: number, pgid: number): boolean {
+  const stat = procStat(String(pid));
   return stat !== null && stat.pgrp === pgid && stat.state !== 'Z';
 }
 
@@ -91,8 +92,7 @@ function procStat(pid: string): { state: string; pgrp: number } | null {
 /** Whether the wrapper (leader of its own process group) still runs; where there is no /proc, whether its group does. */
 export function wrapperAlive(pid: number): boolean {
   if (process.platform !== 'linux') return groupAlive(pid);
-  const stat = procStat(String(pid));
-  return stat !== null && stat.pgrp === pid && stat.state !== 'Z';
+  return isLiveMember(pid, pid);
 }
 
 /** A recorded pid may have been reused by an unrelated process after a reboot; trust it only if it is our wrapper for this log dir. */

@@ -9,7 +9,8 @@
  * cancel, sent to the whole process group, stops the command while the wrapper survives to record how it ended.
  * A signal that comes before the command has started (it interrupts the wait for the go-ahead below) means the
  * command never starts: the wrapper records 143 and leaves. Before, the interrupted read let the command start
- * at once, outside its cgroup and deaf to the cancel already sent, so the cancel waited out its grace period. dash keeps a finished child as a zombie until `wait`, so the loop collects the real status.
+ * at once, outside its cgroup and deaf to the cancel already sent, so the cancel waited out its grace period.
+ * dash keeps a finished child as a zombie until `wait`, so the loop collects the real status.
  *
  * Before it starts the command the wrapper waits for one line on stdin: the launcher sends it once the wrapper
  * is in the executor's cgroup, so every process of the command is born inside it. End of input (the server died
