@@ -90,7 +90,10 @@ export interface AppOptions {
   sessionTtlMs?: number;
   /** scrypt's N for new password hashes (default 16384); tests lower it to keep thousands of users cheap. */
   passwordCost?: number;
-  /** Requests wait, once listening, until `open()` is called (default: answered at once). */
+  /**
+   * Requests wait, once listening, until `open()` is called (default: answered at once); so does the recovery
+   * of a previous run's work, because the trials it launches need the API's URL, known only once listening.
+   */
   holdRequests?: boolean;
   /** How often an idle event stream gets a heartbeat comment, in ms (default 15 s). */
   sseHeartbeatMs?: number;
@@ -115,8 +118,8 @@ export interface App {
   routes: readonly ApiRoute[];
   /** The first admin this start created, with its password (to be shown once); undefined when it existed. */
   firstAdmin: { username: string; password: string } | undefined;
-  /** Lets held requests through (`holdRequests`). */
-  open(): void;
+  /** With `holdRequests`: recovers a previous run's work (call setApiUrl first), then lets held requests through. */
+  open(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -169,9 +172,9 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Held requests wait here, first of all hooks, until open(): whoever polls the port until it answers then
   // finds what the server files at start (the first admin's credentials) already there.
-  let open: () => void = () => {};
+  let release: () => void = () => {};
   if (options.holdRequests) {
-    const opened = new Promise<void>((resolve) => (open = resolve));
+    const opened = new Promise<void>((resolve) => (release = resolve));
     http.addHook('onRequest', async () => {
       await opened;
     });
@@ -301,9 +304,11 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     await execution.close();
     throw error;
   }
-  // Survivors of a previous run are re-attached before anything new is scheduled beside them.
-  await execution.recover();
+  // Survivors of a previous run are re-attached before anything new is scheduled beside them: here, or in
+  // open() while requests are held.
+  if (!options.holdRequests) await execution.recover();
 
+  let opening: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
   return {
     http,
@@ -317,7 +322,10 @@ async function assemble(db: Db, secrets: SecretBox, options: AppOptions): Promis
     users,
     routes,
     firstAdmin,
-    open,
+    open() {
+      opening ??= options.holdRequests ? execution.recover().then(release) : Promise.resolve();
+      return opening;
+    },
     // Once: a second call (a test's own, then its cleanup) waits for the first.
     close() {
       closing ??= (async () => {

@@ -123,11 +123,14 @@ async function runServer(flags: ServerFlags): Promise<void> {
   app.execution.setApiUrl(master, config.tls?.certFile);
   // Before the first request is answered and the listening line, so whoever waits for either finds the
   // credentials filed.
+  if (config.auth === 'none') process.stdout.write('Authentication is off (--auth none): every request acts as admin.\n');
+  await welcomeFirstAdmin(app, master, config.credentialsFile, config.resetAdminPassword);
+  // A previous run's work is recovered now that its trials can be told the API's URL; requests wait for it.
   try {
-    if (config.auth === 'none') process.stdout.write('Authentication is off (--auth none): every request acts as admin.\n');
-    await welcomeFirstAdmin(app, master, config.credentialsFile, config.resetAdminPassword);
-  } finally {
-    app.open();
+    await app.open();
+  } catch (error) {
+    await app.close();
+    fail(`cannot recover the previous run's work: ${(error as Error).message}`, 1);
   }
   process.stdout.write(`Periscope ${VERSION} listening on ${scheme}://${config.host}:${port} (${describeDatabase(config.database)})\n`);
   process.stdout.write(`${await app.execution.describe()}\n`);

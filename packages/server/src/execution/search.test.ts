@@ -1,7 +1,7 @@
 /** Hyperparameter search end to end: real Python trials report through periscope.py; the searcher drives them. */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { App } from '../app.js';
 import { call, create, testApp, waitForStatus } from '../testing/app.js';
@@ -117,10 +117,14 @@ describe('search across a restart', () => {
         '    time.sleep(0.02)',
       ].join('\n'),
     );
-    const open = async () => {
-      const app = await testApp(database, { dataDir });
+    // As the server starts: requests and recovery wait until the API's URL is known (the trials recovery
+    // launches are told it); `beforeOpen` looks at what the app did before that.
+    const open = async (beforeOpen?: (app: App) => Promise<void>) => {
+      const app = await testApp(database, { dataDir, holdRequests: true });
+      await beforeOpen?.(app);
       await app.http.listen({ host: '127.0.0.1', port: 0 });
       app.execution.setApiUrl(`http://127.0.0.1:${(app.http.server.address() as { port: number }).port}`);
+      await app.open();
       return app;
     };
     const first = await open();
@@ -136,7 +140,11 @@ describe('search across a restart', () => {
     });
     await first.close(); // the server goes away; trial 1 lives on
     writeFileSync(gate, 'open');
-    const second = await open();
+    await eventually('trial 1 to exit while the server is down', async () => readdirSync(dataDir, { recursive: true }).some((f) => basename(String(f)) === 'exit'));
+    const second = await open(async (app) => {
+      const trials = await app.db.kysely.selectFrom('trials').select('id').where('experiment_id', '=', id).execute();
+      assert.equal(trials.length, 1, 'no trial is launched before the API URL is known (it would be told an empty PERISCOPE_API)');
+    });
     const done = await waitForStatus(second, id, ['Succeeded', 'Failed'], 60_000);
     const trials = (await call(second, 'GET', `/api/v1/experiment/${id}/trials`)).body.result;
     assert.equal(done.status, 'Succeeded', JSON.stringify(trials.map((t: any) => [t.state, t.message])));
