@@ -5,10 +5,13 @@
  * are timed, one request at a time, interleaved with requests to the bare Fastify route. The experiments
  * belong to a user who is not an admin, and the same status page is also timed as that user (whose lists are
  * filtered by owner: the query an admin does not run). Growth is the ratio to the smallest size; RSS is taken
- * again at the largest.
+ * again at the largest. The full run then goes on to 1M stored (atAMillion).
  */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { api, authHeaders } from './lib/client.js';
 import type { Benchmark, Context } from './lib/context.js';
+import type { Scope } from './lib/scope.js';
 import { startBareFastify, type BareServer } from './lib/bare.js';
 import { populate } from './lib/load.js';
 import { row, type Row } from './lib/report.js';
@@ -52,8 +55,15 @@ export const scale: Benchmark = {
     rows.push(...(await unpagedList(ctx, server, stored)));
     const loaded = server.rssMb();
     rows.push(row({ benchmark: NAME, metric: `server RSS, ${label(stored)} stored`, unit: 'MB', value: loaded, baseline: idle, baselineLabel: 'idle', note: 'after the list requests' }));
+    const measured = [...sizes];
+    if (!ctx.quick) {
+      const million = await atAMillion(ctx, scope, server, stored, idle);
+      rows.push(...million.rows);
+      timings.push(await timePages(ctx, million.server, bare, MILLION, samples, user));
+      measured.push(MILLION);
+    }
     for (const [key, what] of [['page', 'list page limit=50 (mid cursor)'], ['status', 'list status=Running&limit=50'], ['ownStatus', "a user's status=Running&limit=50"]] as const) {
-      sizes.forEach((size, i) => {
+      measured.forEach((size, i) => {
         const p99 = percentile(timings[i]![key], 99);
         const p50 = percentile(timings[i]![key], 50);
         const first = i === 0;
@@ -116,7 +126,63 @@ async function userToken(server: Server): Promise<string> {
 }
 
 function label(n: number): string {
+  if (n >= 1_000_000) return `${n / 1_000_000}M`;
   return n >= 1000 ? `${n / 1000}k` : String(n);
+}
+
+const MILLION = 1_000_000;
+
+/**
+ * The stored experiments copied, with the server stopped, until a million are stored: storing 900k more
+ * through the API would take this machine 20-30 minutes. Each copy is a whole experiment as the API stored it
+ * (its trial and executor too, ids and the ids inside its spec renamed), so the restarted server recovers and
+ * lists them as its own. Rows: the server's start (to its listening line) and its RSS after it, against the
+ * empty server's; the list rows at 1M follow with the others.
+ */
+async function atAMillion(ctx: Context, scope: Scope, server: Server, stored: number, idleMb: number | null): Promise<{ server: Server; rows: Row[] }> {
+  await server.stop();
+  const t0 = nowMs();
+  const db = new Database(join(server.dataDir, 'periscope.db'));
+  try {
+    const prefixes = db.prepare('select distinct substr(id, 1, 25) from experiments').pluck().all() as string[];
+    if (prefixes.length !== 1 || !/^experiment-\d{13}-$/.test(prefixes[0]!)) throw new Error(`expected one server run's ids, found ${prefixes.join(', ')}`);
+    const from = prefixes[0]!;
+    const millis = Number(from.slice(11, 24));
+    const uid = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`;
+    const copy = db.transaction((to: string) => {
+      const names = { from, to, like: `${from}%` };
+      db.prepare(`insert into experiments (id, uid, name, status, spec, accepted_at, created_at, running_at, finished_at, message, updated_at, execution_name, request_digest, searcher_state, owner, cancel_requested_at)
+        select replace(id, @from, @to), ${uid}, name, status, replace(spec, @from, @to), accepted_at, created_at, running_at, finished_at, message, updated_at, execution_name, request_digest, searcher_state, owner, cancel_requested_at
+        from experiments where id like @like order by seq`).run(names);
+      db.prepare(`insert into trials (experiment_id, number, state, priority, restarts, hparams, message, queued_at, started_at, finished_at, steps_completed, best_validation, latest_validation, latest_checkpoint, request_id, length_budget, stop_requested, run_spec)
+        select replace(experiment_id, @from, @to), number, state, priority, restarts, hparams, message, queued_at, started_at, finished_at, steps_completed, best_validation, latest_validation, latest_checkpoint, request_id, length_budget, stop_requested, replace(run_spec, @from, @to)
+        from trials where experiment_id like @like order by id`).run(names);
+      db.prepare(`insert into executors (name, trial_id, experiment_id, role, replica, rank, node, state, pid, handle, exit_code, signal, cause, fault, gpus, started_at, finished_at, cancel_requested)
+        select replace(e.name, @from, @to), c.id, c.experiment_id, e.role, e.replica, e.rank, e.node, e.state, e.pid, e.handle, e.exit_code, e.signal, e.cause, e.fault, e.gpus, e.started_at, e.finished_at, e.cancel_requested
+        from executors e join trials t on t.id = e.trial_id join trials c on c.experiment_id = replace(t.experiment_id, @from, @to) and c.number = t.number
+        where e.experiment_id like @like`).run(names);
+    });
+    // Earlier millis than the run that stored the originals: the copies' ids sort before the restarted server's.
+    for (let k = 1; stored * (k + 1) <= MILLION; k++) copy(`experiment-${millis - k}-`);
+    const count = db.prepare('select count(*) from experiments').pluck().get() as number;
+    if (count !== MILLION) throw new Error(`copying left ${count} experiments stored, not ${MILLION}`);
+  } finally {
+    db.close();
+  }
+  ctx.log(`${NAME}: copied the stored experiments up to ${label(MILLION)} in ${((nowMs() - t0) / 1000).toFixed(1)} s`);
+  const again = await startServer(scope, { dataDir: server.dataDir, port: Number(new URL(server.base).port) });
+  await sleep(2000);
+  const rss = again.rssMb();
+  const empty = await startServer(scope);
+  await empty.stop();
+  ctx.log(`${NAME}: start with ${label(MILLION)} stored ${again.startMs.toFixed(0)} ms (empty ${empty.startMs.toFixed(0)} ms), RSS ${rss?.toFixed(0)} MB`);
+  return {
+    server: again,
+    rows: [
+      row({ benchmark: NAME, metric: `server start, ${label(MILLION)} stored`, unit: 'ms', value: again.startMs, baseline: empty.startMs, baselineLabel: 'empty data dir', note: 'spawn → listening line (recovery included)' }),
+      row({ benchmark: NAME, metric: `idle server RSS, ${label(MILLION)} stored`, unit: 'MB', value: rss, baseline: idleMb, baselineLabel: 'idle, empty', note: '2 s after start' }),
+    ],
+  };
 }
 
 async function timePages(ctx: Context, server: Server, bare: BareServer, size: number, samples: number, user: string): Promise<Timings> {

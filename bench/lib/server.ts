@@ -25,7 +25,11 @@ export interface Server {
   base: string;
   pid: number;
   dataDir: string;
+  /** From the spawn to the listening line, in ms. */
+  startMs: number;
   rssMb(): number | null;
+  /** Stops it as the scope's end would (its data dir stays until then), so it can be started again on that dir. */
+  stop(): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -35,6 +39,9 @@ export interface ServerOptions {
   cpus?: number;
   /** `--launcher`: executors as Slurm jobs on the cluster this machine submits to; local processes when absent. */
   launcher?: 'slurm';
+  /** Starts on this data dir (a stopped server's) instead of a new temp dir; with its port, its filed token still serves. */
+  dataDir?: string;
+  port?: number;
 }
 
 let profileDir: string | undefined;
@@ -51,8 +58,8 @@ export function tempDir(scope: Scope, prefix: string): string {
 }
 
 export async function startServer(scope: Scope, options: ServerOptions = {}): Promise<Server> {
-  const dataDir = tempDir(scope, 'periscope-bench-');
-  const args = ['--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', '--cpus', String(options.cpus ?? 64), '--memory', '1024G', '--gpus', 'none', '--log-level', 'warn'];
+  const dataDir = options.dataDir ?? tempDir(scope, 'periscope-bench-');
+  const args = ['--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--cpus', String(options.cpus ?? 64), '--memory', '1024G', '--gpus', 'none', '--log-level', 'warn'];
   if (options.db) args.push('--db', options.db);
   if (options.launcher) args.push('--launcher', options.launcher);
   // The server's own PERISCOPE_* settings of this shell must not leak in; the flags say everything.
@@ -61,6 +68,7 @@ export async function startServer(scope: Scope, options: ServerOptions = {}): Pr
   const credentials = join(dataDir, 'credentials');
   env.PERISCOPE_CREDENTIALS = credentials;
   const node = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const t0 = performance.now();
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...node, SERVER_BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   scope.defer(`server ${child.pid}`, () => stopServer(child, dataDir, base));
   let base = '';
@@ -84,10 +92,11 @@ export async function startServer(scope: Scope, options: ServerOptions = {}): Pr
       reject(new Error(`server exited with ${code ?? signal} before listening: ${output}`));
     });
   });
+  const startMs = performance.now() - t0;
   const filed = tokenFor(parseCredentials(readFileSync(credentials, 'utf8')), base);
   if (!filed) throw new Error(`the server filed no admin token in ${credentials}`);
   useToken(base, filed.token);
-  return { base, pid: child.pid!, dataDir, rssMb: () => rssMb(child.pid!) };
+  return { base, pid: child.pid!, dataDir, startMs, rssMb: () => rssMb(child.pid!), stop: () => stopServer(child, dataDir, base) };
 }
 
 /** Cancels what still runs, stops the server (TERM, then KILL), and kills any executor left in its data dir. */
