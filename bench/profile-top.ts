@@ -5,12 +5,14 @@
  *
  *   node --import tsx bench/profile-top.ts [--top 15] file.cpuprofile…
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
 }
 
@@ -20,6 +22,8 @@ if (positionals.length === 0) {
   process.exit(2);
 }
 const top = Number(values.top);
+/** Each bundle's source map, read once (null where there is none). */
+const maps = new Map<string, SourceMap | null>();
 
 for (const file of positionals) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
@@ -30,8 +34,9 @@ for (const file of positionals) {
   const packages = new Map<string, number>();
   let busy = 0;
   for (const [id, count] of hits) {
-    const { functionName, url, lineNumber } = byNode.get(id)!.callFrame;
+    const { functionName, ...generated } = byNode.get(id)!.callFrame;
     if (functionName === '(idle)') continue;
+    const { url, lineNumber } = original(generated);
     busy += count;
     const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
     const key = `${functionName || '(anonymous)'} ${where}`.trim();
@@ -44,6 +49,23 @@ for (const file of positionals) {
   for (const [key, count] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${percent(count)}  ${key}\n`);
   process.stdout.write('  self time by package:\n');
   for (const [key, count] of [...packages].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${percent(count)}  ${key}\n`);
+}
+
+/**
+ * Where a frame of a bundle came from, by the source map beside it: the server bundles some packages (kysely,
+ * typebox), whose frames would otherwise all count as periscope's.
+ */
+function original(frame: { url: string; lineNumber: number; columnNumber: number }): { url: string; lineNumber: number } {
+  if (!frame.url.startsWith('file:') || frame.lineNumber < 0) return frame;
+  let map = maps.get(frame.url);
+  if (map === undefined) {
+    const file = `${fileURLToPath(frame.url)}.map`;
+    map = existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : null;
+    maps.set(frame.url, map);
+  }
+  const entry = map?.findEntry(frame.lineNumber, frame.columnNumber);
+  if (!entry || !('originalSource' in entry)) return frame;
+  return { url: new URL(entry.originalSource, pathToFileURL(fileURLToPath(frame.url))).href, lineNumber: entry.originalLine };
 }
 
 function shortUrl(url: string): string {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the server's own TypeScript (and @periscope/core) for plain `node`: a process that does not transpile
 // on the fly starts faster and idles in less memory. Third-party packages stay external and load from
-// node_modules.
+// node_modules, except the few in BUNDLED_DEPENDENCIES.
 //
 // Run as a script (`npm start` does), it writes packages/server/dist/server.mjs. `scripts/pack.mjs` calls
 // `buildServer` for the published package: there `index.mjs` (what `periscope server` imports) is built beside
@@ -14,13 +14,21 @@ import { SERVER_SHEBANG } from './node-flags.mjs';
 
 const SERVER = fileURLToPath(new URL('../packages/server/', import.meta.url));
 
-/** The server's third-party dependencies, and those of the workspace packages bundled into it (core's). */
+/**
+ * Pure-ESM packages of hundreds of small modules, bundled (and tree-shaken) rather than loaded from node_modules:
+ * each module a process loads keeps its source text and its module record for the process's life, and these two
+ * were ~10 MB of an idle server's 105 MB (bench/README.md, idle RSS). The CommonJS ones (Fastify's) stay
+ * external: an ESM bundle cannot `require` them.
+ */
+const BUNDLED_DEPENDENCIES = new Set(['kysely', 'typebox']);
+
+/** The third-party packages the built server loads at run time (what its published package depends on). */
 export function serverDependencies() {
   const manifest = (dir) => JSON.parse(readFileSync(join(SERVER, '..', dir, 'package.json'), 'utf8'));
   const own = manifest('server').dependencies;
   const core = manifest('core').dependencies;
   const all = { ...core, ...own };
-  for (const name of Object.keys(all)) if (name.startsWith('@periscope/')) delete all[name];
+  for (const name of Object.keys(all)) if (name.startsWith('@periscope/') || BUNDLED_DEPENDENCIES.has(name)) delete all[name];
   return all;
 }
 
