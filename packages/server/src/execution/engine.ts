@@ -146,6 +146,14 @@ export class Engine {
     return this.chains.has(trialId);
   }
 
+  /** Resolves when the changes under way now have run (every trial's chain), or after `ms`, whichever is first. */
+  async quiesce(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([Promise.all(this.chains.values()), limit]);
+    clearTimeout(timer);
+  }
+
   /** The experiment as a trial's run sees it: with the spec the trial was created with (a PATCH applies to the next run). */
   async runOf(trial: TrialRecord): Promise<ExperimentRecord | undefined> {
     const experiment = await this.o.experiments.get(trial.experimentId);

@@ -162,7 +162,7 @@ export class Execution implements ExecutionPort {
   /** Stops watching; executors keep running and are re-attached by the next start. */
   async close(): Promise<void> {
     this.reconciler.stop();
-    this.orchestrator.close();
+    await this.orchestrator.close();
     await this.launcher.close();
     this.tailer.close();
   }

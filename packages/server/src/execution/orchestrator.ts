@@ -24,6 +24,9 @@ export type { Admission } from './two-phase.js';
 export type { OrchestratorOptions, TaskTokens } from './engine.js';
 export { isSearch } from './engine.js';
 
+/** How long a closing server waits for the changes under way (a slow clone is not waited for to its end). */
+const CLOSE_WAIT_MS = 2000;
+
 export class Orchestrator {
   private readonly e: Engine;
   private readonly launching: Launching;
@@ -153,8 +156,13 @@ export class Orchestrator {
     return this.launching.settleStalledLaunch(trialId);
   }
 
-  /** Stops retrying writes (the server is closing; the next start recovers what was left). */
-  close(): void {
+  /**
+   * Lets the changes under way finish (a prepare still creating its work dirs, a launch recording its handles),
+   * for at most CLOSE_WAIT_MS, then stops retrying writes: the server is closing, and the next start recovers
+   * what was left.
+   */
+  async close(): Promise<void> {
+    await this.e.quiesce(CLOSE_WAIT_MS);
     this.e.durable.close();
   }
 }

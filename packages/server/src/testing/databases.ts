@@ -28,14 +28,23 @@ export function madeTempDirs(): readonly string[] {
   return made;
 }
 
+/**
+ * A temp dir, removed once every test of the file has ended. Not at the end of its own test: a test's hooks run
+ * in the order they were registered, so a dir made before the app that uses it would be removed while that app
+ * is still open and writing into it (a prepare's work dirs), and a failed removal there skipped the app's close
+ * and left the file hanging until its timeout.
+ */
 export function tempDir(prefix = 'periscope-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
-  // An executor the test left running (they outlive their server by design) may still be writing into it:
-  // rm retries on ENOTEMPTY instead of failing the test in its cleanup.
-  after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   return dir;
 }
+
+// On the root test: after every test's own hooks, which close the apps. An executor a test left running (they
+// outlive their server by design) may still be writing: rm retries on ENOTEMPTY.
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+});
 
 const sqlite: TestDatabase = {
   name: 'sqlite',
