@@ -86,10 +86,10 @@ export class Reconciler {
    */
   async purge(experimentId: string): Promise<void> {
     const { layout } = this.o;
-    await rm(layout.experimentLogs(experimentId), { recursive: true, force: true });
-    await rm(layout.experimentIndex(experimentId), { recursive: true, force: true });
-    await rm(layout.experimentWork(experimentId), { recursive: true, force: true });
-    await rm(join(layout.dataDir, 'checkpoints', experimentId), { recursive: true, force: true });
+    // At once, not one tree after another: each step of a recursive rm waits its turn in libuv's thread pool,
+    // which a busy server's log reads and launches keep full.
+    const trees = [layout.experimentLogs(experimentId), layout.experimentIndex(experimentId), layout.experimentWork(experimentId), join(layout.dataDir, 'checkpoints', experimentId)];
+    await Promise.all(trees.map((tree) => rm(tree, { recursive: true, force: true })));
     await this.o.trials.deleteExperiment(experimentId);
     await this.o.experiments.delete(experimentId);
   }
