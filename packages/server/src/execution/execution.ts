@@ -117,6 +117,7 @@ export class Execution implements ExecutionPort {
   async admission(experimentId: string, spec: NormalizedExperimentSpec): Promise<Admission> {
     if (!spec.searcher) return this.orchestrator.admission(experimentId, spec);
     return {
+      initial: { status: 'Accepted' },
       write: async () => {},
       begin: async () => {
         const experiment = await this.experiments.get(experimentId);

@@ -104,12 +104,17 @@ export async function launchSpecs({ experiment, trial, plans, node, host, gpus, 
  * Brings the code into a fresh work dir; a failure is written to every executor's log and thrown in words.
  * Aborting `signal` (a cancel) stops it at once; it then throws without writing to the logs.
  */
+/** A trial's work dir and checkpoint dir, empty: all a trial without code needs synced. */
+export async function makeTrialDirs(layout: DataLayout, experimentId: string, trialNumber: number): Promise<void> {
+  await mkdir(layout.workDir(experimentId, trialNumber), { recursive: true });
+  await mkdir(layout.checkpointDir(experimentId, trialNumber), { recursive: true });
+}
+
 export async function syncCode(layout: DataLayout, code: CodeMaterializer | undefined, experiment: ExperimentRecord, trial: TrialRecord, plans: ExecutorPlan[], signal?: AbortSignal): Promise<void> {
   const workDir = layout.workDir(experiment.id, trial.number);
   try {
     await rm(workDir, { recursive: true, force: true });
-    await mkdir(workDir, { recursive: true });
-    await mkdir(layout.checkpointDir(experiment.id, trial.number), { recursive: true });
+    await makeTrialDirs(layout, experiment.id, trial.number);
     if (experiment.spec.code) {
       if (!code) throw new Error('code sync is not available on this server');
       await code.materialize(experiment.spec.code, workDir, signal);

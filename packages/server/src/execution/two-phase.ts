@@ -9,12 +9,14 @@ import type { Database } from '../db/schema.js';
 import type { ExperimentRecord } from '../experiments/store.js';
 import type { TrialRecord } from '../trials/store.js';
 import { abortMessage, type Engine } from './engine.js';
-import { syncCode } from './launch-specs.js';
+import { makeTrialDirs, syncCode } from './launch-specs.js';
 import type { ExecutorPlan } from './plan.js';
 import { NeverFitsError } from './scheduler.js';
 
 /** What a create writes with its experiment, then starts once committed (see TwoPhase.admission). */
 export interface Admission {
+  /** The status the experiment is stored with: Ready when it was prepared before the create's transaction. */
+  initial: { status: 'Accepted' } | { status: 'Ready'; createdAt: number };
   write(tx: Transaction<Database>): Promise<void>;
   begin(): Promise<void>;
 }
@@ -32,17 +34,40 @@ export class TwoPhase {
   async admission(experimentId: string, spec: NormalizedExperimentSpec): Promise<Admission> {
     const { e } = this;
     const plans = await e.plan(experimentId, 1, spec);
+    const prepared = spec.autoStart === false && (await this.prepareAhead(experimentId, spec, plans));
     let trial: TrialRecord | undefined;
     return {
+      initial: prepared ? { status: 'Ready', createdAt: Date.now() } : { status: 'Accepted' },
       write: async (tx) => {
-        trial = await e.o.trials.create(experimentId, 1, spec.priority ?? 0, {}, plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })), null, spec, tx);
+        trial = await e.o.trials.create(experimentId, 1, spec.priority ?? 0, {}, plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })), null, spec, tx, prepared ? 'Ready' : 'Queued');
       },
       begin: async () => {
         const written = trial!;
         if (spec.autoStart !== false) return e.steps.enqueue(written, plans);
+        if (prepared) {
+          e.prepared.add(written.id);
+          return;
+        }
         void e.serial(written.id, () => this.prepareTrial(written, plans)).catch((error) => e.o.log.error({ err: error }, 'prepare failed'));
       },
     };
+  }
+
+  /**
+   * The whole first phase, before the experiment is stored, when it is quick: no code to sync, only the gang's
+   * fit to check and two empty dirs to make. The create then stores it Ready in its one transaction, instead
+   * of four more writes and their reads after it (a parked create cost about a third less). Anything that
+   * does not go through leaves it to prepareTrial, which records why it failed.
+   */
+  private async prepareAhead(experimentId: string, spec: NormalizedExperimentSpec, plans: ExecutorPlan[]): Promise<boolean> {
+    if (spec.code) return false;
+    try {
+      await this.checkPlacement(plans);
+      await makeTrialDirs(this.e.o.layout, experimentId, 1);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The first phase for an experiment without a trial yet (one left Accepted by an older server). */

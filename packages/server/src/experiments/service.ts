@@ -78,7 +78,7 @@ export class ExperimentService {
     await this.resolveEnvironment(spec);
     // The experiment and its first trial commit together before the answer: an answered create survives kill -9 whole.
     const admission = await this.execution.admission(id, spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), owner }, async (tx) => {
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, ...admission.initial, acceptedAt: Date.now(), owner }, async (tx) => {
       await admission.write(tx);
       await alongside?.(tx, id);
     });
@@ -95,7 +95,7 @@ export class ExperimentService {
     const spec = sealSpec(this.secrets, normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
     const admission = await this.execution.admission(id, spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, status: 'Accepted', acceptedAt: Date.now(), executionName, requestDigest, owner }, async (tx) => {
+    const record = await this.store.insert({ id, uid: randomUUID(), spec, ...admission.initial, acceptedAt: Date.now(), executionName, requestDigest, owner }, async (tx) => {
       await admission.write(tx);
       await alongside?.(tx, id);
     });

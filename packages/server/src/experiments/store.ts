@@ -29,6 +29,8 @@ export interface NewExperiment {
   spec: NormalizedExperimentSpec;
   status: ExperimentStatus;
   acceptedAt: number;
+  /** Set when the experiment is created already prepared (Submarine's createdTime). */
+  createdAt?: number;
   owner: string;
   executionName?: string;
   requestDigest?: string;
@@ -196,7 +198,7 @@ export class ExperimentStore {
         status: experiment.status,
         spec: JSON.stringify(experiment.spec),
         accepted_at: experiment.acceptedAt,
-        created_at: null,
+        created_at: experiment.createdAt ?? null,
         running_at: null,
         finished_at: null,
         message: null,

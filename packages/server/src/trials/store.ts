@@ -93,11 +93,13 @@ export class TrialStore {
     requestId: string | null = null,
     runSpec: NormalizedExperimentSpec | null = null,
     within?: Transaction<Database>,
+    /** Ready for a trial prepared before it was stored (two-phase.ts). */
+    state: 'Queued' | 'Ready' = 'Queued',
   ): Promise<TrialRecord> {
     const write = async (tx: Transaction<Database>): Promise<TrialRecord> => {
       const row = await tx
         .insertInto('trials')
-        .values({ experiment_id: experimentId, number, state: 'Queued', priority, restarts: 0, hparams: JSON.stringify(hparams), message: null, queued_at: Date.now(), started_at: null, finished_at: null, request_id: requestId, run_spec: runSpec && JSON.stringify(runSpec) })
+        .values({ experiment_id: experimentId, number, state, priority, restarts: 0, hparams: JSON.stringify(hparams), message: null, queued_at: Date.now(), started_at: null, finished_at: null, request_id: requestId, run_spec: runSpec && JSON.stringify(runSpec) })
         .returningAll()
         .executeTakeFirstOrThrow();
       const trial = toTrial(row);
