@@ -2,10 +2,12 @@
  * A parked experiment (autoStart false) with no code to sync is prepared before its create's transaction and
  * stored Ready by it: the answer already says so, its trial is Ready and its dirs exist, with no write after
  * the create; a start runs it. What cannot be prepared that quickly (a gang that never fits, code to sync)
- * still goes through the prepare after the create, which records why it failed.
+ * still goes through the prepare after the create, which records why it failed. A create that fails (a taken
+ * execution name) leaves no dirs behind.
  */
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { call, testApp, waitForStatus } from '../testing/app.js';
 import { DATABASES } from '../testing/databases.js';
@@ -30,6 +32,15 @@ for (const database of DATABASES) {
 
       assert.equal((await call(app, 'POST', `/api/v1/experiment/${id}/start`)).status, 200);
       assert.equal((await waitForStatus(app, id, ['Succeeded'], 30_000)).status, 'Succeeded');
+    });
+
+    it('that fails (a taken execution name) leaves no dirs behind', async () => {
+      const app = await testApp(await database.fresh());
+      const first = await app.experiments.createNamed(parked(), 'taken', 'digest', 'admin');
+      await assert.rejects(app.experiments.createNamed(parked(), 'taken', 'digest', 'admin'), /taken/);
+      const { dataDir } = app.execution.layout;
+      assert.deepEqual(readdirSync(join(dataDir, 'work')), [first.id]);
+      assert.deepEqual(readdirSync(join(dataDir, 'checkpoints')), [first.id]);
     });
 
     it('that can never fit is accepted and then fails with the reason', async () => {

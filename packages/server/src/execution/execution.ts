@@ -119,6 +119,7 @@ export class Execution implements ExecutionPort {
     return {
       initial: { status: 'Accepted' },
       write: async () => {},
+      abandon: async () => {},
       begin: async () => {
         const experiment = await this.experiments.get(experimentId);
         if (experiment) await this.search.begin(experiment);

@@ -110,6 +110,12 @@ export async function makeTrialDirs(layout: DataLayout, experimentId: string, tr
   await mkdir(layout.checkpointDir(experimentId, trialNumber), { recursive: true });
 }
 
+/** An experiment's work and checkpoint dirs, whatever is in them. */
+export async function removeTrialDirs(layout: DataLayout, experimentId: string): Promise<void> {
+  await rm(layout.experimentWork(experimentId), { recursive: true, force: true });
+  await rm(join(layout.dataDir, 'checkpoints', experimentId), { recursive: true, force: true });
+}
+
 export async function syncCode(layout: DataLayout, code: CodeMaterializer | undefined, experiment: ExperimentRecord, trial: TrialRecord, plans: ExecutorPlan[], signal?: AbortSignal): Promise<void> {
   const workDir = layout.workDir(experiment.id, trial.number);
   try {

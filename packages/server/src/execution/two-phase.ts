@@ -9,7 +9,7 @@ import type { Database } from '../db/schema.js';
 import type { ExperimentRecord } from '../experiments/store.js';
 import type { TrialRecord } from '../trials/store.js';
 import { abortMessage, type Engine } from './engine.js';
-import { makeTrialDirs, syncCode } from './launch-specs.js';
+import { makeTrialDirs, removeTrialDirs, syncCode } from './launch-specs.js';
 import type { ExecutorPlan } from './plan.js';
 import { NeverFitsError } from './scheduler.js';
 
@@ -19,6 +19,8 @@ export interface Admission {
   initial: { status: 'Accepted' } | { status: 'Ready'; createdAt: number };
   write(tx: Transaction<Database>): Promise<void>;
   begin(): Promise<void>;
+  /** The create failed (nothing was stored): removes what was made for it before. */
+  abandon(): Promise<void>;
 }
 
 export class TwoPhase {
@@ -49,6 +51,9 @@ export class TwoPhase {
           return;
         }
         void e.serial(written.id, () => this.prepareTrial(written, plans)).catch((error) => e.o.log.error({ err: error }, 'prepare failed'));
+      },
+      abandon: async () => {
+        if (prepared) await removeTrialDirs(e.o.layout, experimentId);
       },
     };
   }

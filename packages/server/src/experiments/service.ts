@@ -77,12 +77,7 @@ export class ExperimentService {
     const spec = sealSpec(this.secrets, normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
     // The experiment and its first trial commit together before the answer: an answered create survives kill -9 whole.
-    const admission = await this.execution.admission(id, spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, ...admission.initial, acceptedAt: Date.now(), owner }, async (tx) => {
-      await admission.write(tx);
-      await alongside?.(tx, id);
-    });
-    await admission.begin();
+    const record = await this.admit(id, spec, alongside, (initial, write) => this.store.insert({ id, uid: randomUUID(), spec, ...initial, acceptedAt: Date.now(), owner }, write));
     return presentExperiment(record);
   }
 
@@ -94,11 +89,30 @@ export class ExperimentService {
     const id = this.ids.next();
     const spec = sealSpec(this.secrets, normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
+    return this.admit(id, spec, alongside, (initial, write) => this.store.insert({ id, uid: randomUUID(), spec, ...initial, acceptedAt: Date.now(), executionName, requestDigest, owner }, write));
+  }
+
+  /**
+   * Stores a new experiment with what execution writes alongside (its first trial) in one transaction, then
+   * starts it; what execution made before a create that then failed (a taken name) is removed.
+   */
+  private async admit(
+    id: string,
+    spec: NormalizedExperimentSpec,
+    alongside: ((tx: Transaction<Database>, id: string) => Promise<void>) | undefined,
+    insert: (initial: Admission['initial'], write: (tx: Transaction<Database>) => Promise<void>) => Promise<ExperimentRecord>,
+  ): Promise<ExperimentRecord> {
     const admission = await this.execution.admission(id, spec);
-    const record = await this.store.insert({ id, uid: randomUUID(), spec, ...admission.initial, acceptedAt: Date.now(), executionName, requestDigest, owner }, async (tx) => {
-      await admission.write(tx);
-      await alongside?.(tx, id);
-    });
+    let record: ExperimentRecord;
+    try {
+      record = await insert(admission.initial, async (tx) => {
+        await admission.write(tx);
+        await alongside?.(tx, id);
+      });
+    } catch (error) {
+      await admission.abandon();
+      throw error;
+    }
     await admission.begin();
     return record;
   }
