@@ -61,8 +61,8 @@ export class TwoPhase {
   /**
    * The whole first phase, before the experiment is stored, when it is quick: no code to sync, only the gang's
    * fit to check and two empty dirs to make. The create then stores it Ready in its one transaction, instead
-   * of four more writes and their reads after it (a parked create cost about a third less). Anything that
-   * does not go through leaves it to prepareTrial, which records why it failed.
+   * of four more writes and their reads after it (parked creates went at twice the rate: bench/README.md).
+   * Anything that does not go through leaves it to prepareTrial, which records why it failed.
    */
   private async prepareAhead(experimentId: string, spec: NormalizedExperimentSpec, plans: ExecutorPlan[]): Promise<boolean> {
     if (spec.code) return false;
