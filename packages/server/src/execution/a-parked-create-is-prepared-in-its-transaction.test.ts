@@ -20,10 +20,10 @@ for (const database of DATABASES) {
       const app = await testApp(await database.fresh());
       const answer = await call(app, 'POST', '/api/v1/experiment', parked());
       assert.equal(answer.status, 200, answer.body.message);
-      const { experimentId: id, status, createdTime } = answer.body.result;
-      // Submarine shows Ready as Created, with its createdTime.
+      const { experimentId: id, status, acceptedTime, createdTime } = answer.body.result;
+      // Submarine shows Ready as Created, created as it was accepted.
       assert.equal(status, 'Created');
-      assert.notEqual(createdTime, null);
+      assert.equal(createdTime, acceptedTime);
       // Read at once, not polled: nothing is left to happen after the create.
       assert.equal((await app.experiments.record(id)).status, 'Ready');
       assert.equal((await call(app, 'GET', `/api/v1/experiment/${id}/trials`)).body.result[0].state, 'Ready');

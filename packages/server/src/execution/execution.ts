@@ -117,7 +117,7 @@ export class Execution implements ExecutionPort {
   async admission(experimentId: string, spec: NormalizedExperimentSpec): Promise<Admission> {
     if (!spec.searcher) return this.orchestrator.admission(experimentId, spec);
     return {
-      initial: { status: 'Accepted' },
+      status: 'Accepted',
       write: async () => {},
       abandon: async () => {},
       begin: async () => {

@@ -16,7 +16,7 @@ import { NeverFitsError } from './scheduler.js';
 /** What a create writes with its experiment, then starts once committed (see TwoPhase.admission). */
 export interface Admission {
   /** The status the experiment is stored with: Ready when it was prepared before the create's transaction. */
-  initial: { status: 'Accepted' } | { status: 'Ready'; createdAt: number };
+  status: 'Accepted' | 'Ready';
   write(tx: Transaction<Database>): Promise<void>;
   begin(): Promise<void>;
   /** The create failed (nothing was stored): removes what was made for it before. */
@@ -39,7 +39,7 @@ export class TwoPhase {
     const prepared = spec.autoStart === false && (await this.prepareAhead(experimentId, spec, plans));
     let trial: TrialRecord | undefined;
     return {
-      initial: prepared ? { status: 'Ready', createdAt: Date.now() } : { status: 'Accepted' },
+      status: prepared ? 'Ready' : 'Accepted',
       write: async (tx) => {
         trial = await e.o.trials.create(experimentId, 1, spec.priority ?? 0, {}, plans.map((p) => ({ name: p.name, role: p.role, replica: p.replica, rank: p.rank })), null, spec, tx, prepared ? 'Ready' : 'Queued');
       },

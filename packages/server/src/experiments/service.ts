@@ -19,7 +19,7 @@ import type { EnvironmentService } from '../environments/service.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { presentDeleted, presentExperiment, presentLog } from './present.js';
 import { sealSpec } from './secrets.js';
-import type { ExperimentRecord, ExperimentStore } from './store.js';
+import type { ExperimentRecord, ExperimentStore, NewExperiment } from './store.js';
 import type { Admission } from '../execution/orchestrator.js';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
@@ -77,7 +77,7 @@ export class ExperimentService {
     const spec = sealSpec(this.secrets, normalizeExperimentSpec(input, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
     // The experiment and its first trial commit together before the answer: an answered create survives kill -9 whole.
-    const record = await this.admit(id, spec, alongside, (initial, write) => this.store.insert({ id, uid: randomUUID(), spec, ...initial, acceptedAt: Date.now(), owner }, write));
+    const record = await this.admit(id, spec, alongside, (initial, write) => this.store.insert({ id, uid: randomUUID(), spec, ...initial, owner }, write));
     return presentExperiment(record);
   }
 
@@ -89,7 +89,7 @@ export class ExperimentService {
     const id = this.ids.next();
     const spec = sealSpec(this.secrets, normalizeExperimentSpec({ ...input, autoStart: false }, { lowercaseName: true, experimentId: id }));
     await this.resolveEnvironment(spec);
-    return this.admit(id, spec, alongside, (initial, write) => this.store.insert({ id, uid: randomUUID(), spec, ...initial, acceptedAt: Date.now(), executionName, requestDigest, owner }, write));
+    return this.admit(id, spec, alongside, (initial, write) => this.store.insert({ id, uid: randomUUID(), spec, ...initial, executionName, requestDigest, owner }, write));
   }
 
   /**
@@ -100,12 +100,15 @@ export class ExperimentService {
     id: string,
     spec: NormalizedExperimentSpec,
     alongside: ((tx: Transaction<Database>, id: string) => Promise<void>) | undefined,
-    insert: (initial: Admission['initial'], write: (tx: Transaction<Database>) => Promise<void>) => Promise<ExperimentRecord>,
+    insert: (initial: Pick<NewExperiment, 'status' | 'acceptedAt' | 'createdAt'>, write: (tx: Transaction<Database>) => Promise<void>) => Promise<ExperimentRecord>,
   ): Promise<ExperimentRecord> {
     const admission = await this.execution.admission(id, spec);
+    const acceptedAt = Date.now();
+    // Prepared before its create (a parked experiment with nothing to sync): created (Submarine's term) as it is accepted.
+    const initial = { status: admission.status, acceptedAt, ...(admission.status === 'Ready' && { createdAt: acceptedAt }) };
     let record: ExperimentRecord;
     try {
-      record = await insert(admission.initial, async (tx) => {
+      record = await insert(initial, async (tx) => {
         await admission.write(tx);
         await alongside?.(tx, id);
       });
