@@ -100,10 +100,6 @@ export async function launchSpecs({ experiment, trial, plans, node, host, gpus, 
   }));
 }
 
-/**
- * Brings the code into a fresh work dir; a failure is written to every executor's log and thrown in words.
- * Aborting `signal` (a cancel) stops it at once; it then throws without writing to the logs.
- */
 /** A trial's work dir and checkpoint dir, empty: all a trial without code needs synced. */
 export async function makeTrialDirs(layout: DataLayout, experimentId: string, trialNumber: number): Promise<void> {
   await mkdir(layout.workDir(experimentId, trialNumber), { recursive: true });
@@ -111,11 +107,15 @@ export async function makeTrialDirs(layout: DataLayout, experimentId: string, tr
 }
 
 /** An experiment's work and checkpoint dirs, whatever is in them. */
-export async function removeTrialDirs(layout: DataLayout, experimentId: string): Promise<void> {
+export async function removeExperimentDirs(layout: DataLayout, experimentId: string): Promise<void> {
   await rm(layout.experimentWork(experimentId), { recursive: true, force: true });
-  await rm(join(layout.dataDir, 'checkpoints', experimentId), { recursive: true, force: true });
+  await rm(layout.experimentCheckpoints(experimentId), { recursive: true, force: true });
 }
 
+/**
+ * Brings the code into a fresh work dir; a failure is written to every executor's log and thrown in words.
+ * Aborting `signal` (a cancel) stops it at once; it then throws without writing to the logs.
+ */
 export async function syncCode(layout: DataLayout, code: CodeMaterializer | undefined, experiment: ExperimentRecord, trial: TrialRecord, plans: ExecutorPlan[], signal?: AbortSignal): Promise<void> {
   const workDir = layout.workDir(experiment.id, trial.number);
   try {

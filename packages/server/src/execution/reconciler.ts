@@ -88,7 +88,7 @@ export class Reconciler {
     const { layout } = this.o;
     // At once, not one tree after another: each step of a recursive rm waits its turn in libuv's thread pool,
     // which a busy server's log reads and launches keep full.
-    const trees = [layout.experimentLogs(experimentId), layout.experimentIndex(experimentId), layout.experimentWork(experimentId), join(layout.dataDir, 'checkpoints', experimentId)];
+    const trees = [layout.experimentLogs(experimentId), layout.experimentIndex(experimentId), layout.experimentWork(experimentId), layout.experimentCheckpoints(experimentId)];
     await Promise.all(trees.map((tree) => rm(tree, { recursive: true, force: true })));
     await this.o.trials.deleteExperiment(experimentId);
     await this.o.experiments.delete(experimentId);

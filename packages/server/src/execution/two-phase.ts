@@ -9,7 +9,7 @@ import type { Database } from '../db/schema.js';
 import type { ExperimentRecord } from '../experiments/store.js';
 import type { TrialRecord } from '../trials/store.js';
 import { abortMessage, type Engine } from './engine.js';
-import { makeTrialDirs, removeTrialDirs, syncCode } from './launch-specs.js';
+import { makeTrialDirs, removeExperimentDirs, syncCode } from './launch-specs.js';
 import type { ExecutorPlan } from './plan.js';
 import { NeverFitsError } from './scheduler.js';
 
@@ -53,7 +53,7 @@ export class TwoPhase {
         void e.serial(written.id, () => this.prepareTrial(written, plans)).catch((error) => e.o.log.error({ err: error }, 'prepare failed'));
       },
       abandon: async () => {
-        if (prepared) await removeTrialDirs(e.o.layout, experimentId);
+        if (prepared) await removeExperimentDirs(e.o.layout, experimentId);
       },
     };
   }

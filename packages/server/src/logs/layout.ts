@@ -36,8 +36,12 @@ export class DataLayout {
     return join(this.dataDir, 'work', experimentId);
   }
 
+  experimentCheckpoints(experimentId: string): string {
+    return join(this.dataDir, 'checkpoints', experimentId);
+  }
+
   checkpointDir(experimentId: string, trialNumber: number): string {
-    return join(this.dataDir, 'checkpoints', experimentId, `trial-${trialNumber}`);
+    return join(this.experimentCheckpoints(experimentId), `trial-${trialNumber}`);
   }
 }
 
