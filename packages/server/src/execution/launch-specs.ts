@@ -100,10 +100,20 @@ export async function launchSpecs({ experiment, trial, plans, node, host, gpus, 
   }));
 }
 
-/** A trial's work dir and checkpoint dir, empty: all a trial without code needs synced. */
+/**
+ * A trial's work dir and checkpoint dir, empty: all a trial without code needs synced. The two trees are made
+ * side by side, a level at a time: each mkdir is a trip through the thread pool and back to a busy event
+ * loop (a recursive one of a new experiment's trial dir is three), and under 50 clients parked creates spent a
+ * median 75-175 ms in the six trips this used to take one after another. Not mkdirSync: on this machine's
+ * disk a pair costs ~370 µs of the main thread, a third of a core at the POST bench's rate.
+ */
 export async function makeTrialDirs(layout: DataLayout, experimentId: string, trialNumber: number): Promise<void> {
-  await mkdir(layout.workDir(experimentId, trialNumber), { recursive: true });
-  await mkdir(layout.checkpointDir(experimentId, trialNumber), { recursive: true });
+  await Promise.all([mkdir(layout.experimentWork(experimentId), { recursive: true }), mkdir(layout.experimentCheckpoints(experimentId), { recursive: true })]);
+  await Promise.all([layout.workDir(experimentId, trialNumber), layout.checkpointDir(experimentId, trialNumber)].map((dir) => mkdir(dir).catch(existing)));
+}
+
+function existing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EEXIST') throw error;
 }
 
 /** An experiment's work and checkpoint dirs, whatever is in them. */
