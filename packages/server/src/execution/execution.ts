@@ -165,6 +165,7 @@ export class Execution implements ExecutionPort {
   async close(): Promise<void> {
     this.reconciler.stop();
     await this.orchestrator.close();
+    await this.reconciler.close();
     await this.launcher.close();
     this.tailer.close();
   }

@@ -36,6 +36,11 @@ export class DataLayout {
     return join(this.dataDir, 'work', experimentId);
   }
 
+  /** Where a delete moves an experiment's trees (one rename each, on the same disk) before removing them. */
+  get trash(): string {
+    return join(this.dataDir, 'trash');
+  }
+
   experimentCheckpoints(experimentId: string): string {
     return join(this.dataDir, 'checkpoints', experimentId);
   }
