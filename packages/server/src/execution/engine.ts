@@ -17,6 +17,7 @@ import type { Launcher } from './launcher.js';
 import { planExecutors, type ExecutorPlan } from './plan.js';
 import type { Placement } from './scheduler.js';
 import type { TrialLifecycle } from './trial-lifecycle.js';
+import { within } from './within.js';
 
 export interface OrchestratorOptions {
   layout: DataLayout;
@@ -148,10 +149,7 @@ export class Engine {
 
   /** Resolves when the changes under way now have run (every trial's chain), or after `ms`, whichever is first. */
   async quiesce(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    await Promise.race([Promise.all(this.chains.values()), limit]);
-    clearTimeout(timer);
+    await within(ms, Promise.all(this.chains.values()));
   }
 
   /** The experiment as a trial's run sees it: with the spec the trial was created with (a PATCH applies to the next run). */

@@ -16,6 +16,7 @@ import type { DataLayout } from '../logs/layout.js';
 import { FINISHED_TRIAL_STATES, type TrialStore } from '../trials/store.js';
 import type { Orchestrator } from './orchestrator.js';
 import { settleExperiment } from './settle.js';
+import { within } from './within.js';
 
 export interface ReconcilerOptions {
   orchestrator: Orchestrator;
@@ -62,10 +63,13 @@ export class Reconciler {
     this.timer = undefined;
   }
 
-  /** Stops the passes and lets the removals of deleted trees under way finish (the next start removes the rest). */
-  async close(): Promise<void> {
+  /**
+   * Stops the passes and lets the removals of deleted trees under way finish, for at most `ms` (a big
+   * checkpoint tree must not hold a shutdown): the next start removes what is left in the trash.
+   */
+  async close(ms = 2000): Promise<void> {
     this.stop();
-    await Promise.all(this.removing);
+    await within(ms, Promise.all(this.removing));
   }
 
   /** One pass over everything that may be unsettled. */
